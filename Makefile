@@ -1,0 +1,35 @@
+# The whole set-up on a fresh machine: `make test` or `make demo`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewai/pyproject.toml
+
+.PHONY: test lint typecheck unit demo bench clean
+
+$(STAMP): $(PROJECT_FILES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-e '.[dev]' -e adapters/langgraph -e adapters/crewai
+	@touch $(STAMP)
+
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/python demos/quickstart/run.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/roundtrip.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,218 @@
+"""Mapping a runner's events onto A2A task updates.
+
+Progress     -> status WORKING, with the step as an agent message
+TextDelta    -> the "response" text artifact (coalesced when streaming)
+Artifact     -> a named artifact
+NeedsInput   -> status INPUT_REQUIRED; the next message resumes the task
+Done         -> the "output" data artifact, then COMPLETED with usage
+Failed       -> FAILED with the runner's message
+an exception -> FAILED with a reference id; the details stay in the log
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.tasks import TaskUpdater
+from a2a.types import Message, Part, Task, TaskState, TaskStatus
+from google.protobuf import struct_pb2
+from google.protobuf.json_format import ParseDict
+
+from a2a_bridge import runner as ev
+from a2a_bridge.protocol.coalesce import DeltaCoalescer
+from a2a_bridge.protocol.messages import read_message
+from a2a_bridge.runner import Runner, TraceContext, Turn
+
+__all__ = ["INPUT_STATE_KEY", "OUTPUT_ARTIFACT", "RESPONSE_ARTIFACT", "STREAMING_STATE_KEY", "RunnerExecutor"]
+
+RESPONSE_ARTIFACT = "response"
+OUTPUT_ARTIFACT = "output"
+STREAMING_STATE_KEY = "a2a_bridge.streaming"
+INPUT_STATE_KEY = "a2a_bridge.input"
+logger = logging.getLogger("a2a_bridge.executor")
+
+
+def data_part(data: Mapping[str, Any]) -> Part:
+    return Part(data=ParseDict(dict(data), struct_pb2.Value()))
+
+
+def file_part(file: ev.FilePart) -> Part:
+    if file.content is not None:
+        return Part(raw=file.content, filename=file.name or "", media_type=file.media_type or "")
+    return Part(url=file.url or "", filename=file.name or "", media_type=file.media_type or "")
+
+
+def trace_from_headers(headers: Mapping[str, str]) -> TraceContext:
+    traceparent = headers.get("traceparent")
+    trace_id = headers.get("x-trace-id")
+    if trace_id is None and traceparent:
+        fields = traceparent.split("-")
+        if len(fields) == 4 and len(fields[1]) == 32:
+            trace_id = fields[1]
+    return TraceContext(traceparent=traceparent, trace_id=trace_id, parent_task_id=headers.get("x-parent-task-id"))
+
+
+class _TurnEmitter:
+    """Publishes the events of one turn through a TaskUpdater."""
+
+    def __init__(self, updater: TaskUpdater, *, streaming: bool, coalesce_interval: float) -> None:
+        self.updater = updater
+        self.streaming = streaming
+        self.text: list[str] = []
+        self.response_id = f"{RESPONSE_ARTIFACT}-{uuid.uuid4().hex[:12]}"
+        self.chunks_sent = 0
+        self.coalescer = DeltaCoalescer(self._send_chunk, interval=coalesce_interval)
+
+    def agent_message(self, text: str, data: Mapping[str, Any] | None = None) -> Message:
+        parts = [Part(text=text)] if text else []
+        if data is not None:
+            parts.append(data_part(data))
+        return self.updater.new_agent_message(parts)
+
+    async def _send_chunk(self, text: str) -> None:
+        await self.updater.add_artifact(
+            [Part(text=text)], artifact_id=self.response_id, name=RESPONSE_ARTIFACT, append=self.chunks_sent > 0
+        )
+        self.chunks_sent += 1
+
+    async def delta(self, text: str) -> None:
+        self.text.append(text)
+        if self.streaming:
+            await self.coalescer.add(text)
+
+    async def finish_text(self) -> None:
+        """Send the whole answer as one part, replacing the streamed chunks."""
+        await self.coalescer.flush()
+        if self.text:
+            await self.updater.add_artifact(
+                [Part(text="".join(self.text))],
+                artifact_id=self.response_id,
+                name=RESPONSE_ARTIFACT,
+                append=False,
+                last_chunk=True,
+            )
+            self.text.clear()
+
+    async def publish(self, event: ev.Event) -> bool:
+        """Publish one event; True when the turn is over."""
+        if isinstance(event, ev.TextDelta):
+            await self.delta(event.text)
+            return False
+        await self.coalescer.flush()
+        if isinstance(event, ev.Progress):
+            meta = {"progress": dict(event.data)} if event.data is not None else None
+            await self.updater.update_status(
+                TaskState.TASK_STATE_WORKING, message=self.agent_message(event.message), metadata=meta
+            )
+            return False
+        if isinstance(event, ev.Artifact):
+            await self._artifact(event)
+            return False
+        await self.finish_text()
+        if isinstance(event, ev.NeedsInput):
+            await self.updater.requires_input(self.agent_message(event.prompt, event.data))
+        elif isinstance(event, ev.Done):
+            if event.output is not None:
+                await self.updater.add_artifact([data_part(event.output)], name=OUTPUT_ARTIFACT, last_chunk=True)
+            await self.updater.update_status(TaskState.TASK_STATE_COMPLETED, metadata=_usage_meta(event.usage))
+        elif isinstance(event, ev.Failed):
+            await self.updater.update_status(
+                TaskState.TASK_STATE_FAILED,
+                message=self.agent_message(event.message),
+                metadata=_usage_meta(event.usage),
+            )
+        else:
+            raise TypeError(f"a runner yielded {type(event).__name__}, which is not an a2a_bridge event")
+        return True
+
+    async def _artifact(self, event: ev.Artifact) -> None:
+        parts: list[Part] = []
+        if event.text is not None:
+            parts.append(Part(text=event.text))
+        if event.data is not None:
+            parts.append(data_part(event.data))
+        if event.file is not None:
+            parts.append(file_part(event.file))
+        if not parts:
+            raise TypeError(f"artifact {event.name!r} has no text, data or file")
+        await self.updater.add_artifact(parts, name=event.name, metadata=None, last_chunk=True)
+
+
+def _usage_meta(usage: ev.Usage | None) -> dict[str, Any] | None:
+    return {"usage": usage.as_dict()} if usage is not None else None
+
+
+class RunnerExecutor(AgentExecutor):
+    """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
+
+    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02) -> None:
+        self.runner = runner
+        self.coalesce_interval = coalesce_interval
+
+    def _turn(self, context: RequestContext, task: Task, resuming: bool) -> Turn:
+        assert context.message is not None
+        message_input = read_message(context.message, None, validate=False)
+        call = context.call_context
+        headers: Mapping[str, str] = call.state.get("headers", {})
+        caller = call.user.user_name if call.user.is_authenticated else None
+        return Turn(
+            task_id=task.id,
+            context_id=task.context_id,
+            text=message_input.text,
+            data=call.state.get(INPUT_STATE_KEY, message_input.data),
+            files=message_input.files,
+            caller=caller or None,
+            trace=trace_from_headers(headers),
+            resuming=resuming,
+            metadata=dict(context.metadata),
+        )
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        task = context.current_task
+        resuming = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        if task is None:
+            assert context.message is not None
+            assert context.task_id
+            assert context.context_id
+            task = Task(
+                id=context.task_id,
+                context_id=context.context_id,
+                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
+                history=[context.message],
+            )
+            await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        emitter = _TurnEmitter(
+            updater,
+            streaming=bool(context.call_context.state.get(STREAMING_STATE_KEY)),
+            coalesce_interval=self.coalesce_interval,
+        )
+        try:
+            turn = self._turn(context, task, resuming)
+            async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    if await emitter.publish(event):
+                        return
+            await emitter.publish(ev.Done())
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            logger.exception("runner failed on task %s (ref %s)", task.id, ref)
+            await emitter.coalescer.close()
+            with contextlib.suppress(RuntimeError):  # the task may already be terminal
+                await updater.update_status(
+                    TaskState.TASK_STATE_FAILED,
+                    message=emitter.agent_message(f"The agent failed while working on this task (ref {ref})."),
+                )
+        finally:
+            await emitter.coalescer.close()
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        assert context.task_id
+        assert context.context_id
+        await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()

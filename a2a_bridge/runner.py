@@ -1,0 +1,210 @@
+"""The framework-neutral contract between the server and an agent.
+
+A *runner* receives one :class:`Turn` and yields events. The server maps the
+events onto A2A tasks; adapters map a framework's own run loop onto events.
+Nothing here knows about A2A wire types or about any agent framework.
+
+A runner is either an object with an async-generator method ``run(turn)`` or
+an async-generator function ``fn(turn)``::
+
+    async def echo(turn: Turn) -> AsyncIterator[Event]:
+        yield Progress("thinking")
+        yield TextDelta(turn.text)
+        yield Done(output={"echo": turn.text})
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+__all__ = [
+    "Artifact",
+    "Done",
+    "Event",
+    "Failed",
+    "FilePart",
+    "NeedsInput",
+    "Progress",
+    "Runner",
+    "TextDelta",
+    "TraceContext",
+    "Turn",
+    "Usage",
+    "as_runner",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    """Trace identifiers carried across A2A hops.
+
+    Attributes:
+        traceparent: The W3C ``traceparent`` header, if the caller sent one.
+        trace_id: The tutorial-style ``X-Trace-ID``, or the trace id taken
+            from ``traceparent``.
+        parent_task_id: The caller's own task id (``X-Parent-Task-ID``).
+    """
+
+    traceparent: str | None = None
+    trace_id: str | None = None
+    parent_task_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A file the caller attached: inline bytes or a URL, never both."""
+
+    name: str | None = None
+    media_type: str | None = None
+    content: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One incoming message for a runner.
+
+    Attributes:
+        task_id: The A2A task id; the same across the turns of one task.
+        context_id: The conversation id; the same across related tasks.
+        text: All text parts of the message, joined by newlines.
+        data: The structured input (already validated against the input
+            schema), or None when the message carried no data.
+        files: Files attached to the message.
+        caller: The name of the secret the caller authenticated with, or None
+            when the agent is served without secrets.
+        trace: Trace identifiers from the request headers.
+        resuming: True when this turn answers a :class:`NeedsInput`.
+        metadata: The message metadata the caller sent.
+    """
+
+    task_id: str
+    context_id: str
+    text: str = ""
+    data: Mapping[str, Any] | None = None
+    files: tuple[FilePart, ...] = ()
+    caller: str | None = None
+    trace: TraceContext = field(default_factory=TraceContext)
+    resuming: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens spent on one task, summed over every model call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.calls + other.calls,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "calls": self.calls,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A human-readable step, e.g. "node `research` finished"."""
+
+    message: str
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer text. Deltas are concatenated in order."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A named result besides the answer text: data, text or a file."""
+
+    name: str
+    data: Mapping[str, Any] | None = None
+    text: str | None = None
+    file: FilePart | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsInput:
+    """The runner needs an answer from the caller before it can go on.
+
+    The task enters ``input-required``; the caller's next message on the same
+    task starts a new turn with ``resuming=True``.
+    """
+
+    prompt: str
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The task completed.
+
+    Attributes:
+        output: Structured output that matches the agent's output schema.
+        usage: Tokens spent, reported in the task's metadata.
+    """
+
+    output: Mapping[str, Any] | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The task failed on purpose. ``message`` is shown to the caller."""
+
+    message: str
+    usage: Usage | None = None
+
+
+Event: TypeAlias = Progress | TextDelta | Artifact | NeedsInput | Done | Failed
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Anything that turns a :class:`Turn` into a stream of events."""
+
+    def run(self, turn: Turn) -> AsyncIterator[Event]: ...
+
+
+class _FunctionRunner:
+    """Adapts an async-generator function to the :class:`Runner` protocol."""
+
+    def __init__(self, fn: Callable[[Turn], AsyncIterator[Event]]) -> None:
+        self._fn = fn
+        self.__name__ = getattr(fn, "__name__", "agent")
+        self.__doc__ = fn.__doc__
+
+    def run(self, turn: Turn) -> AsyncIterator[Event]:
+        return self._fn(turn)
+
+
+def as_runner(obj: object) -> Runner | None:
+    """Return ``obj`` as a runner, or None if it is not one."""
+    if isinstance(obj, Runner) and not isinstance(obj, type):
+        return obj
+    if inspect.isasyncgenfunction(obj):
+        return _FunctionRunner(obj)
+    return None

@@ -1,0 +1,111 @@
+"""``to_a2a`` and ``serve``: publish a runner, or any object an adapter claims."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from a2a_bridge.auth import check_secrets
+from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.limits import DEFAULT_MAX_BODY_BYTES
+from a2a_bridge.plugins import resolve
+from a2a_bridge.profile import Skill
+from a2a_bridge.schema import check_schema
+
+__all__ = ["serve", "to_a2a"]
+
+
+def to_a2a(
+    obj: object,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    output_schema: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    public_url: str | None = None,
+    card: Any = None,
+    task_store: Any = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    coalesce_interval: float = 0.02,
+    **adapter_options: Any,
+) -> Any:
+    """Publish ``obj`` as an A2A agent and return the ASGI app.
+
+    Args:
+        obj: A runner (see :mod:`a2a_bridge.runner`), or an object an installed
+            adapter claims, such as a compiled LangGraph graph or a CrewAI crew.
+        name: Card name; defaults to what the adapter derives from ``obj``.
+        description: Card description.
+        version: Card version.
+        skills: Skills for the card, as :class:`Skill`, dicts or plain names.
+        input_schema: JSON schema that every new task's input must match.
+        output_schema: JSON schema of the structured output.
+        secrets: ``{caller_name: secret}``; when given, every route except the
+            card and ``/healthz`` needs ``Authorization: Bearer <secret>``.
+        public_url: The URL callers reach the agent at, for the card's
+            interfaces behind a proxy. Defaults to the URL of each card request.
+        card: A complete card to serve instead of the generated one: an a2a-sdk
+            ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
+        task_store: An a2a-sdk ``TaskStore``; in memory by default.
+        max_body_bytes: Larger request bodies get HTTP 413.
+        coalesce_interval: Seconds between streamed text events; text that
+            arrives in between is sent together.
+        **adapter_options: Passed to the adapter that handles ``obj``.
+
+    Raises:
+        ConfigurationError: An argument is not usable; the message says which.
+    """
+    from a2a_bridge.protocol import AppConfig, build_app
+
+    adapted = resolve(obj, **adapter_options)
+    profile = adapted.profile.with_overrides(
+        name=name,
+        description=description,
+        version=version,
+        skills=skills,
+        input_schema=check_schema(input_schema, what="input_schema"),
+        output_schema=check_schema(output_schema, what="output_schema"),
+    )
+    check_schema(profile.input_schema, what="input_schema")
+    check_schema(profile.output_schema, what="output_schema")
+    if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
+        raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
+    if coalesce_interval < 0:
+        raise ConfigurationError("coalesce_interval must not be negative")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
+    if card is not None and not isinstance(card, (str, Path, Mapping)) and type(card).__name__ != "AgentCard":
+        raise ConfigurationError("card must be an AgentCard, a dict or a file path")
+    config = AppConfig(
+        profile=profile,
+        secrets=check_secrets(secrets),
+        public_url=public_url.rstrip("/") if public_url else None,
+        card=card,
+        task_store=task_store,
+        max_body_bytes=max_body_bytes,
+        coalesce_interval=coalesce_interval,
+        on_shutdown=adapted.on_shutdown,
+    )
+    return build_app(adapted.runner, config)
+
+
+def serve(
+    obj: object,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    log_level: str = "info",
+    **options: Any,
+) -> None:
+    """Publish ``obj`` and serve it with uvicorn until interrupted.
+
+    Takes every keyword argument of :func:`to_a2a` as well.
+    """
+    import uvicorn
+
+    app = to_a2a(obj, **options)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,147 @@
+"""Runners used by the tests. Each records what it was asked, so tests can
+check what reached the agent (and that bad input never did)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from a2a_bridge import Done, Event, Failed, NeedsInput, Progress, TextDelta, Turn, Usage
+
+QUERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"query": {"type": "string"}, "max_sources": {"type": "integer", "minimum": 1, "default": 5}},
+    "required": ["query"],
+    "additionalProperties": False,
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"summary": {"type": "string"}, "sources": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+@dataclass
+class EchoAgent:
+    """Echoes the query back, word by word."""
+
+    turns: list[Turn] = field(default_factory=list)
+    input_schema: dict[str, Any] = field(default_factory=lambda: QUERY_SCHEMA)
+    output_schema: dict[str, Any] = field(default_factory=lambda: SUMMARY_SCHEMA)
+    __name__: str = "echo-agent"
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        self.turns.append(turn)
+        query = (turn.data or {}).get("query", turn.text)
+        yield Progress("echoing", data={"words": len(query.split())})
+        for word in query.split(" "):
+            yield TextDelta(word + " ")
+        yield Done(output={"summary": query.upper(), "sources": ["echo://"]}, usage=Usage(3, len(query.split()), 1))
+
+
+@dataclass
+class SlowAgent:
+    """Works for a long time, one step at a time, until cancelled."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+    steps: int = 0
+    stopped_cleanly: bool = False
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        try:
+            yield Progress("starting")
+            self.started.set()
+            for step in range(600):
+                self.steps = step
+                await asyncio.sleep(0.05)
+                yield TextDelta(f"{step} ")
+            yield Done()
+        finally:
+            self.stopped_cleanly = True
+
+
+@dataclass
+class RendezvousAgent:
+    """Completes only when ``parties`` tasks are running at once."""
+
+    parties: int
+    waiting: int = 0
+    max_waiting: int = 0
+    _all_here: asyncio.Event | None = None
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        if self._all_here is None:
+            self._all_here = asyncio.Event()
+        self.waiting += 1
+        self.max_waiting = max(self.max_waiting, self.waiting)
+        if self.waiting == self.parties:
+            self._all_here.set()
+        await asyncio.wait_for(self._all_here.wait(), timeout=10)
+        yield Done()
+
+
+class CrashingAgent:
+    """Raises an exception carrying a secret-looking detail."""
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        yield Progress("about to fail")
+        raise RuntimeError("db password is hunter2; traceback follows")
+
+
+class RefusingAgent:
+    """Fails on purpose with a message meant for the caller."""
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        yield Failed("the query names no GPU I know")
+
+
+@dataclass
+class AskingAgent:
+    """Asks for the budget, then answers with it."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        self.turns.append(turn)
+        if not turn.resuming:
+            yield NeedsInput("What is your budget in USD?", data={"field": "budget"})
+            return
+        yield TextDelta(f"budget noted: {turn.text}")
+        yield Done()
+
+
+@dataclass
+class LLMWorker:
+    """The tutorial's research worker: one chat completion against an OpenAI-compatible backend."""
+
+    base_url: str
+    model: str
+    input_schema: dict[str, Any] = field(default_factory=lambda: QUERY_SCHEMA)
+    output_schema: dict[str, Any] = field(default_factory=lambda: SUMMARY_SCHEMA)
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        assert turn.data is not None
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                f"{self.base_url}/chat/completions",
+                json={
+                    "model": self.model,
+                    "messages": [
+                        {"role": "system", "content": "You are a research assistant."},
+                        {"role": "user", "content": turn.data["query"]},
+                    ],
+                },
+            )
+            response.raise_for_status()
+            body = response.json()
+        usage = body["usage"]
+        text = body["choices"][0]["message"]["content"]
+        yield TextDelta(text)
+        yield Done(
+            output={"summary": text, "sources": []},
+            usage=Usage(usage["prompt_tokens"], usage["completion_tokens"], 1),
+        )

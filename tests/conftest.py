@@ -1,0 +1,1 @@
+pytest_plugins = ["a2a_bridge.testing.fixtures"]
