@@ -33,6 +33,7 @@ from a2a_bridge.profile import AgentProfile
 from a2a_bridge.protocol.card import build_card, ensure_interfaces, load_card
 from a2a_bridge.protocol.executor import RunnerExecutor
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.messages import plain_json
 from a2a_bridge.protocol.tutorial import TutorialEndpoint
 from a2a_bridge.runner import Runner
 from a2a_bridge.schema import InputSchema
@@ -67,7 +68,7 @@ class CardEndpoint:
         base = self._public_url or str(request.base_url).rstrip("/")
         body = self._cache.get(base)
         if body is None:
-            body = agent_card_to_dict(self._make_card(base))
+            body = plain_json(agent_card_to_dict(self._make_card(base)))
             if len(self._cache) < 64:
                 self._cache[base] = body
         return JSONResponse(body)

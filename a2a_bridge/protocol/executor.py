@@ -22,11 +22,11 @@ from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Part, Task, TaskState, TaskStatus
 from google.protobuf import struct_pb2
-from google.protobuf.json_format import ParseDict
+from google.protobuf.json_format import MessageToDict, ParseDict
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.coalesce import DeltaCoalescer
-from a2a_bridge.protocol.messages import read_message
+from a2a_bridge.protocol.messages import plain_json, read_message
 from a2a_bridge.runner import Runner, TraceContext, Turn
 
 __all__ = ["INPUT_STATE_KEY", "OUTPUT_ARTIFACT", "RESPONSE_ARTIFACT", "STREAMING_STATE_KEY", "RunnerExecutor"]
@@ -170,7 +170,7 @@ class RunnerExecutor(AgentExecutor):
             caller=caller or None,
             trace=trace_from_headers(headers),
             resuming=resuming,
-            metadata=dict(context.metadata),
+            metadata={**plain_json(MessageToDict(context.message.metadata)), **context.metadata},
         )
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:

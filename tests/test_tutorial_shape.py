@@ -1,0 +1,105 @@
+"""The tutorial's simplified ``POST /tasks/send`` and its own client code."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import tutorial_orchestrator
+from a2a.types import GetTaskRequest, TaskState
+from agents import EchoAgent, LLMWorker
+from sdk import sdk_client
+
+from a2a_bridge import to_a2a
+from a2a_bridge.testing import ScriptedBackend
+
+TUTORIAL_SECRET = "your-agent-shared-secret"
+PLANNER_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
+WORKER_MODEL = "Qwen/Qwen2.5-14B-Instruct"
+
+
+def test_tasks_send_returns_the_tutorial_result_shape(live_server):
+    agent = EchoAgent()
+    server = live_server(to_a2a(agent, secrets={"orchestrator": TUTORIAL_SECRET}))
+
+    result = httpx.post(
+        f"{server.url}/tasks/send",
+        headers={
+            "Authorization": f"Bearer {TUTORIAL_SECRET}",
+            "X-Trace-ID": "trace-abc",
+            "X-Parent-Task-ID": "orch-2a3b",
+        },
+        json={"task_id": "orch-2a3b-step-1", "input": {"query": "GPU pricing", "max_sources": 3}, "context": {}},
+        timeout=10,
+    ).json()
+
+    assert result["task_id"] == "orch-2a3b-step-1"
+    assert result["status"] == "completed"
+    assert result["output"] == {"summary": "GPU PRICING", "sources": ["echo://"]}
+    assert result["usage"]["total_tokens"] == 5
+    turn = agent.turns[0]
+    assert turn.data == {"query": "GPU pricing", "max_sources": 3}
+    assert turn.trace.trace_id == "trace-abc"
+    assert turn.trace.parent_task_id == "orch-2a3b"
+    assert turn.metadata["task_id"] == "orch-2a3b-step-1"
+
+
+async def test_tasks_send_task_is_fetchable_over_a2a(live_server):
+    server = live_server(to_a2a(EchoAgent()))
+    result = httpx.post(f"{server.url}/tasks/send", json={"task_id": "t-9", "input": {"query": "hi"}}).json()
+    client = await sdk_client(server.url, binding="JSONRPC", streaming=False, secret=None)
+
+    task = await client.get_task(GetTaskRequest(id=result["a2a_task_id"]))
+
+    assert task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert task.context_id == result["context_id"]
+
+
+def test_traceparent_is_carried_to_the_runner(live_server):
+    agent = EchoAgent()
+    server = live_server(to_a2a(agent))
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    httpx.post(
+        f"{server.url}/tasks/send",
+        headers={"traceparent": traceparent},
+        json={"task_id": "t", "input": {"query": "q"}},
+    )
+    assert agent.turns[0].trace.traceparent == traceparent
+    assert agent.turns[0].trace.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.fixture
+def mesh(live_server, monkeypatch):
+    """Two workers on the tutorial's secret, and a scripted planner, wired into the tutorial's module."""
+    with ScriptedBackend(model=PLANNER_MODEL) as planner, ScriptedBackend(model=WORKER_MODEL) as worker_llm:
+        hosts = {}
+        for name in ("research-worker", "synthesis-worker"):
+            worker = LLMWorker(base_url=worker_llm.base_url, model=WORKER_MODEL)
+            app = to_a2a(worker, name=name, description=f"{name} agent", secrets={"orchestrator": TUTORIAL_SECRET})
+            hosts[name] = live_server(app).url
+        monkeypatch.setattr(tutorial_orchestrator, "WORKER_HOSTS", hosts)
+        monkeypatch.setattr(tutorial_orchestrator, "ORCHESTRATOR_VLLM", planner.base_url)
+        yield planner, worker_llm
+
+
+async def test_the_tutorials_own_orchestrator_runs_against_bridged_workers(mesh):
+    planner, worker_llm = mesh
+    plan = [
+        {"worker": "research-worker", "query": "GPU cloud pricing trends 2026"},
+        {"worker": "synthesis-worker", "query": "Summarise the pricing findings"},
+    ]
+    planner.reply("Here is the plan: " + json.dumps(plan))
+    planner.reply("H100 prices fell; A100 spot is cheapest.")
+    worker_llm.rule(lambda r: "pricing trends" in r.last_user, "A100 spot fell to $0.82/hr.")
+    worker_llm.rule(lambda r: "Summarise" in r.last_user, "Spot workers halve the cost.")
+
+    answer = await tutorial_orchestrator.run_agent_mesh("Research GPU cloud pricing trends in 2026.")
+
+    assert answer == "H100 prices fell; A100 spot is cheapest."
+    synthesis_prompt = planner.requests[1].last_user
+    assert "[research-worker]: A100 spot fell to $0.82/hr." in synthesis_prompt
+    assert "[synthesis-worker]: Spot workers halve the cost." in synthesis_prompt
+    planner_prompt = planner.requests[0].last_user
+    assert "research-worker: research-worker agent" in planner_prompt
+    assert len(worker_llm.requests) == 2
