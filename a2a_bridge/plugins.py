@@ -85,7 +85,9 @@ def installed_adapters() -> list[Adapter]:
 
 def _profile_of_runner(obj: object) -> AgentProfile:
     target = obj
-    name = getattr(target, "__name__", None) or type(target).__name__
+    name = getattr(target, "name", None)
+    if not isinstance(name, str) or not name:
+        name = getattr(target, "__name__", None) or type(target).__name__
     doc = inspect.getdoc(target) or ""
     return AgentProfile(
         name=name.replace("_", "-"),

@@ -20,9 +20,7 @@ OTHER_SECRET = "research-orchestrator-2"
 @pytest.fixture
 def echo(live_server):
     agent = EchoAgent()
-    server = live_server(
-        to_a2a(agent, secrets={"orchestrator": SECRET, "other": OTHER_SECRET}, max_body_bytes=4096)
-    )
+    server = live_server(to_a2a(agent, secrets={"orchestrator": SECRET, "other": OTHER_SECRET}, max_body_bytes=4096))
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield agent, client
 
@@ -56,7 +54,7 @@ def test_schema_mismatch_over_jsonrpc_is_32602_naming_the_field(echo, data, fiel
     error = response.json()["error"]
     assert error["code"] == -32602
     assert f"{field}: {message}" in error["message"]
-    violations = [d for d in error["data"] if "fieldViolations" in d][0]["fieldViolations"]
+    violations = next(d for d in error["data"] if "fieldViolations" in d)["fieldViolations"]
     assert {"field": field, "description": message} in violations
     assert agent.turns == []
 
@@ -220,7 +218,9 @@ def test_one_caller_never_sees_another_callers_tasks(echo):
 def test_error_responses_carry_no_stack_trace(echo):
     _, client = echo
     bodies = [
-        client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": "NoSuchMethod", "params": {}}, headers={**AUTH, **V1}),
+        client.post(
+            "/", json={"jsonrpc": "2.0", "id": 1, "method": "NoSuchMethod", "params": {}}, headers={**AUTH, **V1}
+        ),
         client.post("/", json=rpc("SendMessage", {"message": "not a message"}), headers={**AUTH, **V1}),
         client.post("/message:send", json={"message": {"parts": 7}}, headers={**AUTH, **V1}),
         client.post("/tasks/send", content=json.dumps([1, 2]), headers=AUTH),

@@ -33,7 +33,9 @@ def test_v03_message_send_without_version_header(live_server):
     server = live_server(to_a2a(agent, secrets={"crew": SECRET}))
 
     response = httpx.post(
-        server.url + "/", json=v03_send("message/send", {"query": "old client"}), headers={"Authorization": f"Bearer {SECRET}"}
+        server.url + "/",
+        json=v03_send("message/send", {"query": "old client"}),
+        headers={"Authorization": f"Bearer {SECRET}"},
     )
 
     result = response.json()["result"]

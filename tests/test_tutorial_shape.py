@@ -47,7 +47,9 @@ def test_tasks_send_returns_the_tutorial_result_shape(live_server):
 
 async def test_tasks_send_task_is_fetchable_over_a2a(live_server):
     server = live_server(to_a2a(EchoAgent()))
-    result = httpx.post(f"{server.url}/tasks/send", json={"task_id": "t-9", "input": {"query": "hi"}}).json()
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{server.url}/tasks/send", json={"task_id": "t-9", "input": {"query": "hi"}})
+    result = response.json()
     client = await sdk_client(server.url, binding="JSONRPC", streaming=False, secret=None)
 
     task = await client.get_task(GetTaskRequest(id=result["a2a_task_id"]))

@@ -1,0 +1,86 @@
+"""``a2a-bridge serve`` in a real process, and its errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "a2a_bridge.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file-0001\n")
+    env = {**os.environ, "CLI_TEST_SECRET": "from-the-env-0001"}
+    process = subprocess.Popen(
+        [*CLI, "serve", "demos.quickstart.pricing_agent:estimator", "--port", str(port),
+         "--secret", "orchestrator=env:CLI_TEST_SECRET", "--secret", f"auditor=@{secret_file}",
+         "--public-url", "https://pricing.example:9443", "--log-level", "warning"],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_serve_runs_the_object_with_secrets_and_public_url(served):
+    card = httpx.get(served + "/.well-known/agent-card.json").json()
+    assert card["name"] == "gpu-cost-estimator"
+    assert card["supportedInterfaces"][0]["url"] == "https://pricing.example:9443/"
+    for secret in ("from-the-env-0001", "from-a-file-0001"):
+        result = httpx.post(
+            served + "/tasks/send",
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"task_id": "cli-1", "input": {"gpu": "H200", "hours": 10}},
+        ).json()
+        assert result["status"] == "completed"
+        assert result["output"]["total_usd"] == 37.0
+    assert httpx.post(served + "/tasks/send", json={"task_id": "x", "input": {}}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "no_such_module:agent"], "cannot import module 'no_such_module': no such module"),
+        (["serve", "demos.quickstart.pricing_agent:nope"], "has no attribute 'nope'"),
+        (["serve", "just-a-name"], "expected MODULE:ATTR"),
+        (["serve", "demos.quickstart.pricing_agent:PRICES"], "no installed adapter can serve a builtins.dict"),
+        (["serve", "demos.quickstart.pricing_agent:estimator", "--secret", "novalue"], "--secret takes NAME=VALUE"),
+        (["serve", "demos.quickstart.pricing_agent:estimator", "--secret", "a=env:NOT_SET_ANYWHERE"], "is not set"),
+        (["serve", "demos.quickstart.pricing_agent:estimator", "--secret", "a=short"], "at least 8 characters"),
+    ],
+)
+def test_bad_invocations_exit_2_with_one_line(args, message):
+    result = subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("a2a-bridge: error: ")
+    assert message in lines[0]
