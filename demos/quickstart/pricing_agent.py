@@ -56,8 +56,7 @@ class CostEstimator:
         hourly = PRICES[gpu][pricing]
         total = round(hourly * hours * instances, 2)
         sentence = (
-            f"{instances} x {gpu} ({ROLES[gpu]}) at ${hourly:.2f}/hr {pricing} "
-            f"for {hours:g} h costs ${total:,.2f}."
+            f"{instances} x {gpu} ({ROLES[gpu]}) at ${hourly:.2f}/hr {pricing} for {hours:g} h costs ${total:,.2f}."
         )
         for word in sentence.split(" "):
             yield TextDelta(word + " ")
