@@ -1,0 +1,175 @@
+"""Median round-trip time of a trivial agent: a2a-bridge beside a raw FastAPI endpoint.
+
+Each server runs in its own process pinned to core 0; the client is pinned to
+core 1 and sends one request at a time, rotating over the targets, so that
+machine noise falls on all of them alike. Writes bench/results-roundtrip.md.
+
+    python bench/roundtrip.py [--requests 2000] [--warmup 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTH = {"Authorization": "Bearer bench-secret-0001"}
+V1 = {"A2A-Version": "1.0"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pin(core: int) -> Callable[[], None]:
+    def apply() -> None:
+        if hasattr(os, "sched_setaffinity") and core < (os.cpu_count() or 1):
+            os.sched_setaffinity(0, {core})
+
+    return apply
+
+
+@dataclass
+class Server:
+    name: str
+    factory: str
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.port = free_port()
+        command = [
+            sys.executable, "-m", "uvicorn", self.factory, "--factory", "--host", "127.0.0.1",
+            "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin(0))  # noqa: PLW1509
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def tutorial_request(url: str) -> tuple[str, dict[str, object], dict[str, str]]:
+    body = {"task_id": str(uuid.uuid4()), "input": {"query": "ping"}, "context": {}}
+    return f"{url}/tasks/send", body, AUTH
+
+
+def jsonrpc_request(url: str) -> tuple[str, dict[str, object], dict[str, str]]:
+    message = {"messageId": str(uuid.uuid4()), "role": "ROLE_USER", "parts": [{"data": {"query": "ping"}}]}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
+    return f"{url}/", body, {**AUTH, **V1}
+
+
+def rest_request(url: str) -> tuple[str, dict[str, object], dict[str, str]]:
+    message = {"messageId": str(uuid.uuid4()), "role": "ROLE_USER", "parts": [{"data": {"query": "ping"}}]}
+    return f"{url}/message:send", {"message": message}, {**AUTH, **V1}
+
+
+def check(name: str, response: httpx.Response) -> None:
+    body = response.json()
+    ok = body.get("status") == "completed" or "TASK_STATE_COMPLETED" in response.text
+    if response.status_code != 200 or not ok:
+        raise SystemExit(f"{name}: unexpected answer {response.status_code} {response.text[:200]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per target")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed requests per target first")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results-roundtrip.md")
+    args = parser.parse_args()
+    pin(1)()
+
+    fast = {"OTEL_INSTRUMENTATION_A2A_SDK_ENABLED": "false"}
+    traced = {"OTEL_INSTRUMENTATION_A2A_SDK_ENABLED": "true"}
+    servers = {
+        "raw": Server("raw FastAPI /tasks/send", "bench.servers:raw_fastapi_app", {}),
+        "bridge": Server("a2a-bridge", "bench.servers:bridge_app", fast),
+        "traced": Server("a2a-bridge, SDK tracing on", "bench.servers:bridge_app", traced),
+    }
+    targets = [
+        ("raw FastAPI, tutorial /tasks/send", servers["raw"], tutorial_request),
+        ("a2a-bridge, tutorial /tasks/send", servers["bridge"], tutorial_request),
+        ("a2a-bridge, JSON-RPC SendMessage", servers["bridge"], jsonrpc_request),
+        ("a2a-bridge, HTTP+JSON message:send", servers["bridge"], rest_request),
+        ("a2a-bridge, JSON-RPC, SDK tracing on", servers["traced"], jsonrpc_request),
+    ]
+    for server in servers.values():
+        server.start()
+    try:
+        clients = {id(s): httpx.Client(timeout=10) for s in servers.values()}
+        deadline = time.monotonic() + 60
+        for server in servers.values():
+            while True:
+                try:
+                    httpx.get(server.url + "/docs" if server is servers["raw"] else server.url + "/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"{server.name} did not start") from None
+                    time.sleep(0.2)
+        samples: dict[str, list[float]] = {name: [] for name, _, _ in targets}
+        total = args.warmup + args.requests
+        for i in range(total):
+            for name, server, make in targets:
+                url, body, headers = make(server.url)
+                client = clients[id(server)]
+                start = time.perf_counter()
+                response = client.post(url, json=body, headers=headers)
+                elapsed = time.perf_counter() - start
+                if i < 3:
+                    check(name, response)
+                if i >= args.warmup:
+                    samples[name].append(elapsed)
+            if i % 200 == 0:
+                print(f"\r{i}/{total} rounds", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    base = statistics.median(samples[targets[0][0]])
+    lines = [
+        "# Round trip of a trivial agent",
+        "",
+        f"`python bench/roundtrip.py --requests {args.requests}`: one request at a time over keep-alive HTTP,",
+        "servers pinned to core 0, client to core 1, targets interleaved request by request.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "",
+        "| target | median ms | p99 ms | median vs raw FastAPI |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, _, _ in targets:
+        values = sorted(samples[name])
+        median = statistics.median(values)
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        lines.append(f"| {name} | {median * 1000:.2f} | {p99 * 1000:.2f} | {median / base:.2f}x |")
+    report = "\n".join(lines) + "\n"
+    args.out.write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
