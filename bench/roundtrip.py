@@ -58,7 +58,7 @@ class Server:
             "--port", str(self.port), "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin(0))  # noqa: PLW1509
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin(0))
 
     @property
     def url(self) -> str:

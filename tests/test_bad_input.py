@@ -85,6 +85,17 @@ def test_streaming_schema_mismatch_is_rejected_before_the_stream(echo):
     assert agent.turns == []
 
 
+def test_jsonrpc_streaming_schema_mismatch_is_32602(echo):
+    agent, client = echo
+    body = rpc("SendStreamingMessage", send_params({"query": 1}))
+    response = client.post("/", json=body, headers={**AUTH, **V1})
+    assert response.headers["content-type"] == "application/json", "rejected before any stream starts"
+    payload = response.json()
+    assert payload["error"]["code"] == -32602
+    assert "input.query" in payload["error"]["message"]
+    assert agent.turns == []
+
+
 def test_text_for_a_multi_field_schema_says_what_is_expected(live_server):
     agent = EchoAgent(
         input_schema={
