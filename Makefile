@@ -10,7 +10,7 @@ PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewa
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e '.[dev,demo]' -e adapters/langgraph -e adapters/crewai
+		-e '.[dev]' -e adapters/langgraph -e adapters/crewai
 	@touch $(STAMP)
 
 test: lint typecheck unit

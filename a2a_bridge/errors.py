@@ -13,9 +13,17 @@ from dataclasses import dataclass
 __all__ = [
     "AdapterNotFound",
     "BridgeError",
+    "CardError",
     "ConfigurationError",
     "FieldError",
     "InputValidationError",
+    "RemoteAgentError",
+    "RemoteAuthError",
+    "RemoteInputError",
+    "RemoteTimeout",
+    "RemoteUnavailable",
+    "TaskNotFound",
+    "UnsupportedOperation",
 ]
 
 
@@ -49,3 +57,53 @@ class InputValidationError(BridgeError):
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+class RemoteAgentError(BridgeError):
+    """Calling a remote A2A agent failed.
+
+    Attributes:
+        agent: The remote's name (or URL, before its card is known).
+        url: The URL of the replica the error came from, if any.
+    """
+
+    def __init__(self, message: str, *, agent: str = "", url: str = "") -> None:
+        self.agent = agent
+        self.url = url
+        super().__init__(message)
+
+
+class CardError(RemoteAgentError):
+    """The Agent Card cannot be fetched, read or understood."""
+
+
+class RemoteAuthError(RemoteAgentError):
+    """The remote refused the credentials, or it needs a secret we were not given."""
+
+
+class RemoteInputError(RemoteAgentError):
+    """The remote rejected the request as invalid.
+
+    Attributes:
+        errors: The field errors the remote named, if it named any.
+    """
+
+    def __init__(self, message: str, *, errors: list[FieldError] | None = None, agent: str = "", url: str = "") -> None:
+        self.errors = errors or []
+        super().__init__(message, agent=agent, url=url)
+
+
+class TaskNotFound(RemoteAgentError):
+    """The remote does not know the task."""
+
+
+class UnsupportedOperation(RemoteAgentError):
+    """The remote offers no way to do this."""
+
+
+class RemoteTimeout(RemoteAgentError):
+    """No answer within the timeout, on every replica tried."""
+
+
+class RemoteUnavailable(RemoteAgentError):
+    """The remote could not be reached, or kept failing, after every retry and replica."""

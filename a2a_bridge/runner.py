@@ -91,6 +91,12 @@ class Turn:
     resuming: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def delegation_trace(self) -> TraceContext:
+        """The trace context for a call this turn makes to another agent."""
+        return TraceContext(
+            traceparent=self.trace.traceparent, trace_id=self.trace.trace_id, parent_task_id=self.task_id
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

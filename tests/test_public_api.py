@@ -11,10 +11,13 @@ import a2a_bridge
 
 EXPECTED = {
     "a2a_bridge": {
-        "Adapted", "Adapter", "AdapterNotFound", "AgentProfile", "Artifact", "BridgeError",
-        "ConfigurationError", "Done", "Event", "Failed", "FieldError", "FilePart",
-        "InputValidationError", "NeedsInput", "Progress", "Runner", "Skill", "TextDelta",
-        "TraceContext", "Turn", "Usage", "__version__", "serve", "to_a2a",
+        "Adapted", "Adapter", "AdapterNotFound", "AgentCardView", "AgentProfile", "AgentRegistry",
+        "Artifact", "BridgeError", "CardError", "ConfigurationError", "Done", "Event", "Failed",
+        "FieldError", "FilePart", "InputValidationError", "NeedsInput", "Progress", "RegistryEntry",
+        "RemoteAgent", "RemoteAgentError", "RemoteArtifact", "RemoteAuthError", "RemoteInputError",
+        "RemoteResult", "RemoteTimeout", "RemoteUnavailable", "Runner", "Skill", "TaskNotFound",
+        "TextDelta", "TraceContext", "Turn", "UnsupportedOperation", "Usage", "__version__",
+        "serve", "to_a2a",
     },
     "a2a_bridge.testing": {"LiveServer", "RecordedRequest", "Reply", "ScriptedBackend", "ToolCall"},
 }  # fmt: skip
@@ -38,6 +41,12 @@ def test_public_names_not_in_all_are_private():
 
 
 def test_error_tree():
+    for remote_error in (
+        a2a_bridge.CardError, a2a_bridge.RemoteAuthError, a2a_bridge.RemoteInputError, a2a_bridge.TaskNotFound,
+        a2a_bridge.UnsupportedOperation, a2a_bridge.RemoteTimeout, a2a_bridge.RemoteUnavailable,
+    ):  # fmt: skip
+        assert issubclass(remote_error, a2a_bridge.RemoteAgentError)
+    assert issubclass(a2a_bridge.RemoteAgentError, a2a_bridge.BridgeError)
     assert issubclass(a2a_bridge.AdapterNotFound, a2a_bridge.ConfigurationError)
     assert issubclass(a2a_bridge.ConfigurationError, a2a_bridge.BridgeError)
     assert issubclass(a2a_bridge.InputValidationError, a2a_bridge.BridgeError)

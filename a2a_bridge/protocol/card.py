@@ -26,12 +26,12 @@ from a2a.types import (
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import ParseDict, ParseError
 
+from a2a_bridge.cards import TASK_SCHEMA_EXTENSION
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.profile import AgentProfile
 
 __all__ = ["BEARER_SCHEME", "TASK_SCHEMA_EXTENSION", "build_card", "ensure_interfaces", "load_card"]
 
-TASK_SCHEMA_EXTENSION = "urn:a2a-bridge:ext:task-schema:v1"
 BEARER_SCHEME = "bearer"
 TEXT_MODES = ["text/plain", "application/json"]
 

@@ -1,12 +1,4 @@
-"""The ``a2a-bridge`` command.
-
-    a2a-bridge serve MODULE:ATTR [--host H] [--port P] [--secret NAME=VALUE ...]
-                                 [--public-url URL] [--name N] [--description D]
-
-A secret may be given as ``NAME=VALUE``, ``NAME=@FILE`` (first line of the
-file) or ``NAME=env:VAR`` (an environment variable), so that secrets need not
-appear in the process list.
-"""
+"""``a2a-bridge serve MODULE:ATTR``: serve a runner, graph or crew."""
 
 from __future__ import annotations
 
@@ -14,13 +6,12 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from a2a_bridge.errors import BridgeError, ConfigurationError
+from a2a_bridge.cli.common import SECRET_HELP, read_secret
+from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["main"]
+__all__ = ["add_parser", "load_object", "run"]
 
 _SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 
@@ -50,30 +41,16 @@ def parse_secret(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep or not name or not value:
         raise ConfigurationError("--secret takes NAME=VALUE, NAME=@FILE or NAME=env:VAR")
-    if value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the secret file for {name!r}: {exc.strerror}") from None
-        value = lines[0].strip() if lines else ""
-    elif value.startswith("env:"):
-        var = value[4:]
-        if var not in os.environ:
-            raise ConfigurationError(f"environment variable {var} (secret for {name!r}) is not set")
-        value = os.environ[var]
-    return name, value
+    return name, read_secret(value, what=repr(name))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="a2a-bridge", description="Serve and call A2A agents.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve a runner, graph or crew over A2A")
     serve.add_argument("target", metavar="MODULE:ATTR", help="the object to serve, e.g. my_agents:graph")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default: %(default)s)")
     serve.add_argument(
-        "--secret", action="append", default=[], metavar="NAME=VALUE", help="a caller's bearer secret; repeatable"
+        "--secret", action="append", default=[], metavar="NAME=SECRET", help=f"a caller's bearer secret, {SECRET_HELP}"
     )
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
@@ -84,10 +61,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the a2a-sdk's OpenTelemetry spans on (they cost about a third of its throughput)",
     )
-    return parser
+    serve.set_defaults(run=run)
 
 
-def _serve(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int:
     if not args.sdk_tracing:
         os.environ.setdefault(_SDK_TRACING_ENV, "false")
     from a2a_bridge.server import serve
@@ -104,20 +81,4 @@ def _serve(args: argparse.Namespace) -> None:
         name=args.name,
         description=args.description,
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "serve":
-            _serve(args)
-    except BridgeError as exc:
-        print(f"a2a-bridge: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

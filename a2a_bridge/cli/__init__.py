@@ -1,0 +1,40 @@
+"""The ``a2a-bridge`` command.
+
+    a2a-bridge serve MODULE:ATTR [--port P] [--secret NAME=SECRET ...]   serve an agent
+    a2a-bridge card URL [--json]                                          show and validate a card
+    a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
+
+Errors print one line, ``a2a-bridge: error: ...``, and exit with status 2; a
+task that fails exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from a2a_bridge.cli import remote_commands, serve_command
+from a2a_bridge.errors import BridgeError
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="a2a-bridge", description="Serve and call A2A agents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_command.add_parser(commands)
+    remote_commands.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except BridgeError as exc:
+        print(f"a2a-bridge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,173 @@
+"""``a2a-bridge card URL`` and ``a2a-bridge call URL TEXT``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from a2a_bridge.cards import AgentCardView, fetch_card
+from a2a_bridge.cli.common import SECRET_HELP, read_secret
+from a2a_bridge.errors import CardError, ConfigurationError
+from a2a_bridge.remote import RemoteAgent
+from a2a_bridge.results import RemoteResult
+from a2a_bridge.runner import Artifact, Progress, TextDelta
+
+__all__ = ["add_parsers"]
+
+_FAILED_STATES = {"failed", "canceled", "rejected", "auth_required", "unknown"}
+
+
+def add_parsers(commands: Any) -> None:
+    card = commands.add_parser("card", help="fetch, validate and show an agent's card")
+    card.add_argument("url", help="the agent's base URL")
+    card.add_argument("--json", action="store_true", help="print the card's JSON instead of a table")
+    card.set_defaults(run=run_card)
+
+    call = commands.add_parser("call", help="send a message to an agent and print the result")
+    call.add_argument("url", help="the agent's base URL")
+    call.add_argument("text", nargs="?", help="the message text")
+    call.add_argument("--data", help="structured input as a JSON object")
+    call.add_argument("--stream", action="store_true", help="show progress and text as they arrive")
+    call.add_argument("--secret", help=f"the bearer secret for this agent, {SECRET_HELP}")
+    call.add_argument("--context-id", help="continue this conversation")
+    call.add_argument("--task-id", help="answer this task (one that asked for input)")
+    call.add_argument("--replica", action="append", default=[], help="another replica's URL; repeatable")
+    call.add_argument("--timeout", type=float, default=120.0, help="seconds per attempt (default: %(default)s)")
+    call.add_argument("--json", action="store_true", help="print the result as JSON")
+    call.set_defaults(run=run_call)
+
+
+def _card_table(view: AgentCardView, problems: list[str]) -> Table:
+    table = Table(title=f"{view.name} {view.version}".strip(), show_header=False, title_justify="left")
+    table.add_row("description", view.description)
+    table.add_row("url", view.url)
+    table.add_row("protocol", {"tutorial": "tutorial /tasks/send only"}.get(view.protocol, f"A2A {view.protocol}"))
+    for interface in view.raw.get("supportedInterfaces") or []:
+        table.add_row(
+            "interface",
+            f"{interface.get('protocolBinding')} {interface.get('protocolVersion')}  {interface.get('url')}",
+        )
+    table.add_row("streaming", "yes" if view.streaming else "no")
+    table.add_row("auth", "bearer secret" if view.bearer_required else "none")
+    for skill in view.skills:
+        tags = f"  [dim]{', '.join(skill.tags)}[/]" if skill.tags else ""
+        table.add_row("skill", f"[bold]{skill.id}[/]: {skill.description}{tags}")
+    for label, schema in (("input", view.input_schema), ("output", view.output_schema)):
+        if schema:
+            fields = schema.get("properties") or {}
+            required = set(schema.get("required") or [])
+            table.add_row(label, ", ".join(f"{name}{'*' if name in required else ''}" for name in fields) or "any")
+    table.add_row("valid", "[green]yes[/]" if not problems else "[red]no[/]: " + "; ".join(problems))
+    return table
+
+
+async def _fetch(url: str) -> tuple[dict[str, Any], AgentCardView]:
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        raw = await fetch_card(http, url)
+    return raw, AgentCardView.from_dict(raw, url=url)
+
+
+def run_card(args: argparse.Namespace) -> int:
+    raw, view = asyncio.run(_fetch(args.url))
+    problems: list[str] = []
+    if view.protocol != "tutorial":
+        from a2a_bridge.protocol.client import card_problems
+
+        problems = card_problems(raw)
+    if args.json:
+        print(json.dumps(raw, indent=2))
+    else:
+        Console().print(_card_table(view, problems))
+    if problems:
+        raise CardError(f"the card at {args.url} is not valid: {'; '.join(problems)}")
+    return 0
+
+
+def _data(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"--data is not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError("--data must be a JSON object")
+    return data
+
+
+def _print_result(result: RemoteResult, *, as_json: bool, streamed: bool, err: Console) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "state": result.state,
+                    "text": result.text,
+                    "data": result.data,
+                    "message": result.message,
+                    "usage": result.usage.as_dict() if result.usage else None,
+                    "task_id": result.task_id,
+                    "context_id": result.context_id,
+                    "agent": result.agent,
+                    "url": result.url,
+                },
+                indent=2,
+            )
+        )
+        return
+    if result.text and not streamed:
+        print(result.text)
+    elif streamed:
+        print()
+    if result.data is not None:
+        print(json.dumps(result.data, indent=2))
+    usage = f", {result.usage.total_tokens} tokens" if result.usage else ""
+    err.print(f"[dim]{result.agent}: {result.state}{usage}; task {result.task_id}, context {result.context_id}[/]")
+    if result.needs_input:
+        err.print(f"[yellow]the agent asks:[/] {result.message}")
+        err.print(f"[dim]answer with: --task-id {result.task_id} --context-id {result.context_id}[/]")
+
+
+async def _call(args: argparse.Namespace, err: Console) -> RemoteResult:
+    secret = read_secret(args.secret, what=args.url) if args.secret else None
+    data = _data(args.data)
+    if args.text is None and data is None:
+        raise ConfigurationError("give the message TEXT, --data JSON, or both")
+    async with RemoteAgent(args.url, secret=secret, replicas=args.replica, timeout=args.timeout) as agent:
+        kwargs: dict[str, Any] = {"data": data, "context_id": args.context_id, "task_id": args.task_id}
+        if not args.stream:
+            with err.status(f"waiting for {args.url} ..."):
+                return await agent.send(args.text, **kwargs)
+        start = time.perf_counter()
+        async for event in agent.stream(args.text, **kwargs):
+            stamp = f"[dim]{time.perf_counter() - start:6.2f}s[/]"
+            if isinstance(event, Progress):
+                err.print(f"{stamp} {event.message}")
+            elif isinstance(event, TextDelta):
+                if not args.json:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+            elif isinstance(event, Artifact):
+                err.print(f"{stamp} artifact [cyan]{event.name}[/]")
+            elif isinstance(event, RemoteResult):
+                return event
+        raise CardError(f"{args.url} ended the stream without a result")
+
+
+def run_call(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    result = asyncio.run(_call(args, err))
+    _print_result(result, as_json=args.json, streamed=args.stream and not args.json, err=err)
+    if result.state in _FAILED_STATES:
+        reason = result.message or "no reason given"
+        print(f"a2a-bridge: task {result.state}: {reason}", file=sys.stderr)
+        return 1
+    return 0
