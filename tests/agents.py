@@ -4,9 +4,11 @@ check what reached the agent (and that bad input never did)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,3 +147,25 @@ class LLMWorker:
             output={"summary": text, "sources": []},
             usage=Usage(usage["prompt_tokens"], usage["completion_tokens"], 1),
         )
+
+
+@dataclass
+class SteadyAgent:
+    """Works in ``steps`` steps of ``delay`` seconds; records its pid in a marker file when it starts."""
+
+    steps: int = 10
+    delay: float = 0.2
+    marker_dir: str | None = None
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        if self.marker_dir:
+            await asyncio.to_thread(Path(self.marker_dir, f"started-{os.getpid()}").write_text, turn.task_id)
+        for step in range(self.steps):
+            yield Progress(f"step {step}")
+            await asyncio.sleep(self.delay)
+            yield TextDelta(f"step {step} ")
+        yield Done(output={"steps": self.steps, "pid": os.getpid(), "input": dict(turn.data or {"text": turn.text})})
+
+
+# Served by `a2a-bridge serve agents:steady` in the failover tests.
+steady = SteadyAgent(marker_dir=os.environ.get("STEADY_MARKER_DIR"))

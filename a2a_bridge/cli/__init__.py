@@ -11,6 +11,7 @@ task that fails exits with status 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ __all__ = ["main"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="a2a-bridge", description="Serve and call A2A agents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log retries, failovers and other warnings")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_command.add_parser(commands)
     remote_commands.add_parsers(commands)
@@ -30,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        level = getattr(logging, args.log_level.upper())
+    else:
+        # Errors already end in one line of their own; warnings only when asked for.
+        level = logging.WARNING if args.verbose else logging.CRITICAL
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         code: int = args.run(args)
     except BridgeError as exc:

@@ -11,6 +11,7 @@ an exception -> FAILED with a reference id; the details stay in the log
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -200,6 +201,13 @@ class RunnerExecutor(AgentExecutor):
                     if await emitter.publish(event):
                         return
             await emitter.publish(ev.Done())
+        except asyncio.CancelledError:
+            # CancelTask reports CANCELED on its own queue only; say it here too, so that a
+            # caller streaming this task (or blocked on it) sees the end instead of hanging.
+            await emitter.coalescer.close()
+            with contextlib.suppress(RuntimeError):
+                await updater.cancel()
+            raise
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("runner failed on task %s (ref %s)", task.id, ref)

@@ -1,0 +1,63 @@
+"""Serving agents in their own processes with ``a2a-bridge serve``, so tests can kill them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+TESTS = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class AgentProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def kill(self) -> None:
+        """Die at once, like a reclaimed spot instance."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def serve_process(target: str, *, secrets: dict[str, str] | None = None, env: dict[str, str] | None = None,
+                  port: int | None = None, timeout: float = 30) -> AgentProcess:  # fmt: skip
+    port = port or free_port()
+    command = [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port), "--log-level", "warning"]
+    for name, secret in (secrets or {}).items():
+        command += ["--secret", f"{name}={secret}"]
+    process = subprocess.Popen(command, cwd=TESTS, env={**os.environ, **(env or {})})
+    agent = AgentProcess(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{target} exited with status {process.returncode}")
+        try:
+            if httpx.get(agent.url + "/healthz", timeout=1).status_code == 200:
+                return agent
+        except httpx.TransportError:
+            time.sleep(0.1)
+    agent.kill()
+    raise RuntimeError(f"{target} did not start within {timeout} s")
