@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import httpx
-
 import pytest
 import tutorial_worker
 from agents import AskingAgent, EchoAgent, RefusingAgent, SlowAgent
