@@ -4,14 +4,18 @@ The core is framework-neutral: frameworks plug in through adapters registered
 under the ``a2a_bridge.adapters`` entry-point group.
 """
 
+from a2a_bridge.backend import Backend
 from a2a_bridge.cards import AgentCardView
 from a2a_bridge.errors import (
     AdapterNotFound,
+    BackendError,
+    BackendUnavailable,
     BridgeError,
     CardError,
     ConfigurationError,
     FieldError,
     InputValidationError,
+    ModelNotServed,
     RemoteAgentError,
     RemoteAuthError,
     RemoteInputError,
@@ -40,6 +44,8 @@ from a2a_bridge.runner import (
     Usage,
 )
 from a2a_bridge.server import serve, to_a2a
+from a2a_bridge.tiers import TIERS, TierProfile
+from a2a_bridge.topology import Topology
 
 __version__ = "0.1.0"
 
@@ -51,6 +57,9 @@ __all__ = [
     "AgentProfile",
     "AgentRegistry",
     "Artifact",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
     "BridgeError",
     "CardError",
     "ConfigurationError",
@@ -60,6 +69,7 @@ __all__ = [
     "FieldError",
     "FilePart",
     "InputValidationError",
+    "ModelNotServed",
     "NeedsInput",
     "Progress",
     "RegistryEntry",
@@ -73,8 +83,11 @@ __all__ = [
     "RemoteUnavailable",
     "Runner",
     "Skill",
+    "TIERS",
     "TaskNotFound",
     "TextDelta",
+    "TierProfile",
+    "Topology",
     "TraceContext",
     "Turn",
     "UnsupportedOperation",

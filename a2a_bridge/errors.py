@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 __all__ = [
     "AdapterNotFound",
+    "BackendError",
+    "BackendUnavailable",
     "BridgeError",
     "CardError",
     "ConfigurationError",
     "FieldError",
     "InputValidationError",
+    "ModelNotServed",
     "RemoteAgentError",
     "RemoteAuthError",
     "RemoteInputError",
@@ -57,6 +60,26 @@ class InputValidationError(BridgeError):
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+class BackendError(BridgeError):
+    """An OpenAI-compatible model server (vLLM, SGLang) is not usable."""
+
+
+class BackendUnavailable(BackendError):
+    """The model server cannot be reached, or answers with an error."""
+
+
+class ModelNotServed(BackendError):
+    """The model server is up but does not serve the requested model.
+
+    Attributes:
+        served: The model names it does serve.
+    """
+
+    def __init__(self, message: str, *, served: list[str]) -> None:
+        self.served = served
+        super().__init__(message)
 
 
 class RemoteAgentError(BridgeError):

@@ -12,7 +12,8 @@ import a2a_bridge
 EXPECTED = {
     "a2a_bridge": {
         "Adapted", "Adapter", "AdapterNotFound", "AgentCardView", "AgentProfile", "AgentRegistry",
-        "Artifact", "BridgeError", "CardError", "ConfigurationError", "Done", "Event", "Failed",
+        "Artifact", "Backend", "BackendError", "BackendUnavailable", "ModelNotServed", "TIERS",
+        "TierProfile", "Topology", "BridgeError", "CardError", "ConfigurationError", "Done", "Event", "Failed",
         "FieldError", "FilePart", "InputValidationError", "NeedsInput", "Progress", "RegistryEntry",
         "RemoteAgent", "RemoteAgentError", "RemoteArtifact", "RemoteAuthError", "RemoteInputError",
         "RemoteResult", "RemoteTimeout", "RemoteUnavailable", "Runner", "Skill", "TaskNotFound",

@@ -3,6 +3,7 @@
     a2a-bridge serve MODULE:ATTR [--port P] [--secret NAME=SECRET ...]   serve an agent
     a2a-bridge card URL [--json]                                          show and validate a card
     a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
+    a2a-bridge backend up|down|status|command|tiers|check                 model backends
 
 Errors print one line, ``a2a-bridge: error: ...``, and exit with status 2; a
 task that fails exits with status 1.
@@ -15,7 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from a2a_bridge.cli import remote_commands, serve_command
+from a2a_bridge.cli import backend_commands, remote_commands, serve_command
 from a2a_bridge.errors import BridgeError
 
 __all__ = ["main"]
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_command.add_parser(commands)
     remote_commands.add_parsers(commands)
+    backend_commands.add_parser(commands)
     return parser
 
 
