@@ -113,7 +113,8 @@ class Backend:
             ) from None
         if self.request_model not in served:
             raise ModelNotServed(
-                f"model server at {self.base_url} does not serve {self.request_model!r}; it serves: {', '.join(served)}",
+                f"model server at {self.base_url} does not serve {self.request_model!r}; "
+                f"it serves: {', '.join(served)}",
                 served=served,
             )
         return served

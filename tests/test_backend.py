@@ -105,13 +105,16 @@ def test_launch_commands_are_exact():
 
 
 def test_backend_command_cli_prints_the_command():
+    command = ["backend", "command", "--tier", "worker-a100-7b", "--runtime", "docker"]
     result = subprocess.run(
-        [sys.executable, "-m", "a2a_bridge.cli", "backend", "command", "--tier", "worker-a100-7b", "--runtime", "docker"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-m", "a2a_bridge.cli", *command], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("--model Qwen/Qwen2.5-7B-Instruct --quantization fp8 "
-                                          "--gpu-memory-utilization 0.85 --max-num-seqs 64 --max-model-len 4096")  # fmt: skip
+    expected = (
+        "--model Qwen/Qwen2.5-7B-Instruct --quantization fp8 "
+        "--gpu-memory-utilization 0.85 --max-num-seqs 64 --max-model-len 4096"
+    )
+    assert result.stdout.strip().endswith(expected)
 
 
 TOPOLOGY = """
