@@ -171,10 +171,13 @@ class Done:
     Attributes:
         output: Structured output that matches the agent's output schema.
         usage: Tokens spent, reported in the task's metadata.
+        text: The final answer, when it is not simply every delta joined
+            (e.g. a graph streamed tokens of several model calls).
     """
 
     output: Mapping[str, Any] | None = None
     usage: Usage | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,10 +87,12 @@ class _TurnEmitter:
         if self.streaming:
             await self.coalescer.add(text)
 
-    async def finish_text(self) -> None:
+    async def finish_text(self, final: str | None = None) -> None:
         """Send the whole answer as one part, replacing the streamed chunks."""
         await self.coalescer.flush()
-        if self.text:
+        if final is not None:
+            self.text = [final]
+        if self.text and self.text != [""]:
             await self.updater.add_artifact(
                 [Part(text="".join(self.text))],
                 artifact_id=self.response_id,
@@ -115,7 +117,7 @@ class _TurnEmitter:
         if isinstance(event, ev.Artifact):
             await self._artifact(event)
             return False
-        await self.finish_text()
+        await self.finish_text(event.text if isinstance(event, ev.Done) else None)
         if isinstance(event, ev.NeedsInput):
             await self.updater.requires_input(self.agent_message(event.prompt, event.data))
         elif isinstance(event, ev.Done):

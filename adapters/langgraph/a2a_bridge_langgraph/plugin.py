@@ -1,22 +1,23 @@
 """The LangGraph entry in the ``a2a_bridge.adapters`` entry-point group.
 
 This module is imported while a2a-bridge looks for the adapter of an object,
-so it must not import langgraph itself.
+so it must not import langgraph itself: ``adapt`` does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from a2a_bridge import Adapted, ConfigurationError
+from a2a_bridge import Adapted, AgentProfile, ConfigurationError
 from a2a_bridge.plugins import defined_in
-from a2a_bridge_langgraph import __version__
 
 __all__ = ["LangGraphAdapter", "adapter"]
 
+_OPTIONS = {"checkpointer", "sync_threads", "recursion_limit"}
+
 
 class LangGraphAdapter:
-    """Claims objects whose class comes from the ``langgraph`` package."""
+    """Serves compiled LangGraph graphs (``StateGraph(...).compile()``, ``create_react_agent``)."""
 
     name = "langgraph"
 
@@ -24,10 +25,45 @@ class LangGraphAdapter:
         return defined_in(obj, "langgraph")
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
-        raise ConfigurationError(
-            f"a2a-bridge-langgraph {__version__} cannot serve "
-            f"{type(obj).__name__} objects yet; serve a runner instead (see docs/runners.md)"
+        from langgraph.graph import StateGraph
+        from langgraph.pregel import Pregel
+
+        from a2a_bridge_langgraph.checkpoints import CheckpointedGraph
+        from a2a_bridge_langgraph.runner import GraphRunner
+        from a2a_bridge_langgraph.schemas import graph_schemas, has_messages, output_fields
+
+        if isinstance(obj, StateGraph):
+            raise ConfigurationError("serve the compiled graph: to_a2a(builder.compile())")
+        if not isinstance(obj, Pregel):
+            raise ConfigurationError(f"cannot serve a {type(obj).__name__}; serve a compiled LangGraph graph")
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option(s) for a LangGraph graph: {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(_OPTIONS))})"
+            )
+        sync_threads = int(options.get("sync_threads", 64))
+        if sync_threads < 1:
+            raise ConfigurationError("sync_threads must be at least 1")
+        graph = CheckpointedGraph(obj, options.get("checkpointer"))
+        input_schema, output_schema = graph_schemas(obj)
+        runner = GraphRunner(
+            graph,
+            messages=has_messages(obj),
+            output_fields=output_fields(output_schema),
+            sync_threads=sync_threads,
+            recursion_limit=options.get("recursion_limit"),
         )
+        name = obj.name if obj.name and obj.name != "LangGraph" else "langgraph-agent"
+        nodes = [n for n in obj.nodes if not n.startswith("__")]
+        profile = AgentProfile(
+            name=name,
+            description=f"A LangGraph graph with the nodes {', '.join(nodes)}." if nodes else "A LangGraph graph.",
+            input_schema=input_schema,
+            output_schema=output_schema,
+            streaming=True,
+        )
+        return Adapted(runner=runner, profile=profile, on_shutdown=graph.close)
 
 
 adapter = LangGraphAdapter()

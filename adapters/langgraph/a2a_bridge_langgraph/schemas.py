@@ -1,0 +1,66 @@
+"""The card's input and output schemas, derived from a compiled graph.
+
+The ``messages`` channel is filled from the message text, so it is taken out
+of the published input schema: a messages graph takes plain text, and a graph
+with other input fields takes a data part with those fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from langgraph.pregel import Pregel
+
+__all__ = ["MESSAGES", "graph_schemas", "has_messages"]
+
+MESSAGES = "messages"
+# LangGraph's own bookkeeping channels: never input a caller sets, nor output worth publishing.
+_INTERNAL = {MESSAGES, "remaining_steps"}
+logger = logging.getLogger("a2a_bridge_langgraph")
+
+
+def has_messages(graph: Pregel[Any, Any, Any, Any]) -> bool:
+    return MESSAGES in graph.channels
+
+
+def _reduce(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not schema or schema.get("type") != "object":
+        return schema
+    properties = {k: v for k, v in (schema.get("properties") or {}).items() if k not in _INTERNAL}
+    if not properties:
+        return None
+    reduced = {k: v for k, v in schema.items() if k not in ("properties", "required", "$defs")}
+    reduced["properties"] = properties
+    required = [name for name in schema.get("required") or [] if name in properties]
+    if required:
+        reduced["required"] = required
+    if "$ref" in json.dumps(properties) and "$defs" in schema:
+        reduced["$defs"] = schema["$defs"]
+    return reduced
+
+
+def _schema(graph: Pregel[Any, Any, Any, Any], which: str) -> dict[str, Any] | None:
+    try:
+        schema: dict[str, Any] = getattr(graph, f"get_{which}_jsonschema")()
+    except Exception as exc:  # e.g. typing.TypedDict on Python < 3.12, which pydantic cannot read
+        logger.warning(
+            "cannot derive the %s schema of graph %r (%s); publishing none. "
+            "Use typing_extensions.TypedDict, or pass %s_schema= to to_a2a.",
+            which,
+            graph.name,
+            exc,
+            which,
+        )
+        return None
+    return schema
+
+
+def graph_schemas(graph: Pregel[Any, Any, Any, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The input and output schemas to publish, without the messages channel."""
+    return _reduce(_schema(graph, "input")), _reduce(_schema(graph, "output"))
+
+
+def output_fields(schema: dict[str, Any] | None) -> list[str]:
+    return list((schema or {}).get("properties") or {})
