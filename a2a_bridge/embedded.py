@@ -89,8 +89,12 @@ def _pid_alive(pid: int) -> bool:
 class EmbeddedVLLM:
     """Installs, starts, reuses and stops the embedded vLLM server."""
 
-    def __init__(self, *, home: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, *, home: Path | None = None, port: int | None = None, memory_fraction: float = 0.3) -> None:
+        if not 0 < memory_fraction < 1:
+            raise BackendError("memory_fraction must be between 0 and 1")
         self.tier = get_tier("embedded-cpu")
+        # On the CPU, vLLM's --gpu-memory-utilization is the share of the NUMA node's RAM it reserves.
+        self.memory_fraction = memory_fraction
         self.home = (home or default_home()).expanduser().resolve()
         self.port = port or self.tier.port
         self.venv = self.home / "venv"
@@ -186,6 +190,7 @@ class EmbeddedVLLM:
             "--model", str(self.model_dir), "--served-model-name", str(self.tier.request_model),
             "--host", "127.0.0.1", "--port", str(self.port),
             "--max-model-len", str(self.tier.max_model_len), "--max-num-seqs", str(self.tier.max_num_seqs),
+            "--gpu-memory-utilization", f"{self.memory_fraction:.2f}",
             "--dtype", "bfloat16", "--enforce-eager",  # eager: ready in about 60 s instead of 200 s
             "--enable-auto-tool-choice", "--tool-call-parser", "hermes",
         ]  # fmt: skip

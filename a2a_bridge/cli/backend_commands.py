@@ -28,6 +28,9 @@ def add_parser(commands: Any) -> None:
     up.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: 8000)")
     up.add_argument("--home", type=Path, default=None, help="where it installs and keeps its state")
     up.add_argument("--wait", type=float, default=600, help="seconds to wait for health (default: %(default)s)")
+    up.add_argument(
+        "--memory-fraction", type=float, default=0.3, help="share of RAM vLLM reserves for its KV cache (default: 0.3)"
+    )
     up.set_defaults(run=run_up)
 
     down = verbs.add_parser("down", help="stop the embedded vLLM")
@@ -56,7 +59,7 @@ def add_parser(commands: Any) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
-    embedded = EmbeddedVLLM(home=args.home, port=args.port)
+    embedded = EmbeddedVLLM(home=args.home, port=args.port, memory_fraction=args.memory_fraction)
     start = time.monotonic()
     with console.status("preparing the embedded vLLM ...") as status:
 
