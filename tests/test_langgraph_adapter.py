@@ -27,6 +27,16 @@ def chat(scripted_backend):
     return Backend(scripted_backend.base_url, model="scripted-model").chat_model()
 
 
+async def get_json(url: str) -> dict:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(url)).json()
+
+
+async def get_text(url: str) -> str:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(url)).text
+
+
 async def client_for(server, *, streaming=False):
     return await sdk_client(server.url, binding="JSONRPC", streaming=streaming, secret=None)
 
@@ -42,7 +52,7 @@ async def test_messages_graph_answers_text_with_usage(live_server, scripted_back
     assert artifact_texts(task, "response") == ["A100 spot costs $0.82/hr"]
     assert dict(task.metadata["usage"]) == {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9, "calls": 1}
     assert scripted_backend.requests[0].last_user == "What does an A100 cost?"
-    card = httpx.get(server.url + CARD).json()
+    card = await get_json(server.url + CARD)
     assert card["name"] == "chatter"
     assert card["capabilities"]["streaming"] is True
     assert "extensions" not in card["capabilities"], "a messages graph takes plain text: no input schema"
@@ -60,18 +70,19 @@ async def test_custom_schema_graph_takes_a_data_part_and_returns_output_data(liv
         {"summary": "GPU pricing: 2 points", "points": ["prices fell", "spot is cheap"]}
     ]
     assert scripted_backend.requests[0].last_user == "Brief on GPU pricing in 2 points"
-    schema = httpx.get(server.url + CARD).json()["capabilities"]["extensions"][0]["params"]
+    schema = (await get_json(server.url + CARD))["capabilities"]["extensions"][0]["params"]
     assert schema["input"]["required"] == ["topic", "max_points"]
     assert set(schema["output"]["properties"]) == {"summary", "points"}
 
 
 async def test_custom_schema_graph_rejects_bad_data_before_any_model_call(live_server, scripted_backend, chat):
     server = live_server(to_a2a(graphs.brief_graph(chat)))
-    response = httpx.post(
-        server.url + "/message:send",
-        json={"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"data": {"topic": "GPUs"}}]}},
-        headers={"A2A-Version": "1.0"},
-    )
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            server.url + "/message:send",
+            json={"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"data": {"topic": "GPUs"}}]}},
+            headers={"A2A-Version": "1.0"},
+        )
     assert response.status_code == 400
     assert "input.max_points: required field is missing" in response.json()["error"]["message"]
     assert scripted_backend.requests == []
@@ -91,7 +102,7 @@ async def test_react_agent_calls_its_tool_and_keeps_its_prompt_private(live_serv
     assert {"role": "tool", "content": "$3.70/hr"}.items() <= second[-1].items()
     assert task.metadata["usage"]["calls"] == 2
     assert scripted_backend.requests[0].system == graphs.SYSTEM_PROMPT
-    card = httpx.get(server.url + CARD).text
+    card = await get_text(server.url + CARD)
     assert graphs.SYSTEM_PROMPT not in card
     assert "pricing desk" not in card.lower()
     assert "pricing-desk" in card
