@@ -30,6 +30,8 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/roundtrip.py
+	$(BIN)/a2a-bridge backend up
+	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -243,6 +243,24 @@ async def test_32_concurrent_tasks_overlap(live_server, graph_factory, latency):
     assert elapsed < 4 * latency if latency >= 1 else elapsed < 16 * latency
 
 
+async def test_a2a_bridge_serve_runs_a_graph_from_a_module():
+    from processes import serve_process
+
+    from a2a_bridge import RemoteAgent
+
+    with ScriptedBackend() as llm:
+        llm.reply("served from the command line")
+        agent = serve_process("graphs:served_chat", env={"GRAPHS_LLM_URL": llm.base_url})
+        try:
+            async with RemoteAgent(agent.url) as remote:
+                card = await remote.card()
+                result = await remote.send("hello")
+        finally:
+            agent.stop()
+    assert card.name == "served-chatter"
+    assert result.text == "served from the command line"
+
+
 def test_bad_adapter_options_are_named(chat):
     from a2a_bridge import ConfigurationError
 
