@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,11 +32,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Adapted:
-    """A runner plus the profile its adapter derived from the wrapped object."""
+    """A runner plus the profile its adapter derived from the wrapped object.
+
+    Attributes:
+        defaults: Keyword arguments of ``to_a2a`` that the object carries
+            (e.g. the secrets a decorator was given); the caller's own win.
+    """
 
     runner: Runner
     profile: AgentProfile
     on_shutdown: Callable[[], Any] | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

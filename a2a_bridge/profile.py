@@ -86,6 +86,8 @@ class AgentProfile:
             ``task_schema.input``).
         output_schema: JSON schema of structured output.
         streaming: Whether the runner streams; the card advertises it.
+        text_field: The input field plain text fills; by default the schema's
+            only string field, if it has exactly one.
     """
 
     name: str = "agent"
@@ -96,6 +98,7 @@ class AgentProfile:
     output_schema: Mapping[str, Any] | None = None
     streaming: bool = True
     tags: tuple[str, ...] = field(default=())
+    text_field: str | None = None
 
     def with_overrides(self, **overrides: Any) -> AgentProfile:
         """A copy with every non-None override applied."""

@@ -57,12 +57,14 @@ def _field_errors(error: js_exceptions.ValidationError) -> list[FieldError]:
 class InputSchema:
     """A compiled input schema that validates task input before any model call."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], *, text_field: str | None = None) -> None:
         checked = check_schema(schema, what="input_schema")
         assert checked is not None
         self.schema = checked
         self._validator = validator_for(checked)(checked)
-        self.text_field = _single_text_field(checked)
+        if text_field is not None and text_field not in (checked.get("properties") or {}):
+            raise ConfigurationError(f"text_field {text_field!r} is not a property of the input schema")
+        self.text_field = text_field or _single_text_field(checked)
 
     def validate(self, data: Any) -> None:
         """Raise :class:`InputValidationError` naming every offending field."""

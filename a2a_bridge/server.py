@@ -11,7 +11,7 @@ from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.limits import DEFAULT_MAX_BODY_BYTES
 from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
-from a2a_bridge.schema import check_schema
+from a2a_bridge.schema import InputSchema, check_schema
 
 __all__ = ["serve", "to_a2a"]
 
@@ -25,6 +25,7 @@ def to_a2a(
     skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
     input_schema: Mapping[str, Any] | None = None,
     output_schema: Mapping[str, Any] | None = None,
+    text_field: str | None = None,
     secrets: Mapping[str, str] | None = None,
     public_url: str | None = None,
     card: Any = None,
@@ -44,6 +45,8 @@ def to_a2a(
         skills: Skills for the card, as :class:`Skill`, dicts or plain names.
         input_schema: JSON schema that every new task's input must match.
         output_schema: JSON schema of the structured output.
+        text_field: The input field that plain text fills when a message has
+            no data part; by default the input schema's only string field.
         secrets: ``{caller_name: secret}``; when given, every route except the
             card and ``/healthz`` needs ``Authorization: Bearer <secret>``.
         public_url: The URL callers reach the agent at, for the card's
@@ -62,6 +65,14 @@ def to_a2a(
     from a2a_bridge.protocol import AppConfig, build_app
 
     adapted = resolve(obj, **adapter_options)
+    carried = dict(adapted.defaults)
+    name = name if name is not None else carried.get("name")
+    description = description if description is not None else carried.get("description")
+    version = version if version is not None else carried.get("version")
+    skills = skills if skills is not None else carried.get("skills")
+    text_field = text_field if text_field is not None else carried.get("text_field")
+    secrets = secrets if secrets is not None else carried.get("secrets")
+    public_url = public_url if public_url is not None else carried.get("public_url")
     profile = adapted.profile.with_overrides(
         name=name,
         description=description,
@@ -69,9 +80,12 @@ def to_a2a(
         skills=skills,
         input_schema=check_schema(input_schema, what="input_schema"),
         output_schema=check_schema(output_schema, what="output_schema"),
+        text_field=text_field,
     )
     check_schema(profile.input_schema, what="input_schema")
     check_schema(profile.output_schema, what="output_schema")
+    if profile.text_field is not None and profile.input_schema is not None:
+        InputSchema(profile.input_schema, text_field=profile.text_field)
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
     if coalesce_interval < 0:

@@ -80,7 +80,9 @@ async def _health(request: Request) -> JSONResponse:
 
 def build_app(runner: Runner, config: AppConfig) -> Starlette:
     profile = config.profile
-    input_schema = InputSchema(profile.input_schema) if profile.input_schema is not None else None
+    input_schema = (
+        InputSchema(profile.input_schema, text_field=profile.text_field) if profile.input_schema is not None else None
+    )
     secured = bool(config.secrets)
 
     def make_card(base_url: str) -> AgentCard:

@@ -265,14 +265,14 @@ class _StreamState:
             return []
         text = _text(current.parts)
         data = _data(update.artifact.parts)
-        if update.artifact.name != OUTPUT_ARTIFACT and text:
+        name = update.artifact.name
+        if name in ("", RESPONSE_ARTIFACT):
             sent = self.sent_text.get(artifact_id, "")
             self.sent_text[artifact_id] = text
-            if update.artifact.name == RESPONSE_ARTIFACT or data is None:
-                # A replacement repeats what was streamed; only the new tail is news.
-                return [TextDelta(text[len(sent) :])] if text.startswith(sent) and len(text) > len(sent) else []
-        if update.artifact.name and update.artifact.name not in (RESPONSE_ARTIFACT, OUTPUT_ARTIFACT):
-            return [Artifact(name=update.artifact.name, data=data, text=text or None)]
+            # A replacement repeats what was streamed; only the new tail is news.
+            return [TextDelta(text[len(sent) :])] if text.startswith(sent) and len(text) > len(sent) else []
+        if name != OUTPUT_ARTIFACT:
+            return [Artifact(name=name, data=data, text=_text(update.artifact.parts) or None)]
         return []
 
 

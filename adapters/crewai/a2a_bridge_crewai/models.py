@@ -16,13 +16,16 @@ def crewai_llm(backend: Backend, **kwargs: Any) -> LLM:
 
     CrewAI drops a custom endpoint unless it is given as ``base_url``; passing
     ``api_base`` as well keeps it on every provider path, so no request can
-    fall through to a hosted API. Keyword arguments win over these defaults.
+    fall through to a hosted API. Streaming is on, so served crews stream
+    tokens and vLLM reports usage on every response (CrewAI asks for it).
+    Keyword arguments win over these defaults.
     """
     options: dict[str, Any] = {
         "model": f"openai/{backend.request_model}",
         "base_url": backend.base_url,
         "api_base": backend.base_url,
         "api_key": backend.api_key,
+        "stream": True,
     }
     options.update(kwargs)
     return LLM(**options)

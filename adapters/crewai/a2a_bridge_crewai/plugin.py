@@ -1,7 +1,7 @@
 """The CrewAI entry in the ``a2a_bridge.adapters`` entry-point group.
 
 This module is imported while a2a-bridge looks for the adapter of an object,
-so it must not import crewai itself.
+so it must not import crewai itself: ``adapt`` does.
 """
 
 from __future__ import annotations
@@ -10,24 +10,42 @@ from typing import Any
 
 from a2a_bridge import Adapted, ConfigurationError
 from a2a_bridge.plugins import defined_in
-from a2a_bridge_crewai import __version__
 
 __all__ = ["CrewAIAdapter", "adapter"]
 
+SPEC_ATTRIBUTE = "__a2a_bridge_spec__"
+_PROFILE_KEYS = {"name", "description", "version", "skills", "text_field", "secrets"}
+
 
 class CrewAIAdapter:
-    """Claims objects whose class comes from the ``crewai`` package."""
+    """Serves a ``Crew``, a ``@CrewBase`` class, or anything decorated with ``@a2a_agent``."""
 
     name = "crewai"
 
     def handles(self, obj: object) -> bool:
-        return defined_in(obj, "crewai")
+        if hasattr(obj, SPEC_ATTRIBUTE) or defined_in(obj, "crewai"):
+            return True
+        # A @CrewBase class's own module is the user's; its metaclass is CrewAI's.
+        return isinstance(obj, type) and defined_in(type(obj), "crewai")
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
-        raise ConfigurationError(
-            f"a2a-bridge-crewai {__version__} cannot serve "
-            f"{type(obj).__name__} objects yet; serve a runner instead (see docs/runners.md)"
-        )
+        from a2a_bridge_crewai.crews import CrewSource
+        from a2a_bridge_crewai.decorator import CrewFunction
+        from a2a_bridge_crewai.runner import CrewRunner
+
+        spec = dict(getattr(obj, SPEC_ATTRIBUTE, {}))
+        unknown = set(options) - {"threads"}
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option(s) for a CrewAI crew: {', '.join(sorted(unknown))} (known: threads)"
+            )
+        threads = int(options.get("threads") or spec.get("threads") or 64)
+        if threads < 1:
+            raise ConfigurationError("threads must be at least 1")
+        source = CrewSource.of(obj.function if isinstance(obj, CrewFunction) else obj)
+        runner = CrewRunner(source, threads=threads)
+        defaults = {key: value for key, value in spec.items() if key in _PROFILE_KEYS}
+        return Adapted(runner=runner, profile=source.profile(), on_shutdown=runner.close, defaults=defaults)
 
 
 adapter = CrewAIAdapter()

@@ -1,0 +1,107 @@
+"""Where each task's crew comes from, and what the card says about it.
+
+Every A2A task runs on its own crew: a fresh one from the decorated class or
+function, or a deep copy of a plain ``Crew``, so no state leaks between callers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from crewai import Crew
+
+from a2a_bridge import AgentProfile, ConfigurationError, Skill
+
+__all__ = ["CrewSource"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-") or "crew"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+class CrewSource:
+    """Makes a fresh crew per task and describes it for the card."""
+
+    def __init__(self, make: Callable[[], Crew], *, label: str) -> None:
+        self._make = make
+        self.label = label
+        self.template = self.new()
+
+    @classmethod
+    def of(cls, obj: Any) -> CrewSource:
+        if isinstance(obj, Crew):
+            return cls(obj.copy, label=obj.name or "crew")
+        if isinstance(obj, type) and callable(getattr(obj, "crew", None)):
+            return cls(lambda: obj().crew(), label=obj.__name__)  # a @CrewBase class
+        if callable(getattr(obj, "crew", None)) and not isinstance(obj, type):
+            return cls(lambda: type(obj)().crew(), label=type(obj).__name__)  # an instance of one
+        if callable(obj):
+            return cls(obj, label=getattr(obj, "__name__", "crew"))  # a function returning a Crew
+        raise ConfigurationError(f"cannot make a crew from a {type(obj).__name__}")
+
+    def new(self) -> Crew:
+        crew = self._make()
+        if not isinstance(crew, Crew):
+            raise ConfigurationError(f"{self.label} gave a {type(crew).__name__}, not a crewai.Crew")
+        return crew
+
+    def inputs(self) -> list[str]:
+        """The ``{placeholders}`` in the tasks' and agents' text, in order of appearance."""
+        found: list[str] = []
+        texts = [f"{t.description} {t.expected_output}" for t in self.template.tasks]
+        texts += [f"{a.role} {a.goal} {a.backstory}" for a in self.template.agents]
+        for text in texts:
+            for name in _PLACEHOLDER.findall(text or ""):
+                if name not in found:
+                    found.append(name)
+        return found
+
+    def input_schema(self) -> dict[str, Any] | None:
+        names = self.inputs()
+        if not names:
+            return None
+        return {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "description": f"fills {{{name}}} in the crew's tasks"} for name in names
+            },
+            "required": names,
+        }
+
+    def output_schema(self) -> dict[str, Any] | None:
+        last = self.template.tasks[-1] if self.template.tasks else None
+        model = (getattr(last, "output_pydantic", None) or getattr(last, "output_json", None)) if last else None
+        schema: dict[str, Any] | None = model.model_json_schema() if model is not None else None
+        return schema
+
+    def skills(self) -> tuple[Skill, ...]:
+        """One skill per task: its agent's role and goal in one short line. Never backstories."""
+        skills = []
+        for index, task in enumerate(self.template.tasks):
+            agent = task.agent
+            name = task.name or f"task {index + 1}"
+            line = f"{agent.role}: {agent.goal}" if agent is not None else task.expected_output
+            skills.append(Skill(id=_slug(name), name=name, description=_short(line), tags=("crewai",)))
+        return tuple(skills)
+
+    def profile(self) -> AgentProfile:
+        name = self.template.name if self.template.name and self.template.name != "crew" else _slug(self.label)
+        roles = ", ".join(a.role for a in self.template.agents)
+        return AgentProfile(
+            name=name,
+            description=_short(f"A CrewAI crew of {roles}.") if roles else "A CrewAI crew.",
+            skills=self.skills(),
+            input_schema=self.input_schema(),
+            output_schema=self.output_schema(),
+            streaming=True,
+        )

@@ -1,0 +1,89 @@
+"""``@a2a_agent``: decorate a crew to serve it.
+
+    @a2a_agent(name="research-worker", secrets={"orchestrator": "..."})
+    @CrewBase
+    class ResearchCrew: ...
+
+    ResearchCrew.serve(port=8080)          # or: app = ResearchCrew.to_a2a()
+
+It works the same on a function that returns a ``Crew``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from a2a_bridge import ConfigurationError, Skill, serve, to_a2a
+
+__all__ = ["SPEC_ATTRIBUTE", "CrewFunction", "a2a_agent"]
+
+SPEC_ATTRIBUTE = "__a2a_bridge_spec__"
+T = TypeVar("T")
+
+
+class CrewFunction:
+    """A function returning a ``Crew``, decorated: still callable, and servable."""
+
+    def __init__(self, function: Callable[[], Any], spec: Mapping[str, Any]) -> None:
+        self.function = function
+        self.__name__ = getattr(function, "__name__", "crew")
+        self.__doc__ = function.__doc__
+        setattr(self, SPEC_ATTRIBUTE, dict(spec))
+
+    def __call__(self) -> Any:
+        return self.function()
+
+    def to_a2a(self, **options: Any) -> Any:
+        return to_a2a(self, **options)
+
+    def serve(self, **options: Any) -> None:
+        serve(self, **options)
+
+
+def a2a_agent(
+    target: Any = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    text_input: str | None = None,
+    threads: int | None = None,
+) -> Any:
+    """Make a ``@CrewBase`` class, or a function returning a ``Crew``, servable over A2A.
+
+    Args:
+        name, description, version, skills: Card fields; derived from the crew when not given.
+        secrets: ``{caller_name: secret}`` required of callers.
+        text_input: The crew input that plain text fills when the crew has several.
+        threads: Crews that may run at once (default 64).
+    """
+    spec = {
+        key: value
+        for key, value in {
+            "name": name,
+            "description": description,
+            "version": version,
+            "skills": list(skills) if skills is not None else None,
+            "secrets": dict(secrets) if secrets is not None else None,
+            "text_field": text_input,
+            "threads": threads,
+        }.items()
+        if value is not None
+    }
+
+    def wrap(obj: Any) -> Any:
+        if isinstance(obj, type):
+            if not callable(getattr(obj, "crew", None)):
+                raise ConfigurationError(f"{obj.__name__} has no crew() method; decorate a @CrewBase class")
+            setattr(obj, SPEC_ATTRIBUTE, spec)
+            obj.to_a2a = classmethod(lambda cls, **options: to_a2a(cls, **options))  # type: ignore[attr-defined]
+            obj.serve = classmethod(lambda cls, **options: serve(cls, **options))  # type: ignore[attr-defined]
+            return obj
+        if callable(obj):
+            return CrewFunction(obj, spec)
+        raise ConfigurationError(f"@a2a_agent decorates a @CrewBase class or a function, not a {type(obj).__name__}")
+
+    return wrap(target) if target is not None else wrap

@@ -1,0 +1,97 @@
+"""CrewAI's event bus, turned into the events of the right A2A task.
+
+Many crews run at once, each in its own thread. The thread that runs a task's
+crew sets :data:`current_sink`; CrewAI runs its event handlers in a copy of
+the emitting thread's context (stream chunks in that very thread), so each
+handler finds the sink of the task its event belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from contextvars import ContextVar
+from typing import Any
+
+from crewai.events import crewai_event_bus
+from crewai.events.types.agent_events import AgentExecutionStartedEvent
+from crewai.events.types.llm_events import LLMStreamChunkEvent
+from crewai.events.types.task_events import TaskCompletedEvent, TaskStartedEvent
+from crewai.events.types.tool_usage_events import ToolUsageFinishedEvent, ToolUsageStartedEvent
+from crewai.hooks.llm_hooks import register_before_llm_call_hook
+
+from a2a_bridge import Event, Progress, TextDelta
+
+__all__ = ["TurnSink", "current_sink", "install"]
+
+current_sink: ContextVar[TurnSink | None] = ContextVar("a2a_bridge_crewai_sink", default=None)
+_installed = False
+_install_lock = threading.Lock()
+
+
+class TurnSink:
+    """Carries one task's events from crew threads to its event loop, and its cancel flag back."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.cancelled = threading.Event()
+
+    def put(self, event: Event) -> None:
+        if not self.cancelled.is_set():
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+
+def _task_label(task: Any) -> str:
+    name = getattr(task, "name", None)
+    if name:
+        return str(name)
+    description = " ".join(str(getattr(task, "description", "") or "").split())
+    return description[:60] or "task"
+
+
+def _emit(event: Event) -> None:
+    sink = current_sink.get()
+    if sink is not None:
+        sink.put(event)
+
+
+def install() -> None:
+    """Register the handlers once per process; they only forward to the current task's sink."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+
+        @crewai_event_bus.on(TaskStartedEvent)
+        def task_started(source: Any, event: TaskStartedEvent) -> None:
+            _emit(Progress(f"task `{_task_label(event.task or source)}` started", data={"event": "task_started"}))
+
+        @crewai_event_bus.on(TaskCompletedEvent)
+        def task_completed(source: Any, event: TaskCompletedEvent) -> None:
+            _emit(Progress(f"task `{_task_label(event.task or source)}` finished", data={"event": "task_completed"}))
+
+        @crewai_event_bus.on(AgentExecutionStartedEvent)
+        def agent_started(source: Any, event: AgentExecutionStartedEvent) -> None:
+            _emit(Progress(f"agent `{event.agent.role}` working", data={"event": "agent_started"}))
+
+        @crewai_event_bus.on(ToolUsageStartedEvent)
+        def tool_started(source: Any, event: ToolUsageStartedEvent) -> None:
+            _emit(Progress(f"using tool `{event.tool_name}`", data={"event": "tool_started", "tool": event.tool_name}))
+
+        @crewai_event_bus.on(ToolUsageFinishedEvent)
+        def tool_finished(source: Any, event: ToolUsageFinishedEvent) -> None:
+            _emit(Progress(f"tool `{event.tool_name}` done", data={"event": "tool_finished", "tool": event.tool_name}))
+
+        @crewai_event_bus.on(LLMStreamChunkEvent)
+        def stream_chunk(source: Any, event: LLMStreamChunkEvent) -> None:
+            if event.chunk and event.tool_call is None:
+                _emit(TextDelta(event.chunk))
+
+        def stop_cancelled(context: Any) -> bool | None:
+            # A cancelled task's crew stops at the next model call it reaches.
+            sink = current_sink.get()
+            return False if sink is not None and sink.cancelled.is_set() else None
+
+        register_before_llm_call_hook(stop_cancelled)
+        _installed = True

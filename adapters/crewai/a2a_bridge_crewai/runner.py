@@ -1,0 +1,103 @@
+"""Running a crew for one A2A turn, in a thread pool sized for waiting on models.
+
+the crew's inputs       <- the task's data part (validated against the placeholders)
+task / agent / tool     -> Progress
+LLM stream chunks       -> TextDelta (for LLMs with stream=True)
+CrewOutput.raw          -> the answer text
+json_dict / pydantic    -> the output data
+each task's output      -> an artifact named "task:<name>"
+usage_metrics           -> the task's usage
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from crewai.crews.crew_output import CrewOutput
+
+from a2a_bridge import Artifact, Done, Event, Progress, Turn, Usage
+from a2a_bridge_crewai import events
+from a2a_bridge_crewai.crews import CrewSource
+
+__all__ = ["CrewRunner"]
+
+logger = logging.getLogger("a2a_bridge_crewai")
+
+
+def _data(output: Any) -> dict[str, Any] | None:
+    if getattr(output, "pydantic", None) is not None:
+        dumped: dict[str, Any] = output.pydantic.model_dump(mode="json")
+        return dumped
+    json_dict = getattr(output, "json_dict", None)
+    return dict(json_dict) if json_dict else None
+
+
+def _usage(output: CrewOutput) -> Usage | None:
+    metrics = output.token_usage
+    if metrics is None:
+        return None
+    return Usage(
+        prompt_tokens=int(metrics.prompt_tokens or 0),
+        completion_tokens=int(metrics.completion_tokens or 0),
+        calls=int(metrics.successful_requests or 0),
+    )
+
+
+def _log_late_failure(future: Future[Any]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        logger.info("a cancelled crew stopped: %s", exc)
+
+
+class CrewRunner:
+    """Runs each turn on its own crew, many at once."""
+
+    def __init__(self, source: CrewSource, *, threads: int) -> None:
+        self.source = source
+        # CrewAI is largely synchronous; the default pool (cores + 4 threads) would queue 32 tasks.
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="a2a-bridge-crew")
+        events.install()
+
+    def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any]) -> CrewOutput:
+        token = events.current_sink.set(sink)
+        try:
+            output = self.source.new().kickoff(inputs=inputs)
+            if not isinstance(output, CrewOutput):
+                raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
+            return output
+        finally:
+            events.current_sink.reset(token)
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        sink = events.TurnSink(loop)
+        inputs = dict(turn.data or {})
+        future = self.pool.submit(self._kickoff, sink, inputs)
+        done = asyncio.wrap_future(future)
+        yield Progress("crew started", data={"inputs": sorted(inputs)})
+        try:
+            while True:
+                getter: asyncio.Future[Any] = asyncio.ensure_future(sink.queue.get())
+                finished, _ = await asyncio.wait([getter, done], return_when=asyncio.FIRST_COMPLETED)
+                if getter in finished:
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                break
+            while not sink.queue.empty():
+                yield sink.queue.get_nowait()
+            output = done.result()
+        finally:
+            if not future.done():
+                sink.cancelled.set()
+                future.add_done_callback(_log_late_failure)
+        for index, task_output in enumerate(output.tasks_output):
+            name = task_output.name or f"task-{index + 1}"
+            yield Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output))
+        yield Done(output=_data(output), usage=_usage(output), text=output.raw)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
