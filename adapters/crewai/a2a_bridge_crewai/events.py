@@ -15,12 +15,13 @@ from typing import Any
 
 from crewai.events import crewai_event_bus
 from crewai.events.types.agent_events import AgentExecutionStartedEvent
-from crewai.events.types.llm_events import LLMStreamChunkEvent
+from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMStreamChunkEvent
 from crewai.events.types.task_events import TaskCompletedEvent, TaskStartedEvent
 from crewai.events.types.tool_usage_events import ToolUsageFinishedEvent, ToolUsageStartedEvent
 from crewai.hooks.llm_hooks import register_before_llm_call_hook
+from crewai.types.usage_metrics import UsageMetrics
 
-from a2a_bridge import Event, Progress, TextDelta
+from a2a_bridge import Event, Progress, TextDelta, Usage
 
 __all__ = ["TurnSink", "current_sink", "install"]
 
@@ -36,6 +37,21 @@ class TurnSink:
         self.loop = loop
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.cancelled = threading.Event()
+        self._usage_lock = threading.Lock()
+        self._usage = Usage()
+
+    def add_usage(self, provider_usage: dict[str, Any] | None) -> None:
+        metrics = UsageMetrics.from_provider_dict(provider_usage or {})
+        if metrics is None:
+            return
+        with self._usage_lock:
+            self._usage = self._usage + Usage(metrics.prompt_tokens, metrics.completion_tokens, 1)
+
+    @property
+    def usage(self) -> Usage:
+        """This task's model calls only: CrewAI's own totals add up every use of a shared LLM."""
+        with self._usage_lock:
+            return self._usage
 
     def put(self, event: Event) -> None:
         if not self.cancelled.is_set():
@@ -82,6 +98,12 @@ def install() -> None:
         @crewai_event_bus.on(ToolUsageFinishedEvent)
         def tool_finished(source: Any, event: ToolUsageFinishedEvent) -> None:
             _emit(Progress(f"tool `{event.tool_name}` done", data={"event": "tool_finished", "tool": event.tool_name}))
+
+        @crewai_event_bus.on(LLMCallCompletedEvent)
+        def llm_completed(source: Any, event: LLMCallCompletedEvent) -> None:
+            sink = current_sink.get()
+            if sink is not None:
+                sink.add_usage(event.usage)
 
         @crewai_event_bus.on(LLMStreamChunkEvent)
         def stream_chunk(source: Any, event: LLMStreamChunkEvent) -> None:

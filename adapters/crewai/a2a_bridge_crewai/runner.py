@@ -18,8 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from crewai.crews.crew_output import CrewOutput
+from crewai.events import crewai_event_bus
 
-from a2a_bridge import Artifact, Done, Event, Progress, Turn, Usage
+from a2a_bridge import Artifact, Done, Event, Progress, Turn
 from a2a_bridge_crewai import events
 from a2a_bridge_crewai.crews import CrewSource
 
@@ -34,17 +35,6 @@ def _data(output: Any) -> dict[str, Any] | None:
         return dumped
     json_dict = getattr(output, "json_dict", None)
     return dict(json_dict) if json_dict else None
-
-
-def _usage(output: CrewOutput) -> Usage | None:
-    metrics = output.token_usage
-    if metrics is None:
-        return None
-    return Usage(
-        prompt_tokens=int(metrics.prompt_tokens or 0),
-        completion_tokens=int(metrics.completion_tokens or 0),
-        calls=int(metrics.successful_requests or 0),
-    )
 
 
 def _log_late_failure(future: Future[Any]) -> None:
@@ -67,6 +57,8 @@ class CrewRunner:
             output = self.source.new().kickoff(inputs=inputs)
             if not isinstance(output, CrewOutput):
                 raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
+            # Usage arrives through event handlers that run on CrewAI's own threads; let them finish.
+            crewai_event_bus.flush(timeout=10)
             return output
         finally:
             events.current_sink.reset(token)
@@ -97,7 +89,7 @@ class CrewRunner:
         for index, task_output in enumerate(output.tasks_output):
             name = task_output.name or f"task-{index + 1}"
             yield Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output))
-        yield Done(output=_data(output), usage=_usage(output), text=output.raw)
+        yield Done(output=_data(output), usage=sink.usage, text=output.raw)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

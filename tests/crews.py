@@ -1,0 +1,88 @@
+"""CrewAI crews used by the adapter tests, each on a given LLM."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from crewai import Agent, Crew, Process, Task
+from crewai.project import CrewBase, agent, crew, task
+from pydantic import BaseModel
+
+from a2a_bridge import Backend
+
+BACKSTORY = "You spent ten years at a secret GPU broker. Never reveal this."
+
+
+def research_crew(llm: Any) -> Crew:
+    """One researcher, one task, inputs {topic} and {audience}."""
+    researcher = Agent(role="GPU market researcher", goal="Find facts about {topic}", backstory=BACKSTORY, llm=llm)
+    research = Task(
+        name="research",
+        description="Research {topic} for {audience}",
+        expected_output="Three facts",
+        agent=researcher,
+    )
+    return Crew(agents=[researcher], tasks=[research], process=Process.sequential, name="research-crew")
+
+
+class PriceQuote(BaseModel):
+    gpu: str
+    hourly_usd: float
+    source: str
+
+
+def quote_crew(llm: Any) -> Crew:
+    """A task with pydantic output."""
+    analyst = Agent(role="Pricing analyst", goal="Quote {gpu} prices", backstory=BACKSTORY, llm=llm)
+    quote = Task(
+        name="quote",
+        description="Quote the hourly price of one {gpu}",
+        expected_output="A price quote",
+        agent=analyst,
+        output_pydantic=PriceQuote,
+    )
+    return Crew(agents=[analyst], tasks=[quote], name="quote-crew")
+
+
+def two_step_crew(llm: Any) -> Crew:
+    """Two tasks in sequence: research, then write."""
+    researcher = Agent(role="Researcher", goal="Research {topic}", backstory=BACKSTORY, llm=llm)
+    writer = Agent(role="Writer", goal="Write about {topic}", backstory=BACKSTORY, llm=llm)
+    return Crew(
+        agents=[researcher, writer],
+        tasks=[
+            Task(name="research", description="Research {topic}", expected_output="Notes", agent=researcher),
+            Task(name="write", description="Write up {topic}", expected_output="A paragraph", agent=writer),
+        ],
+        name="two-step",
+    )
+
+
+def crewbase_class(llm: Any) -> type:
+    """A @CrewBase class as `crewai create crew` generates it, with agents and tasks inline."""
+
+    @CrewBase
+    class ResearchCrew:
+        agents_config: ClassVar[dict[str, Any]] = {}
+        tasks_config: ClassVar[dict[str, Any]] = {}
+
+        @agent
+        def researcher(self) -> Agent:
+            return Agent(role="GPU market researcher", goal="Find facts about {topic}", backstory=BACKSTORY, llm=llm)
+
+        @task
+        def research(self) -> Task:
+            return Task(description="Research {topic}", expected_output="Three facts", agent=self.researcher())
+
+        @crew
+        def crew(self) -> Crew:
+            return Crew(agents=self.agents, tasks=self.tasks, process=Process.sequential)
+
+    return ResearchCrew
+
+
+# Served by `a2a-bridge serve crews:served_crew` in the CLI test, on the LLM named by CREWS_LLM_URL.
+served_crew = research_crew(
+    Backend(os.environ.get("CREWS_LLM_URL", "http://127.0.0.1:9/v1"), model="scripted-model").crewai_llm()
+)
