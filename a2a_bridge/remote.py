@@ -197,6 +197,11 @@ class RemoteAgent:
         return card.name if card else self._endpoints[0].url
 
     @property
+    def secret(self) -> str | None:
+        """The bearer secret this caller holds for the agent."""
+        return self._secret
+
+    @property
     def urls(self) -> list[str]:
         return [endpoint.url for endpoint in self._endpoints]
 

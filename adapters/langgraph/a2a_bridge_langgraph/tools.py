@@ -1,0 +1,112 @@
+"""``a2a_tools``: one LangChain tool per skill of remote A2A agents.
+
+    tools = a2a_tools(registry)                 # a loaded AgentRegistry
+    agent = create_react_agent(chat, tools)     # the model delegates by tool call
+
+Names and descriptions come from the cards, arguments from each card's input
+schema (or a single ``request`` text). A remote error comes back as an error
+``ToolMessage`` the model can read; it never raises into the graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import StructuredTool, ToolException
+
+from a2a_bridge import AgentCardView, AgentRegistry, BridgeError, ConfigurationError, RemoteAgent, Skill
+from a2a_bridge_langgraph.remote_calls import RemoteSpec, result_text, stream_remote, trace_from_config
+
+__all__ = ["a2a_tools"]
+
+_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"request": {"type": "string", "description": "What the agent should do, in plain words."}},
+    "required": ["request"],
+}
+
+
+def _tool_name(agent: str, skill: Skill, single: bool) -> str:
+    raw = agent if single else f"{agent}__{skill.id}"
+    return _NAME.sub("_", raw).strip("_")[:64] or "remote_agent"
+
+
+def _make_tool(spec: RemoteSpec, card: AgentCardView, skill: Skill, *, single: bool) -> StructuredTool:
+    schema = dict(card.input_schema) if card.input_schema else REQUEST_SCHEMA
+
+    async def call(config: RunnableConfig, **arguments: Any) -> str:
+        if card.input_schema:
+            text, data = None, arguments
+        else:
+            text, data = str(arguments.get("request", "")), None
+        try:
+            async with spec.open() as remote:
+                result = await stream_remote(remote, text, data=data, trace=trace_from_config(config), label=card.name)
+        except BridgeError as exc:
+            raise ToolException(f"{card.name} could not be reached or refused the call: {exc}") from None
+        if not result.ok:
+            raise ToolException(f"{card.name} {result.state.replace('_', ' ')}: {result.message or 'no reason given'}")
+        return result_text(result)
+
+    description = f"{skill.description} (agent {card.name}: {card.description})"
+    return StructuredTool.from_function(
+        coroutine=call,
+        name=_tool_name(card.name, skill, single),
+        description=description[:1000],
+        args_schema=schema,
+        handle_tool_error=True,
+    )
+
+
+def _run_sync(coroutine: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def a2a_tools(
+    agents: AgentRegistry | Iterable[str | AgentCardView | RemoteAgent | Mapping[str, Any]],
+    *,
+    secrets: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> list[StructuredTool]:
+    """Tools for every skill of every available agent.
+
+    Args:
+        agents: A loaded ``AgentRegistry`` (its unavailable agents are skipped),
+            or agents as URLs, cards or ``RemoteAgent``s.
+        secrets: Bearer secrets by agent name (or URL), when not in the registry.
+        timeout: Seconds per call.
+    """
+    secrets = dict(secrets or {})
+    specs: list[tuple[RemoteSpec, AgentCardView]] = []
+    if isinstance(agents, AgentRegistry):
+        for entry in agents.available:
+            assert entry.card is not None
+            secret = secrets.get(entry.name) or entry.agent.secret
+            specs.append((RemoteSpec(entry.card, secret=secret, timeout=timeout), entry.card))
+    else:
+        for agent in agents:
+            key = agent if isinstance(agent, str) else getattr(agent, "name", "")
+            spec = RemoteSpec(agent, secret=secrets.get(str(key)), timeout=timeout)
+            card = _run_sync(spec.load_card())
+            spec.secret = spec.secret or secrets.get(card.name)
+            specs.append((spec, card))
+    tools: list[StructuredTool] = []
+    for spec, card in specs:
+        skills = card.skills or (Skill(id=card.name, name=card.name, description=card.description),)
+        for skill in skills:
+            tools.append(_make_tool(spec, card, skill, single=len(skills) == 1))
+    names = [tool.name for tool in tools]
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"two remote skills make the same tool name: {names}")
+    return tools
