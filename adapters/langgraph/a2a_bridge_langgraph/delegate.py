@@ -115,6 +115,7 @@ class A2ADelegateNode:
         with self._pending_lock:
             pending = self._pending.get(key)
         try:
+            await self.spec.load_card()  # once: the card names the agent in messages and streams
             async with self.spec.open() as remote:
                 if pending is None:
                     text, data = self._read_input(state)

@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import Send
 from typing_extensions import TypedDict
 
@@ -62,7 +63,7 @@ class SubResult(TypedDict):
 
 
 class OrchestratorInput(TypedDict):
-    messages: Annotated[list[Any], operator.add]
+    messages: Annotated[list[AnyMessage], add_messages]
 
 
 class OrchestratorState(MessagesState):
@@ -74,7 +75,7 @@ class OrchestratorState(MessagesState):
 
 
 class OrchestratorOutput(TypedDict):
-    messages: list[Any]
+    messages: Annotated[list[AnyMessage], add_messages]
     plan: list[SubTask]
     results: list[SubResult]
 
