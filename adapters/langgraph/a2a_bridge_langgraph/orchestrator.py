@@ -66,18 +66,26 @@ class OrchestratorInput(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
+class StepUsage(TypedDict):
+    step: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
 class OrchestratorState(MessagesState):
     task: str
     trace_id: str
     plan: list[SubTask]
     plan_error: str | None
     results: Annotated[list[SubResult], operator.add]
+    usage: Annotated[list[StepUsage], operator.add]
 
 
 class OrchestratorOutput(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
     plan: list[SubTask]
     results: list[SubResult]
+    usage: list[StepUsage]
 
 
 class WorkItem(TypedDict):
@@ -125,6 +133,13 @@ def _plan_schema(workers: Sequence[str], max_subtasks: int) -> dict[str, Any]:
     }
 
 
+def _step_usage(step: str, message: Any) -> list[StepUsage]:
+    metadata = getattr(message, "usage_metadata", None) or {}
+    if not metadata:
+        return []
+    return [StepUsage(step=step, prompt_tokens=metadata["input_tokens"], completion_tokens=metadata["output_tokens"])]
+
+
 def _write(event: dict[str, Any]) -> None:
     with contextlib.suppress(RuntimeError):  # outside a graph run there is no stream
         get_stream_writer()(event)
@@ -150,20 +165,24 @@ class _Orchestrator:
         if not workers:
             return {"task": task, "trace_id": trace_id, "plan": [], "plan_error": "no worker agent is available"}
         structured = self.planner.with_structured_output(
-            _plan_schema(list(workers), self.max_subtasks), method="json_schema"
+            _plan_schema(list(workers), self.max_subtasks), method="json_schema", include_raw=True
         )
         prompt = PLANNER_PROMPT.format(
             max_subtasks=self.max_subtasks, workers="\n".join(_describe(n, c) for n, c in workers.items())
         )
+        usage: list[StepUsage] = []
         try:
-            raw = await structured.ainvoke([SystemMessage(prompt), HumanMessage(task)], config)
-            subtasks = raw["subtasks"] if isinstance(raw, dict) else []
+            answer = await structured.ainvoke([SystemMessage(prompt), HumanMessage(task)], config)
+            assert isinstance(answer, dict)  # include_raw gives {"raw", "parsed", "parsing_error"}
+            usage = _step_usage("plan", answer.get("raw"))
+            parsed = answer.get("parsed")
+            subtasks = parsed["subtasks"] if isinstance(parsed, dict) else []
             plan = [SubTask(worker=str(s["worker"]), query=str(s["query"])) for s in subtasks][: self.max_subtasks]
-            error = None if plan else "the planner returned no sub-tasks"
+            error = None if plan else "the planner's answer held no usable sub-tasks"
         except Exception as exc:  # a planner that cannot follow the schema must not sink the run
             plan, error = [], f"the planner's answer could not be used ({type(exc).__name__})"
         _write({"event": "plan", "subtasks": plan, "error": error})
-        return {"task": task, "trace_id": trace_id, "plan": plan, "plan_error": error}
+        return {"task": task, "trace_id": trace_id, "plan": plan, "plan_error": error, "usage": usage}
 
     def dispatch(self, state: OrchestratorState, config: RunnableConfig) -> list[Send] | str:
         if not state["plan"]:
@@ -242,7 +261,10 @@ class _Orchestrator:
             # The answer must not hide a failure, whatever the model wrote.
             notes = "; ".join(f"sub-task {r['index'] + 1} ({r['query']}) failed: {r['error']}" for r in failed)
             content = f"{content}\n\nNot done: {notes}"
-        return {"messages": [AIMessage(content=content, usage_metadata=getattr(reply, "usage_metadata", None))]}
+        return {
+            "messages": [AIMessage(content=content, usage_metadata=getattr(reply, "usage_metadata", None))],
+            "usage": _step_usage("synthesize", reply),
+        }
 
 
 def create_orchestrator(
