@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewai/pyproject.toml
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit demo quickstart bench clean
 
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e '.[dev]' -e adapters/langgraph -e adapters/crewai
+		-e '.[dev,demo]' -e adapters/langgraph -e adapters/crewai
 	@touch $(STAMP)
 
 test: lint typecheck unit
@@ -26,6 +26,9 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 demo: $(STAMP)
+	$(BIN)/python demos/mesh/run.py
+
+quickstart: $(STAMP)
 	$(BIN)/python demos/quickstart/run.py
 
 bench: $(STAMP)

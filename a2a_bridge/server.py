@@ -71,6 +71,8 @@ def to_a2a(
     version = version if version is not None else carried.get("version")
     skills = skills if skills is not None else carried.get("skills")
     text_field = text_field if text_field is not None else carried.get("text_field")
+    input_schema = input_schema if input_schema is not None else carried.get("input_schema")
+    output_schema = output_schema if output_schema is not None else carried.get("output_schema")
     secrets = secrets if secrets is not None else carried.get("secrets")
     public_url = public_url if public_url is not None else carried.get("public_url")
     profile = adapted.profile.with_overrides(

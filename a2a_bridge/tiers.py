@@ -24,7 +24,11 @@ RUNTIMES: tuple[Runtime, ...] = ("vllm", "docker", "sglang")
 class TierProfile:
     """One model tier: what it serves, on what hardware, and what an hour costs.
 
-    Prices are the tutorial's (29 Jun 2026) per GPU-hour; use them as estimates.
+    Prices are the tutorial's (29 Jun 2026) per GPU-hour. ``tokens_per_second``
+    is the throughput cost estimates assume: for the GPU tiers, the tutorial's
+    own example implies it (100M output tokens a day on three GPUs at full
+    utilisation: about 386 tokens/s each); for the CPU tier it is measured
+    (bench/results-vllm.md). Put your own measurement in for real budgets.
     """
 
     name: str
@@ -39,6 +43,12 @@ class TierProfile:
     spot_hourly_usd: float | None
     role: str
     served_model_name: str | None = None
+    tokens_per_second: float = 386.0
+
+    def cost_usd(self, tokens: int, *, spot: bool = False) -> float:
+        """The tutorial's attribution: tokens x hourly price / tokens per hour."""
+        hourly = self.spot_hourly_usd if spot and self.spot_hourly_usd is not None else self.hourly_usd
+        return tokens * hourly / (self.tokens_per_second * 3600)
 
     @property
     def request_model(self) -> str:
@@ -101,6 +111,7 @@ TIERS: dict[str, TierProfile] = {
             spot_hourly_usd=None,
             role="the demo and tests on a laptop or CI machine; `a2a-bridge backend up` runs it",
             served_model_name="smollm2-135m-instruct",
+            tokens_per_second=300.0,
         ),
     )
 }

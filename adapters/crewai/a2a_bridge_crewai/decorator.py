@@ -50,6 +50,8 @@ def a2a_agent(
     skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
     secrets: Mapping[str, str] | None = None,
     text_input: str | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    output_schema: Mapping[str, Any] | None = None,
     threads: int | None = None,
 ) -> Any:
     """Make a ``@CrewBase`` class, or a function returning a ``Crew``, servable over A2A.
@@ -58,6 +60,8 @@ def a2a_agent(
         name, description, version, skills: Card fields; derived from the crew when not given.
         secrets: ``{caller_name: secret}`` required of callers.
         text_input: The crew input that plain text fills when the crew has several.
+        input_schema, output_schema: Override the schemas derived from the crew
+            (e.g. when a kickoff callback fills some placeholders itself).
         threads: Crews that may run at once (default 64).
     """
     spec = {
@@ -69,6 +73,8 @@ def a2a_agent(
             "skills": list(skills) if skills is not None else None,
             "secrets": dict(secrets) if secrets is not None else None,
             "text_field": text_input,
+            "input_schema": dict(input_schema) if input_schema is not None else None,
+            "output_schema": dict(output_schema) if output_schema is not None else None,
             "threads": threads,
         }.items()
         if value is not None

@@ -14,7 +14,7 @@ from a2a_bridge.plugins import defined_in
 __all__ = ["CrewAIAdapter", "adapter"]
 
 SPEC_ATTRIBUTE = "__a2a_bridge_spec__"
-_PROFILE_KEYS = {"name", "description", "version", "skills", "text_field", "secrets"}
+_PROFILE_KEYS = {"name", "description", "version", "skills", "text_field", "secrets", "input_schema", "output_schema"}
 
 
 class CrewAIAdapter:

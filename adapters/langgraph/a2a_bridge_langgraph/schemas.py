@@ -58,8 +58,16 @@ def _schema(graph: Pregel[Any, Any, Any, Any], which: str) -> dict[str, Any] | N
 
 
 def graph_schemas(graph: Pregel[Any, Any, Any, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The input and output schemas to publish, without the messages channel."""
-    return _reduce(_schema(graph, "input")), _reduce(_schema(graph, "output"))
+    """The input and output schemas to publish, without the messages channel.
+
+    A graph without its own input schema takes any part of its state, though
+    pydantic marks every state key required: then no input field is required.
+    """
+    input_schema = _reduce(_schema(graph, "input"))
+    builder = getattr(graph, "builder", None)
+    if input_schema is not None and builder is not None and builder.input_schema is builder.state_schema:
+        input_schema.pop("required", None)
+    return input_schema, _reduce(_schema(graph, "output"))
 
 
 def output_fields(schema: dict[str, Any] | None) -> list[str]:

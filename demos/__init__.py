@@ -1,0 +1,1 @@
+"""Runnable demos of a2a-bridge."""

@@ -1,0 +1,132 @@
+"""The cross-framework demo: a LangGraph orchestrator, a CrewAI research worker that uses
+an MCP tool, and a LangGraph synthesis worker, talking A2A on self-hosted vLLM.
+
+    python demos/mesh/run.py                                   # on the embedded CPU vLLM
+    python demos/mesh/run.py --question "..."                  # your own question
+    python demos/mesh/run.py --backend http://10.0.0.4:8001/v1 --model meta-llama/Llama-3.3-70B-Instruct
+    python demos/mesh/run.py --topology topology.toml          # each role on its own GPU tier
+
+Everything it starts (the MCP server, the workers, and the embedded vLLM if it
+was not already running) is stopped on exit, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from a2a_bridge_langgraph import create_orchestrator  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.panel import Panel  # noqa: E402
+
+from a2a_bridge import Backend, BridgeError, Topology  # noqa: E402
+from a2a_bridge.embedded import EmbeddedVLLM  # noqa: E402
+from demos.mesh.display import MeshDisplay  # noqa: E402
+from demos.mesh.mesh import Mesh  # noqa: E402
+
+ROLES = ("orchestrator", "research-worker", "synthesis-worker")
+DEFAULT_QUESTION = (
+    "Should our agent fleet run the orchestrator on an H200 and the workers on A100 spot instances? "
+    "Compare H200 and A100 prices."
+)
+
+
+def served_model(url: str) -> str:
+    response = httpx.get(url.rstrip("/") + "/models", timeout=10)
+    response.raise_for_status()
+    return str(response.json()["data"][0]["id"])
+
+
+def choose_backends(args: argparse.Namespace, console: Console) -> tuple[dict[str, Backend], EmbeddedVLLM | None]:
+    """The backend of each role, and the embedded vLLM when this run started it."""
+    if args.topology:
+        topology = Topology.load(args.topology)
+        topology.require(ROLES)
+        return {role: topology.backend(role) for role in ROLES}, None
+    if args.backend:
+        backend = Backend(args.backend, model=args.model or served_model(Backend(args.backend, model="x").base_url))
+        return dict.fromkeys(ROLES, backend), None
+    embedded = EmbeddedVLLM()
+    was_running = embedded.state() is not None and embedded.healthy()
+    start = time.monotonic()
+    with console.status("starting the embedded vLLM ...") as status:
+
+        def progress(message: str) -> None:
+            console.print(f"[dim]{time.monotonic() - start:6.1f}s[/] {message}")
+            status.update(message)
+
+        embedded.up(progress)
+    return dict.fromkeys(ROLES, embedded.backend), (None if was_running else embedded)
+
+
+async def run_orchestrator(mesh: Mesh, backends: dict[str, Backend], question: str, display: MeshDisplay,
+                           max_tokens: int) -> dict[str, Any]:  # fmt: skip
+    async with mesh.registry() as registry:
+        for name, reason in registry.unavailable.items():
+            display.log(f"[red]{name} is unavailable:[/] {reason}")
+        planner = backends["orchestrator"].chat_model(max_tokens=max_tokens * 2, temperature=0)
+        orchestrator = create_orchestrator(registry, planner=planner, max_subtasks=3)
+        final: dict[str, Any] = {}
+        with display:
+            async for mode, chunk in orchestrator.astream(
+                {"messages": [("user", question)]}, stream_mode=["custom", "values"]
+            ):
+                if mode == "custom":
+                    display.event(chunk)
+                else:
+                    final = chunk
+        return final
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--question", default=DEFAULT_QUESTION, help="what to ask the mesh")
+    parser.add_argument("--backend", help="one OpenAI-compatible base URL for every role (vLLM, SGLang)")
+    parser.add_argument("--model", help="the model to request from --backend (default: the first it serves)")
+    parser.add_argument("--topology", type=Path, help="a topology TOML file mapping each role to a backend")
+    parser.add_argument("--max-tokens", type=int, default=96, help="token limit per model answer (default: 96)")
+    args = parser.parse_args()
+    console = Console()
+    started = time.monotonic()
+    console.print(Panel.fit(f"[bold]a2a-bridge cross-framework mesh[/]\n{args.question}"))
+    embedded: EmbeddedVLLM | None = None
+    mesh: Mesh | None = None
+    try:
+        backends, embedded = choose_backends(args, console)
+        for role, backend in backends.items():
+            console.print(f"[dim]{role}: {backend.request_model} at {backend.base_url}[/]")
+        mesh = Mesh(backends, max_tokens=args.max_tokens)
+        with console.status("starting the MCP server and the workers ..."):
+            mesh.start(lambda message: console.print(f"[dim]{message}[/]"))
+        display = MeshDisplay(console)
+        state = asyncio.run(run_orchestrator(mesh, backends, args.question, display, args.max_tokens))
+        display.answer(state)
+        display.costs(state)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+    except (BridgeError, RuntimeError, httpx.HTTPError) as exc:
+        console.print(f"[red]demo failed:[/] {exc}")
+        return 1
+    finally:
+        if mesh is not None:
+            stopped = mesh.stop()
+            console.print(f"[dim]stopped {', '.join(stopped) or 'nothing'}[/]")
+        if embedded is not None:
+            embedded.stop()
+            console.print("[dim]stopped the embedded vLLM this run started[/]")
+    console.print(f"[dim]wall time {time.monotonic() - started:.1f}s[/]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
