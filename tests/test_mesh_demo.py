@@ -77,3 +77,42 @@ async def test_the_mesh_completes_on_the_real_embedded_vllm(embedded_vllm):
     assert [step["step"] for step in state["usage"]] == ["plan", "synthesize"]
     assert all(step["completion_tokens"] > 0 for step in state["usage"])
     assert state["messages"][-1].text.strip()
+
+
+def tutorial_orchestrator_model() -> str:
+    return "meta-llama/Llama-3.3-70B-Instruct"  # the model the tutorial's client code asks for
+
+
+async def test_the_tutorials_own_client_runs_against_the_demo_workers(monkeypatch):
+    import tutorial_orchestrator
+
+    from a2a_bridge import Backend
+
+    with ScriptedBackend(model="mesh-model") as llm, ScriptedBackend(model=tutorial_orchestrator_model()) as planner:
+        script_the_mesh(llm)
+        planner.rule(lambda r: "Synthesize the following agent outputs" in r.system, "Tutorial client: done.")
+        planner.rule(lambda r: "decompose the task" in r.system, '[{"worker": "research-worker", "query": "A100 spot"},'
+                     ' {"worker": "synthesis-worker", "query": "H200 against A100"}]')  # fmt: skip
+        backend = Backend(llm.base_url, model="mesh-model")
+        shared = "your-agent-shared-secret"
+        mesh = Mesh(
+            dict.fromkeys(ROLES, backend), worker_secrets={"research-worker": shared, "synthesis-worker": shared}
+        )
+        try:
+            await asyncio.to_thread(mesh.start, lambda message: None)
+            monkeypatch.setattr(tutorial_orchestrator, "WORKER_HOSTS", {r: mesh.urls[r] for r in ROLES[1:]})
+            monkeypatch.setattr(tutorial_orchestrator, "ORCHESTRATOR_VLLM", planner.base_url)
+            registry = await tutorial_orchestrator.load_agent_registry()
+            research = await tutorial_orchestrator.dispatch_a2a_task(mesh.urls["research-worker"], "t-1", "A100 spot")
+            synthesis = await tutorial_orchestrator.dispatch_a2a_task(
+                mesh.urls["synthesis-worker"], "t-2", "H200 vs A100"
+            )
+            answer = await tutorial_orchestrator.run_agent_mesh("Compare GPU prices")
+        finally:
+            mesh.stop()
+    assert registry["research-worker"]["card"]["name"] == "research-worker"
+    assert research["status"] == "completed"
+    assert "A100 80GB pricing for worker agents" in " ".join(research["output"]["sources"])
+    assert synthesis["status"] == "completed"
+    assert synthesis["output"]["estimates"][0]["gpu"] == "H200"
+    assert answer == "Tutorial client: done."

@@ -71,8 +71,7 @@ class Mesh:
         self._spawn("mcp", [sys.executable, "-m", "demos.mesh.mcp_server", "--port", str(mcp_port)], env)
         for role, (target, _framework) in WORKERS.items():
             port = free_port()
-            secret = secrets.token_urlsafe(24)
-            self.worker_secrets[role] = secret
+            secret = self.worker_secrets.setdefault(role, secrets.token_urlsafe(24))
             secret_var = "MESH_SECRET_" + role.upper().replace("-", "_")
             command = [
                 sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port),

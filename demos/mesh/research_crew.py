@@ -60,7 +60,9 @@ def build_research_crew() -> Crew:
         role="GPU cloud researcher",
         goal="Answer questions about GPU rental prices with numbers from the notes",
         backstory="You read pricing notes carefully and quote their numbers.",
-        llm=settings.backend("research-worker").crewai_llm(max_tokens=settings.MAX_TOKENS, temperature=0),
+        llm=settings.backend("research-worker").crewai_llm(
+            max_tokens=settings.MAX_TOKENS, temperature=0, frequency_penalty=0.5
+        ),
     )
     research = Task(
         name="research",

@@ -73,7 +73,7 @@ async def run_orchestrator(mesh: Mesh, backends: dict[str, Backend], question: s
     async with mesh.registry() as registry:
         for name, reason in registry.unavailable.items():
             display.log(f"[red]{name} is unavailable:[/] {reason}")
-        planner = backends["orchestrator"].chat_model(max_tokens=max_tokens * 2, temperature=0)
+        planner = backends["orchestrator"].chat_model(max_tokens=max_tokens * 2, temperature=0, frequency_penalty=0.5)
         orchestrator = create_orchestrator(registry, planner=planner, max_subtasks=3)
         final: dict[str, Any] = {}
         with display:

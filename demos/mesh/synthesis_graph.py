@@ -63,7 +63,9 @@ async def write(state: SynthesisState) -> dict[str, Any]:
         f"({e['spot_saving_percent']}% less)"
         for e in state["estimates"]
     ]
-    chat = settings.backend("synthesis-worker").chat_model(max_tokens=settings.MAX_TOKENS, temperature=0)
+    chat = settings.backend("synthesis-worker").chat_model(
+        max_tokens=settings.MAX_TOKENS, temperature=0, frequency_penalty=0.5
+    )
     reply = await chat.ainvoke(
         [
             SystemMessage("Compare the GPU costs below in two sentences. Quote the numbers exactly."),

@@ -32,22 +32,28 @@ def _file_block(file: FilePart) -> dict[str, Any]:
     raise UnsupportedFile(f"files of type {media} ({name!r}) are not supported; send images or text files")
 
 
-def graph_input(turn: Turn, *, messages: bool) -> Any:
+def graph_input(turn: Turn, *, messages: bool, channels: frozenset[str] = frozenset()) -> Any:
     """The input for ``graph.astream``.
 
     - A turn that answers an interrupt resumes the graph with its data, or its text.
     - Otherwise the data part becomes the input state, and the text (with any
       files as content blocks) becomes a human message when the graph has a
       ``messages`` channel.
+    - A data part with one text field the graph has no channel for, such as the
+      tutorial's ``{"query": ...}``, is the message text of a messages graph.
     """
     if turn.resuming:
         return Command(resume=dict(turn.data) if turn.data is not None else turn.text)
     state: dict[str, Any] = dict(turn.data or {})
+    text = turn.text
+    foreign = [key for key, value in state.items() if key not in channels and isinstance(value, str)]
+    if messages and not text and len(foreign) == 1 and len(state) == 1:
+        text = state.pop(foreign[0])
     if messages and "messages" not in state:
         blocks = [_file_block(file) for file in turn.files]
-        if not turn.text and not blocks:
+        if not text and not blocks:
             raise UnsupportedFile("the message has no text for the graph's messages")
-        content: Any = [{"type": "text", "text": turn.text}, *blocks] if blocks else turn.text
+        content: Any = [{"type": "text", "text": text}, *blocks] if blocks else text
         state["messages"] = [HumanMessage(content=content)]
     elif turn.files:
         raise UnsupportedFile("this graph has no messages channel to put files in")

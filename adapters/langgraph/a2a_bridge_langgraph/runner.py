@@ -99,7 +99,7 @@ class GraphRunner:
         _io_thread_pool(self.sync_threads)
         graph = await self.graph.get()
         try:
-            graph_in = graph_input(turn, messages=self.messages)
+            graph_in = graph_input(turn, messages=self.messages, channels=frozenset(graph.channels))
         except UnsupportedFile as exc:
             yield Failed(str(exc))
             return
