@@ -32,9 +32,12 @@ quickstart: $(STAMP)
 	$(BIN)/python demos/quickstart/run.py
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/a2a-bridge backend up
 	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

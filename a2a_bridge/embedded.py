@@ -173,12 +173,17 @@ class EmbeddedVLLM:
             return False
         return self.tier.request_model in ids
 
-    def start(self, progress: Progress, *, wait: float = 600.0) -> ServerState:
-        """Start the server (or find it running) and wait until it serves the model."""
+    def _reuse(self, progress: Progress) -> ServerState | None:
         running = self.state()
         if running and self.healthy(running.port):
             self.port = running.port
             progress(f"vLLM already running on 127.0.0.1:{running.port} (pid {running.pid})")
+            return running
+        return None
+
+    def start(self, progress: Progress, *, wait: float = 600.0) -> ServerState:
+        """Start the server (or find it running) and wait until it serves the model."""
+        if (running := self._reuse(progress)) is not None:
             return running
         if self.healthy():
             raise BackendError(
@@ -240,10 +245,7 @@ class EmbeddedVLLM:
 
     def up(self, progress: Progress, *, wait: float = 600.0) -> ServerState:
         """Install what is missing, convert the weights once, start and wait for health."""
-        running = self.state()
-        if running and self.healthy(running.port):
-            self.port = running.port
-            progress(f"vLLM already running on 127.0.0.1:{running.port} (pid {running.pid})")
+        if (running := self._reuse(progress)) is not None:
             return running
         self.install(progress)
         self.convert_weights(progress)

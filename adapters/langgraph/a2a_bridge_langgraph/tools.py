@@ -10,16 +10,15 @@ schema (or a single ``request`` text). A remote error comes back as an error
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 
 from a2a_bridge import AgentCardView, AgentRegistry, BridgeError, ConfigurationError, RemoteAgent, Skill
+from a2a_bridge.syncio import run_sync
 from a2a_bridge_langgraph.remote_calls import RemoteSpec, result_text, stream_remote, trace_from_config
 
 __all__ = ["a2a_tools"]
@@ -64,15 +63,6 @@ def _make_tool(spec: RemoteSpec, card: AgentCardView, skill: Skill, *, single: b
     )
 
 
-def _run_sync(coroutine: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def a2a_tools(
     agents: AgentRegistry | Iterable[str | AgentCardView | RemoteAgent | Mapping[str, Any]],
     *,
@@ -98,7 +88,7 @@ def a2a_tools(
         for agent in agents:
             key = agent if isinstance(agent, str) else getattr(agent, "name", "")
             spec = RemoteSpec(agent, secret=secrets.get(str(key)), timeout=timeout)
-            card = _run_sync(spec.load_card())
+            card = run_sync(spec.load_card())
             spec.secret = spec.secret or secrets.get(card.name)
             specs.append((spec, card))
     tools: list[StructuredTool] = []

@@ -1,0 +1,111 @@
+"""`make bench`: every benchmark, side by side, into bench/results.md and bench/results.png.
+
+Needs wrk (the Makefile installs it) and the embedded vLLM (the Makefile starts it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import fanout, hop, memory, streaming  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.md"
+CHART = ROOT / "bench" / "results.png"
+
+
+def chart(ratios: dict[str, tuple[float, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(ratios)
+    measured = [ratios[label][0] for label in labels]
+    targets = [ratios[label][1] for label in labels]
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    bars = axis.barh(
+        labels, measured, color=["#2a9d8f" if m >= t else "#e76f51" for m, t in zip(measured, targets, strict=True)]
+    )
+    axis.scatter(targets, labels, marker="|", s=400, color="black", label="target", zorder=3)
+    axis.bar_label(bars, labels=[f"{m:.2f}" for m in measured], padding=4)
+    axis.set_xlabel("ratio (higher is better; the tick is the target)")
+    axis.set_title("a2a-bridge against its anchors, measured side by side")
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(CHART, dpi=110)
+
+
+def main() -> int:
+    started = time.monotonic()
+    sections: list[str] = []
+    print("hop overhead (wrk) ...", file=sys.stderr)
+    hop_lines, hop_numbers = hop.measure()
+    print("streaming ...", file=sys.stderr)
+    stream_lines, stream_numbers = streaming.measure()
+    print("fan-out ...", file=sys.stderr)
+    fan_lines, fan_numbers = fanout.measure()
+    print("memory ...", file=sys.stderr)
+    memory_lines, _ = memory.measure()
+    vllm_results = (ROOT / "bench" / "results-vllm.md").read_text().split("\n", 2)[2]
+
+    raw = hop_numbers["raw FastAPI /tasks/send"]["rps"]
+    bridge = hop_numbers["a2a-bridge JSON-RPC SendMessage"]["rps"]
+    sections += [
+        "## 1. Hop overhead: a trivial agent under load (wrk, 16 connections, server on one core)",
+        "",
+        *hop_lines,
+        "",
+        "Target: a2a-bridge at least 0.50 of raw FastAPI, GetTask still finding every task.",
+        "",
+    ]
+    sections += [
+        "## 2. Streaming: a runner emitting 20,000 tokens as fast as it can",
+        "",
+        *stream_lines,
+        "",
+        f"First-token latency added by the bridge: {stream_numbers['ttft_added_ms']:.1f} ms. "
+        "Targets: at least 20,000 tokens/s on one core, at most 20 ms added.",
+        "",
+    ]
+    sections += [
+        "## 3. Concurrency pass-through on the embedded vLLM",
+        "",
+        vllm_results.strip(),
+        "",
+        "Target: both bridged ratios at least 0.9.",
+        "",
+    ]
+    sections += ["## 4. Fan-out", "", *fan_lines, ""]
+    sections += ["## 5. Memory", "", *memory_lines, ""]
+    header = [
+        "# a2a-bridge benchmarks",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, by `make bench` in {time.monotonic() - started:.0f} s "
+        "(plus the vLLM run). Ratios are taken side by side in one run; numbers are medians.",
+        "",
+        "![ratios against targets](results.png)",
+        "",
+    ]
+    RESULTS.write_text("\n".join(header + sections) + "\n")
+    chart(
+        {
+            "req/s vs raw FastAPI": (bridge / raw, 0.5),
+            "streaming tokens/s / 20k": (stream_numbers["bridge_tps"] / 20000, 1.0),
+            "fan-out: critical path / wall": (1 / fan_numbers["ratio"], 1 / 1.1),
+        }
+    )
+    print(RESULTS.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
