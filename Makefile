@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewai/pyproject.toml
+# CrewAI would otherwise send telemetry to its vendor from every crew the tests, demo and benchmarks run.
+export CREWAI_DISABLE_TELEMETRY := true
+export CREWAI_DISABLE_TRACKING := true
 
 .PHONY: test lint typecheck unit demo quickstart bench clean
 

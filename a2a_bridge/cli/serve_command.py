@@ -14,6 +14,8 @@ from a2a_bridge.errors import ConfigurationError
 __all__ = ["add_parser", "load_object", "run"]
 
 _SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
+# CrewAI reports usage to its vendor's servers unless told not to; self-hosted agents should not phone home.
+_CREWAI_TELEMETRY_ENV = ("CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING")
 
 
 def load_object(spec: str) -> Any:
@@ -61,12 +63,20 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="keep the a2a-sdk's OpenTelemetry spans on (they cost about a third of its throughput)",
     )
+    serve.add_argument(
+        "--crewai-telemetry",
+        action="store_true",
+        help="let CrewAI send its anonymous telemetry to its vendor (off by default)",
+    )
     serve.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.sdk_tracing:
         os.environ.setdefault(_SDK_TRACING_ENV, "false")
+    if not args.crewai_telemetry:
+        for name in _CREWAI_TELEMETRY_ENV:
+            os.environ.setdefault(name, "true")
     from a2a_bridge.server import serve
 
     secrets = dict(parse_secret(item) for item in args.secret)
