@@ -51,7 +51,7 @@ async def _run(llm: ScriptedBackend, urls: dict[str, str], rounds: int) -> dict[
             start = time.perf_counter()
             await chat.with_structured_output(
                 {"title": "Plan", "type": "object", "properties": {"subtasks": {"type": "array"}}}, method="json_schema"
-            ).ainvoke("plan")
+            ).ainvoke([("system", "You are a task planner."), ("user", "plan")])
             planner = time.perf_counter() - start
             worker_times = []
             for url in urls.values():

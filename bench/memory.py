@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
     "runner (core only)": "bench.servers:trivial",
     "LangGraph graph": "bench.vllm_agents:graph",
-    "CrewAI crew": "bench.vllm_agents:crew",
+    "CrewAI crew": "bench.vllm_crew:crew",
 }
 
 

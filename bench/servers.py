@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -105,6 +106,8 @@ class FloodRunner:
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         count = int((turn.data or {}).get("tokens", 1000))
         for _ in range(count):
+            # A real stream awaits its socket between tokens; so does this one, without waiting.
+            await asyncio.sleep(0)
             yield TextDelta("tok ")
         yield Done()
 

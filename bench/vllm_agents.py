@@ -1,6 +1,7 @@
 """A LangGraph agent on the embedded vLLM, served by the pass-through benchmark.
 
-`a2a-bridge serve bench.vllm_agents:graph` with BENCH_VLLM_URL set.
+`a2a-bridge serve bench.vllm_agents:graph` with BENCH_VLLM_URL set. The CrewAI
+twin is in bench/vllm_crew.py, apart, so that each process loads one framework.
 """
 
 from __future__ import annotations
@@ -27,17 +28,3 @@ builder.add_node("answer", answer)
 builder.add_edge(START, "answer")
 builder.add_edge("answer", END)
 graph = builder.compile(name="vllm-passthrough")
-
-
-def _crew() -> Any:
-    from crewai import Agent, Crew, Task
-
-    llm = backend.crewai_llm(
-        max_tokens=MAX_TOKENS, temperature=0, additional_params={"extra_body": {"ignore_eos": True}}
-    )
-    writer = Agent(role="Writer", goal="Answer the question", backstory="A writer.", llm=llm)
-    task = Task(description="{query}", expected_output="An answer", agent=writer)
-    return Crew(agents=[writer], tasks=[task], name="vllm-passthrough-crew")
-
-
-crew = _crew()

@@ -112,7 +112,7 @@ def main() -> int:
     servers: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
     try:
-        for mode, target in (("langgraph", "bench.vllm_agents:graph"), ("crewai", "bench.vllm_agents:crew")):
+        for mode, target in (("langgraph", "bench.vllm_agents:graph"), ("crewai", "bench.vllm_crew:crew")):
             port = free_port()
             servers[mode] = subprocess.Popen(
                 [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port),
