@@ -152,9 +152,8 @@ class MeshDisplay:
             totals[2] += usage.get("completion_tokens", 0)
         table = Table(title="Tokens and estimated cost per agent", title_justify="left")
         table.add_column("agent", no_wrap=True)
-        table.add_column("framework", no_wrap=True)
-        table.add_column("priced as")
-        for column in ("calls", "tokens in", "out", "est. USD"):
+        table.add_column("priced as", no_wrap=True)
+        for column in ("calls", "in", "out", "est. USD"):
             table.add_column(column, justify="right", no_wrap=True)
         total_cost = 0.0
         for agent, (calls, prompt, completion) in rows.items():
@@ -165,14 +164,14 @@ class MeshDisplay:
             hourly = tier.spot_hourly_usd if spot else tier.hourly_usd
             gpu = tier.gpu.split()[0]
             table.add_row(
-                agent, FRAMEWORKS.get(agent, "?"), f"{gpu} {'spot' if spot else 'on-demand'} ${hourly:.2f}/h",
+                f"{agent}\n[dim]{FRAMEWORKS.get(agent, '?')}[/]", f"{gpu}{' spot' if spot else ''} ${hourly:.2f}/h",
                 str(calls), str(prompt), str(completion), f"{cost:.6f}",
             )  # fmt: skip
-        table.add_row("total", "", "", "", "", "", f"{total_cost:.6f}")
+        table.add_row("total", "", "", "", "", f"{total_cost:.6f}")
         self.console.print(table)
         self.console.print(
-            "[dim]cost = tokens x $/hour / (tokens per second x 3600), at the tutorial's prices and the "
-            "~386 tokens/s per GPU its cost example implies.[/]"
+            "[dim]cost = tokens x $/hour / (tokens per second x 3600), at the tutorial's prices (on-demand unless "
+            "marked spot) and the ~386 tokens/s per GPU its cost example implies.[/]"
         )
 
     def summary(self, *lines: str) -> None:
