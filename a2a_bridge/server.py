@@ -11,7 +11,7 @@ from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.limits import DEFAULT_MAX_BODY_BYTES
 from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
-from a2a_bridge.schema import InputSchema, check_schema
+from a2a_bridge.schema import check_schema
 
 __all__ = ["serve", "to_a2a"]
 
@@ -65,29 +65,23 @@ def to_a2a(
     from a2a_bridge.protocol import AppConfig, build_app
 
     adapted = resolve(obj, **adapter_options)
-    carried = dict(adapted.defaults)
-    name = name if name is not None else carried.get("name")
-    description = description if description is not None else carried.get("description")
-    version = version if version is not None else carried.get("version")
-    skills = skills if skills is not None else carried.get("skills")
-    text_field = text_field if text_field is not None else carried.get("text_field")
-    input_schema = input_schema if input_schema is not None else carried.get("input_schema")
-    output_schema = output_schema if output_schema is not None else carried.get("output_schema")
-    secrets = secrets if secrets is not None else carried.get("secrets")
-    public_url = public_url if public_url is not None else carried.get("public_url")
-    profile = adapted.profile.with_overrides(
-        name=name,
-        description=description,
-        version=version,
-        skills=skills,
-        input_schema=check_schema(input_schema, what="input_schema"),
-        output_schema=check_schema(output_schema, what="output_schema"),
-        text_field=text_field,
-    )
+    # The caller's arguments win over what the object carries (e.g. a decorator's secrets).
+    given: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "version": version,
+        "skills": skills,
+        "input_schema": input_schema,
+        "output_schema": output_schema,
+        "text_field": text_field,
+        "secrets": secrets,
+        "public_url": public_url,
+    }
+    chosen = {key: value if value is not None else adapted.defaults.get(key) for key, value in given.items()}
+    secrets, public_url = chosen.pop("secrets"), chosen.pop("public_url")
+    profile = adapted.profile.with_overrides(**chosen)
     check_schema(profile.input_schema, what="input_schema")
     check_schema(profile.output_schema, what="output_schema")
-    if profile.text_field is not None and profile.input_schema is not None:
-        InputSchema(profile.input_schema, text_field=profile.text_field)
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
     if coalesce_interval < 0:

@@ -27,7 +27,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.coalesce import DeltaCoalescer
-from a2a_bridge.protocol.messages import plain_json, read_message
+from a2a_bridge.protocol.messages import MessageInput, plain_json, read_message
 from a2a_bridge.runner import Runner, TraceContext, Turn
 
 __all__ = ["INPUT_STATE_KEY", "OUTPUT_ARTIFACT", "RESPONSE_ARTIFACT", "STREAMING_STATE_KEY", "RunnerExecutor"]
@@ -160,15 +160,18 @@ class RunnerExecutor(AgentExecutor):
 
     def _turn(self, context: RequestContext, task: Task, resuming: bool) -> Turn:
         assert context.message is not None
-        message_input = read_message(context.message, None, validate=False)
         call = context.call_context
+        # The handler parsed (and validated) the message already; parse here only what arrived another way.
+        message_input = call.state.get(INPUT_STATE_KEY)
+        if not isinstance(message_input, MessageInput):
+            message_input = read_message(context.message, None, validate=False)
         headers: Mapping[str, str] = call.state.get("headers", {})
         caller = call.user.user_name if call.user.is_authenticated else None
         return Turn(
             task_id=task.id,
             context_id=task.context_id,
             text=message_input.text,
-            data=call.state.get(INPUT_STATE_KEY, message_input.data),
+            data=message_input.data,
             files=message_input.files,
             caller=caller or None,
             trace=trace_from_headers(headers),

@@ -48,7 +48,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             parsed = read_message(message, self.input_schema, validate=validate)
         except InputValidationError as exc:
             raise invalid_params(exc) from None
-        context.state[INPUT_STATE_KEY] = parsed.data
+        context.state[INPUT_STATE_KEY] = parsed
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context)
