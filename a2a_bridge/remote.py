@@ -252,9 +252,8 @@ class RemoteAgent:
     # --- attempts ----------------------------------------------------------------
 
     def _attempts(self, task_id: str | None) -> _Attempts:
-        pinned = self._task_homes.get(task_id) if task_id else None
-        if pinned is not None:  # a task lives on one replica: retry there, never elsewhere
-            return _Attempts([pinned] * (self.retries + 1), self.backoff)
+        if task_id is not None and task_id in self._task_homes:  # a task lives on one replica: retry only there
+            return self._pinned(task_id)
         count = max(self.retries + 1, len(self._endpoints))
         return _Attempts([self._endpoints[i % len(self._endpoints)] for i in range(count)], self.backoff)
 
@@ -388,31 +387,26 @@ class RemoteAgent:
         home = self._task_homes.get(task_id, self._endpoints[0])
         return _Attempts([home] * (self.retries + 1), self.backoff)
 
-    async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
-        """The task's current state, from the replica that ran it."""
+    async def _at_home(self, task_id: str, trace: TraceContext | None, *, method: str, name: str) -> RemoteResult:
+        """Call ``connection.<method>(task_id)`` on the replica that runs the task."""
         headers = self._headers(trace)
 
         async def op(connection: Any) -> RemoteResult:
             if isinstance(connection, TutorialConnection):
-                raise connection.unsupported("GetTask")
-            result: RemoteResult = await connection.get_task(task_id, headers=headers)
+                raise connection.unsupported(name)
+            result: RemoteResult = await getattr(connection, method)(task_id, headers=headers)
             return result
 
         result, _ = await self._with_failover(op, self._pinned(task_id))
         return result
+
+    async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
+        """The task's current state, from the replica that ran it."""
+        return await self._at_home(task_id, trace, method="get_task", name="GetTask")
 
     async def cancel(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """Cancel the task on the replica that runs it."""
-        headers = self._headers(trace)
-
-        async def op(connection: Any) -> RemoteResult:
-            if isinstance(connection, TutorialConnection):
-                raise connection.unsupported("CancelTask")
-            result: RemoteResult = await connection.cancel(task_id, headers=headers)
-            return result
-
-        result, _ = await self._with_failover(op, self._pinned(task_id))
-        return result
+        return await self._at_home(task_id, trace, method="cancel", name="CancelTask")
 
     # --- lifetime ----------------------------------------------------------------
 
