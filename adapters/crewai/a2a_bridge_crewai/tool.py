@@ -17,7 +17,8 @@ from typing import Any
 from crewai.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from a2a_bridge import AgentCardView, BridgeError, RemoteAgent, RemoteResult
+from a2a_bridge import AgentCardView, BridgeError, RemoteResult
+from a2a_bridge.remote_spec import RemoteSpec
 from a2a_bridge.syncio import run_sync
 
 __all__ = ["A2ADelegateTool"]
@@ -58,10 +59,7 @@ class A2ADelegateTool(BaseTool):
     name: str = "delegate"
     description: str = "Delegate a sub-task to a remote agent."
     args_schema: type[BaseModel] = DelegateInput
-    _agent_source: Any = PrivateAttr()
-    _secret: str | None = PrivateAttr(default=None)
-    _timeout: float = PrivateAttr(default=120.0)
-    _replicas: list[str] = PrivateAttr(default_factory=list)
+    _spec: RemoteSpec = PrivateAttr()
 
     def __init__(
         self,
@@ -74,20 +72,16 @@ class A2ADelegateTool(BaseTool):
         description: str | None = None,
     ) -> None:
         """Open the remote agent's card now, so the tool's name and description come from it."""
-        card = agent if isinstance(agent, AgentCardView) else run_sync(_load_card(agent, secret))
+        spec = RemoteSpec(agent, secret=secret, replicas=replicas, timeout=timeout)
+        card = run_sync(spec.load_card())
         super().__init__(
             name=name or "ask_" + _NAME.sub("_", card.name).strip("_").lower(),
             description=description or _describe(card),
         )
-        self._agent_source = card
-        self._secret = secret
-        self._timeout = timeout
-        self._replicas = list(replicas or [])
+        self._spec = spec
 
     async def _call(self, request: str, data: dict[str, Any] | None) -> str:
-        async with RemoteAgent(
-            self._agent_source, secret=self._secret, replicas=self._replicas, timeout=self._timeout
-        ) as remote:
+        async with self._spec.open() as remote:
             try:
                 result = await remote.send(request, data=data)
             except BridgeError as exc:
@@ -99,8 +93,3 @@ class A2ADelegateTool(BaseTool):
 
     async def _arun(self, request: str, data: dict[str, Any] | None = None, **_: Any) -> str:
         return await self._call(request, data)
-
-
-async def _load_card(agent: str | dict[str, Any], secret: str | None) -> AgentCardView:
-    async with RemoteAgent(agent, secret=secret) as remote:
-        return await remote.card()

@@ -1,20 +1,19 @@
-"""What the delegation node, the tools and the orchestrator share: opening a remote
-agent inside a graph run, carrying the trace, and streaming its work into the graph.
+"""What the delegation node, the tools and the orchestrator share: carrying the
+trace of a graph run, and streaming a remote agent's work into the graph.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 
-from a2a_bridge import AgentCardView, Artifact, Progress, RemoteAgent, RemoteResult, TextDelta, TraceContext
+from a2a_bridge import Artifact, Progress, RemoteAgent, RemoteResult, TextDelta, TraceContext
 
-__all__ = ["RemoteSpec", "result_text", "stream_remote", "trace_from_config"]
+__all__ = ["result_text", "stream_remote", "trace_from_config"]
 
 
 def trace_from_config(config: RunnableConfig | None) -> TraceContext:
@@ -24,42 +23,6 @@ def trace_from_config(config: RunnableConfig | None) -> TraceContext:
     """
     metadata: Mapping[str, Any] = (config or {}).get("metadata") or {}
     return TraceContext(trace_id=metadata.get("trace_id"), parent_task_id=metadata.get("a2a_task_id"))
-
-
-class RemoteSpec:
-    """How to reach one remote agent. A fresh client is opened per call, so one
-    node or tool works from any event loop; the card is fetched once."""
-
-    def __init__(
-        self,
-        agent: str | Path | Mapping[str, Any] | AgentCardView | RemoteAgent,
-        *,
-        secret: str | None = None,
-        replicas: list[str] | None = None,
-        timeout: float = 120.0,
-    ) -> None:
-        if isinstance(agent, RemoteAgent):
-            self._source: Any = agent.urls[0]
-            replicas = replicas or agent.urls[1:]
-        else:
-            self._source = agent
-        self.secret = secret
-        self.replicas = list(replicas or [])
-        self.timeout = timeout
-        self.card: AgentCardView | None = agent if isinstance(agent, AgentCardView) else None
-
-    def open(self) -> RemoteAgent:
-        return RemoteAgent(self.card or self._source, secret=self.secret, replicas=self.replicas, timeout=self.timeout)
-
-    async def load_card(self) -> AgentCardView:
-        if self.card is None:
-            async with self.open() as remote:
-                self.card = await remote.card()
-        return self.card
-
-    @property
-    def label(self) -> str:
-        return self.card.name if self.card else str(self._source)
 
 
 async def stream_remote(
