@@ -1,7 +1,7 @@
 """The CrewAI entry in the ``a2a_bridge.adapters`` entry-point group.
 
 This module is imported while a2a-bridge looks for the adapter of an object,
-so it must not import crewai itself: ``adapt`` does.
+so it must not import crewai itself: ``adapt`` does (the decorator module never does).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from a2a_bridge import Adapted, ConfigurationError
 from a2a_bridge.plugins import defined_in
+from a2a_bridge_crewai.decorator import SPEC_ATTRIBUTE, CrewFunction
 
 __all__ = ["CrewAIAdapter", "adapter"]
 
-SPEC_ATTRIBUTE = "__a2a_bridge_spec__"
 _PROFILE_KEYS = {"name", "description", "version", "skills", "text_field", "secrets", "input_schema", "output_schema"}
 
 
@@ -30,7 +30,6 @@ class CrewAIAdapter:
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
         from a2a_bridge_crewai.crews import CrewSource
-        from a2a_bridge_crewai.decorator import CrewFunction
         from a2a_bridge_crewai.runner import CrewRunner
 
         spec = dict(getattr(obj, SPEC_ATTRIBUTE, {}))
