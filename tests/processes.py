@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +44,14 @@ class AgentProcess:
 
 
 def serve_process(target: str, *, secrets: dict[str, str] | None = None, env: dict[str, str] | None = None,
-                  port: int | None = None, timeout: float = 30) -> AgentProcess:  # fmt: skip
+                  port: int | None = None, timeout: float = 30, args: Sequence[str] = (),
+                  cwd: Path = TESTS) -> AgentProcess:  # fmt: skip
+    """``a2a-bridge serve TARGET`` with secrets given as NAME=VALUE (VALUE may be @FILE or env:VAR)."""
     port = port or free_port()
     command = [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port), "--log-level", "warning"]
     for name, secret in (secrets or {}).items():
         command += ["--secret", f"{name}={secret}"]
-    process = subprocess.Popen(command, cwd=TESTS, env={**os.environ, **(env or {})})
+    process = subprocess.Popen([*command, *args], cwd=cwd, env={**os.environ, **(env or {})})
     agent = AgentProcess(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

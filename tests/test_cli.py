@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from processes import serve_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "a2a_bridge.cli"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path):
-    port = free_port()
     secret_file = tmp_path / "secret"
     secret_file.write_text("from-a-file-0001\n")
-    env = {**os.environ, "CLI_TEST_SECRET": "from-the-env-0001"}
-    process = subprocess.Popen(
-        [*CLI, "serve", "demos.quickstart.pricing_agent:estimator", "--port", str(port),
-         "--secret", "orchestrator=env:CLI_TEST_SECRET", "--secret", f"auditor=@{secret_file}",
-         "--public-url", "https://pricing.example:9443", "--log-level", "warning"],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    agent = serve_process(
+        "demos.quickstart.pricing_agent:estimator",
+        secrets={"orchestrator": "env:CLI_TEST_SECRET", "auditor": f"@{secret_file}"},
+        env={"CLI_TEST_SECRET": "from-the-env-0001"},
+        args=["--public-url", "https://pricing.example:9443"],
+        cwd=ROOT,
+    )
+    yield agent.url
+    agent.stop()
 
 
 def test_serve_runs_the_object_with_secrets_and_public_url(served):
