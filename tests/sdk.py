@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -52,3 +53,13 @@ def artifact_texts(task: Any, name: str) -> list[str]:
 
 def artifact_data(task: Any, name: str) -> list[Any]:
     return [MessageToDict(p.data) for a in task.artifacts if a.name == name for p in a.parts if p.HasField("data")]
+
+
+async def get_text(url: str) -> str:
+    """GET from an async test without blocking its event loop."""
+    async with httpx.AsyncClient() as http:
+        return (await http.get(url)).text
+
+
+async def get_json(url: str) -> Any:
+    return json.loads(await get_text(url))

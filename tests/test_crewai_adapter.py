@@ -12,7 +12,7 @@ import pytest
 from a2a.types import CancelTaskRequest, TaskState
 from a2a_bridge_crewai import A2ADelegateTool, a2a_agent
 from agents import EchoAgent
-from sdk import artifact_data, collect, request, sdk_client, user_message
+from sdk import artifact_data, collect, get_json, request, sdk_client, user_message
 
 from a2a_bridge import Backend, ConfigurationError, RemoteAgent, TextDelta, to_a2a
 from a2a_bridge.testing import ScriptedBackend
@@ -24,11 +24,6 @@ SECRET = "orchestrator-crew-secret"
 @pytest.fixture
 def llm(scripted_backend):
     return Backend(scripted_backend.base_url, model="scripted-model").crewai_llm()
-
-
-async def get_json(url: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(url)).json()
 
 
 async def test_decorated_crewbase_class_serves_with_its_secret(live_server, scripted_backend, llm):

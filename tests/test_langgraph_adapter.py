@@ -14,7 +14,7 @@ import graphs
 import httpx
 import pytest
 from a2a.types import CancelTaskRequest, GetTaskRequest, Part, TaskState
-from sdk import artifact_data, artifact_texts, collect, request, sdk_client, user_message
+from sdk import artifact_data, artifact_texts, collect, get_json, get_text, request, sdk_client, user_message
 
 from a2a_bridge import Backend, to_a2a
 from a2a_bridge.testing import ScriptedBackend
@@ -25,16 +25,6 @@ CARD = "/.well-known/agent-card.json"
 @pytest.fixture
 def chat(scripted_backend):
     return Backend(scripted_backend.base_url, model="scripted-model").chat_model()
-
-
-async def get_json(url: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(url)).json()
-
-
-async def get_text(url: str) -> str:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(url)).text
 
 
 async def client_for(server, *, streaming=False):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
 import tutorial_worker
 from agents import AskingAgent, EchoAgent, RefusingAgent, SlowAgent
-from sdk import SECRET, sdk_client
+from sdk import SECRET, get_json, sdk_client
 
 from a2a_bridge import (
     AgentCardView,
@@ -29,11 +28,6 @@ from a2a_bridge import (
 from a2a_bridge.testing import ScriptedBackend
 
 SECRETS = {"orchestrator": SECRET}
-
-
-async def fetch_card_json(url: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(url + "/.well-known/agent-card.json")).json()
 
 
 @pytest.fixture
@@ -252,7 +246,7 @@ async def test_a_dead_replica_is_skipped(live_server):
 async def test_card_as_dict_file_and_view_with_http_json_only(live_server, tmp_path):
     agent = EchoAgent()
     server = live_server(to_a2a(agent, name="echo"))
-    card = await fetch_card_json(server.url)
+    card = await get_json(server.url + "/.well-known/agent-card.json")
     card["supportedInterfaces"] = [i for i in card["supportedInterfaces"] if i["protocolBinding"] == "HTTP+JSON"]
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card))
@@ -266,7 +260,7 @@ async def test_card_as_dict_file_and_view_with_http_json_only(live_server, tmp_p
 async def test_v03_only_card_falls_back_to_the_compat_transport(live_server):
     agent = EchoAgent()
     server = live_server(to_a2a(agent, name="echo"))
-    card = await fetch_card_json(server.url)
+    card = await get_json(server.url + "/.well-known/agent-card.json")
     card["supportedInterfaces"] = [i for i in card["supportedInterfaces"] if i["protocolVersion"] == "0.3"]
     async with RemoteAgent(card) as remote:
         assert (await remote.card()).protocol == "0.3"
