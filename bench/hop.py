@@ -15,14 +15,13 @@ import re
 import statistics
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.roundtrip import AUTH, Server
+from bench.roundtrip import AUTH, Server, wait_listening
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -94,12 +93,7 @@ def measure(
         server.start()
     try:
         for server in servers.values():
-            for _ in range(150):
-                try:
-                    httpx.get(server.url + "/", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_listening(server.url + "/")
         samples: dict[str, list[dict[str, float]]] = {t.name: [] for t in targets}
         for round_ in range(rounds):
             for target in targets if round_ % 2 == 0 else list(reversed(targets)):

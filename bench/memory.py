@@ -8,9 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from bench.roundtrip import free_port
+from bench.roundtrip import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
@@ -36,12 +34,7 @@ def measure() -> tuple[list[str], dict[str, float]]:
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         )  # fmt: skip
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/.well-known/agent-card.json", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_listening(f"http://127.0.0.1:{port}/healthz")
             time.sleep(1.0)
             numbers[label] = rss_mb(process.pid)
         finally:

@@ -35,6 +35,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_listening(url: str, *, timeout: float = 60) -> None:
+    """Poll ``url`` until the server behind it answers anything."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"nothing answered at {url} within {timeout:.0f} s") from None
+            time.sleep(0.2)
+
+
 def pin(core: int) -> Callable[[], None]:
     def apply() -> None:
         if hasattr(os, "sched_setaffinity") and core < (os.cpu_count() or 1):
@@ -119,16 +132,8 @@ def main() -> int:
         server.start()
     try:
         clients = {id(s): httpx.Client(timeout=10) for s in servers.values()}
-        deadline = time.monotonic() + 60
         for server in servers.values():
-            while True:
-                try:
-                    httpx.get(server.url + "/docs" if server is servers["raw"] else server.url + "/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"{server.name} did not start") from None
-                    time.sleep(0.2)
+            wait_listening(server.url + "/")
         samples: dict[str, list[float]] = {name: [] for name, _, _ in targets}
         total = args.warmup + args.requests
         for i in range(total):

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from a2a_bridge import RemoteAgent, TextDelta
-from bench.roundtrip import Server, pin
+from bench.roundtrip import Server, pin, wait_listening
 
 
 async def bridged(url: str, tokens: int) -> tuple[float, float, int]:
@@ -55,12 +55,7 @@ def measure(*, tokens: int = 20000, rounds: int = 5) -> tuple[list[str], dict[st
     anchor.start()
     try:
         for server in (bridge, anchor):
-            for _ in range(150):
-                try:
-                    httpx.get(server.url + "/", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_listening(server.url + "/")
         results: dict[str, list[tuple[float, float, int]]] = {"bridge": [], "raw": []}
         for _ in range(rounds):
             results["bridge"].append(asyncio.run(bridged(bridge.url, tokens)))

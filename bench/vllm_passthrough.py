@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from a2a_bridge import RemoteAgent  # noqa: E402
 from a2a_bridge.embedded import EmbeddedVLLM  # noqa: E402
-from bench.roundtrip import free_port  # noqa: E402
+from bench.roundtrip import free_port, wait_listening  # noqa: E402
 from bench.vllm_agents import MAX_TOKENS  # noqa: E402
 
 T = TypeVar("T")
@@ -121,12 +121,7 @@ def main() -> int:
             )  # fmt: skip
             urls[mode] = f"http://127.0.0.1:{port}"
         for url in urls.values():
-            for _ in range(300):
-                try:
-                    httpx.get(url + "/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_listening(url + "/healthz")
         rates = asyncio.run(measure(base_url, urls, args.concurrency, args.rounds))
     finally:
         for server in servers.values():
