@@ -36,7 +36,7 @@ from a2a.types import (
 from a2a.utils.errors import A2AError
 from a2a.utils.proto_utils import validate_proto_required_fields
 from google.protobuf import struct_pb2
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import ParseDict
 
 from a2a_bridge.errors import (
     CardError,
@@ -49,7 +49,7 @@ from a2a_bridge.errors import (
     TaskNotFound,
     UnsupportedOperation,
 )
-from a2a_bridge.protocol.messages import plain_json
+from a2a_bridge.protocol.messages import plain_json, struct_json
 from a2a_bridge.results import RemoteArtifact, RemoteResult, usage_from
 from a2a_bridge.results import TaskState as StateName
 from a2a_bridge.runner import Artifact, FilePart, Progress, TextDelta
@@ -100,7 +100,7 @@ def _text(parts: Any) -> str:
 def _data(parts: Any) -> dict[str, Any] | None:
     for part in parts:
         if part.HasField("data"):
-            value = plain_json(MessageToDict(part.data))
+            value = struct_json(part.data)
             return value if isinstance(value, dict) else {"value": value}
     return None
 
@@ -128,7 +128,7 @@ def result_from_task(task: Task, *, agent: str, url: str) -> RemoteResult:
     state = _STATES.get(task.status.state, "unknown")
     if not text and state == "completed":
         text = message
-    metadata = plain_json(MessageToDict(task.metadata)) if task.metadata else {}
+    metadata = struct_json(task.metadata) if task.metadata else {}
     return RemoteResult(
         state=state,
         text=text,
@@ -250,7 +250,7 @@ class _StreamState:
             if state in _ENDS_TURN:
                 return [result_from_task(self.task, agent=self.agent, url=self.url)]
             note = _text(update.status.message.parts)
-            progress = plain_json(MessageToDict(update.metadata)).get("progress") if update.metadata else None
+            progress = struct_json(update.metadata).get("progress") if update.metadata else None
             return [Progress(note, data=progress)] if note else []
         if kind == "artifact_update":
             return self._artifact(event)

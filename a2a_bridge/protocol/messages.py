@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from a2a.types import Message, Part
-from google.protobuf.json_format import MessageToDict
+from google.protobuf import struct_pb2
 
 from a2a_bridge.errors import FieldError, InputValidationError
 from a2a_bridge.runner import FilePart
 from a2a_bridge.schema import InputSchema
 
-__all__ = ["MessageInput", "plain_json", "read_message"]
+__all__ = ["MessageInput", "plain_json", "read_message", "struct_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,29 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, list):
         return [plain_json(item) for item in value]
     return value
+
+
+def struct_json(value: struct_pb2.Struct | struct_pb2.Value | struct_pb2.ListValue) -> Any:
+    """A protobuf Struct, Value or ListValue as plain JSON, like ``plain_json(MessageToDict(value))``.
+
+    Several times faster than going through ``MessageToDict``, and this runs on every message.
+    """
+    if isinstance(value, struct_pb2.Struct):
+        return {key: struct_json(item) for key, item in value.fields.items()}
+    if isinstance(value, struct_pb2.ListValue):
+        return [struct_json(item) for item in value.values]
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_json(value.struct_value)
+    if kind == "list_value":
+        return struct_json(value.list_value)
+    if kind == "number_value":
+        return plain_json(value.number_value)
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
 
 
 def _file(part: Part) -> FilePart:
@@ -53,7 +76,7 @@ def read_message(message: Message, schema: InputSchema | None, *, validate: bool
         if kind == "text":
             texts.append(part.text)
         elif kind == "data":
-            data_items.append(plain_json(MessageToDict(part.data)))
+            data_items.append(struct_json(part.data))
         elif kind in ("raw", "url"):
             files.append(_file(part))
     text = "\n".join(texts)

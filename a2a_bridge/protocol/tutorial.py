@@ -17,13 +17,12 @@ from typing import Any
 from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.types import InvalidParamsError, Message, Role, SendMessageRequest, Task, TaskState
 from a2a.utils.errors import A2AError
-from google.protobuf.json_format import MessageToDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from a2a_bridge.protocol.executor import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT, data_part
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
-from a2a_bridge.protocol.messages import plain_json
+from a2a_bridge.protocol.messages import struct_json
 
 __all__ = ["TutorialEndpoint", "tutorial_status"]
 
@@ -78,7 +77,7 @@ def _result(client_task_id: str, task: Task) -> dict[str, Any]:
         elif artifact.name == OUTPUT_ARTIFACT:
             for part in artifact.parts:
                 if part.HasField("data"):
-                    output = plain_json(MessageToDict(part.data))
+                    output = struct_json(part.data)
     message_text = "\n".join(p.text for p in task.status.message.parts if p.HasField("text"))
     result: dict[str, Any] = {
         "task_id": client_task_id,
@@ -92,7 +91,7 @@ def _result(client_task_id: str, task: Task) -> dict[str, Any]:
         result["error"] = message_text
     elif task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
         result["question"] = message_text
-    usage = plain_json(MessageToDict(task.metadata)).get("usage") if task.metadata else None
+    usage = struct_json(task.metadata).get("usage") if task.metadata else None
     if usage:
         result["usage"] = usage
     return result
