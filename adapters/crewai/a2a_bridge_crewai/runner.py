@@ -21,7 +21,7 @@ from crewai.crews.crew_output import CrewOutput
 from crewai.events import crewai_event_bus
 
 from a2a_bridge import Artifact, Done, Event, Progress, Turn
-from a2a_bridge_crewai import events
+from a2a_bridge_crewai import events, locks
 from a2a_bridge_crewai.crews import CrewSource
 
 __all__ = ["CrewRunner"]
@@ -50,6 +50,7 @@ class CrewRunner:
         # CrewAI is largely synchronous; the default pool (cores + 4 threads) would queue 32 tasks.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="a2a-bridge-crew")
         events.install()
+        locks.install()
 
     def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any]) -> CrewOutput:
         token = events.current_sink.set(sink)
