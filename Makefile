@@ -34,12 +34,14 @@ demo: $(STAMP)
 quickstart: $(STAMP)
 	$(BIN)/python demos/quickstart/run.py
 
+# vLLM runs only for its own benchmark, and is stopped even when that fails.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/a2a-bridge backend up
-	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32
+	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32; status=$$?; \
+		$(BIN)/a2a-bridge backend down; exit $$status
 	$(BIN)/python bench/run_all.py
 
 clean:
