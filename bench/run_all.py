@@ -96,7 +96,8 @@ def main() -> int:
         "",
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, by `make bench` in {time.monotonic() - started:.0f} s "
-        "(after the vLLM run before it). Ratios are taken side by side in one run; numbers are medians.",
+        "(not counting the vLLM benchmark just before it). "
+        "Ratios are taken side by side in one run; numbers are medians.",
         "",
         "![ratios against targets](results.png)",
         "",
