@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from a2a_bridge.errors import BackendUnavailable, ConfigurationError, ModelNotServed
+from a2a_bridge.http_client import async_client
 from a2a_bridge.tiers import TierProfile, get_tier
 
 __all__ = ["Backend"]
@@ -93,7 +94,7 @@ class Backend:
         """
         url = f"{self.base_url}/models"
         try:
-            async with httpx.AsyncClient(timeout=timeout) as http:
+            async with async_client(timeout) as http:
                 response = await http.get(url, headers={"Authorization": f"Bearer {self.api_key}"})
         except httpx.TimeoutException:
             raise BackendUnavailable(f"model server at {self.base_url} did not answer within {timeout:g} s") from None

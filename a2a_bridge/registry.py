@@ -20,6 +20,7 @@ import httpx
 
 from a2a_bridge.cards import AgentCardView
 from a2a_bridge.errors import ConfigurationError, RemoteAgentError
+from a2a_bridge.http_client import async_client
 from a2a_bridge.remote import RemoteAgent
 
 __all__ = ["AgentRegistry", "RegistryEntry"]
@@ -69,7 +70,7 @@ class AgentRegistry:
         unknown = set(secrets) - set(urls)
         if unknown:
             raise ConfigurationError(f"secrets given for unknown agents: {', '.join(sorted(unknown))}")
-        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0))
+        http = async_client(httpx.Timeout(timeout, connect=5.0))
         agents = {}
         for name, where in urls.items():
             first, *replicas = [where] if isinstance(where, str) else list(where)

@@ -36,6 +36,7 @@ from a2a_bridge.errors import (
     RemoteTimeout,
     RemoteUnavailable,
 )
+from a2a_bridge.http_client import async_client
 from a2a_bridge.results import RemoteResult
 from a2a_bridge.runner import Artifact, Progress, TextDelta, TraceContext
 from a2a_bridge.tutorial_client import TutorialConnection
@@ -161,7 +162,7 @@ class RemoteAgent:
         self.retries = retries
         self.backoff = backoff
         self._own_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=connect_timeout))
+        self._http = http_client or async_client(httpx.Timeout(timeout, connect=connect_timeout))
         self._name = name
         first = self._first_endpoint(agent)
         self._endpoints = [first, *(_Endpoint(url.rstrip("/")) for url in replicas)]

@@ -63,6 +63,7 @@ class Server:
     env: dict[str, str]
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    core: int | None = 0
 
     def start(self) -> None:
         self.port = free_port()
@@ -71,7 +72,8 @@ class Server:
             "--port", str(self.port), "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pin(0))
+        pinning = pin(self.core) if self.core is not None else None
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pinning)
 
     @property
     def url(self) -> str:

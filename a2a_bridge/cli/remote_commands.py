@@ -69,9 +69,9 @@ def _card_table(view: AgentCardView, problems: list[str]) -> Table:
 
 
 async def _fetch(url: str) -> tuple[dict[str, Any], AgentCardView]:
-    import httpx
+    from a2a_bridge.http_client import async_client
 
-    async with httpx.AsyncClient() as http:
+    async with async_client() as http:
         raw = await fetch_card(http, url)
     return raw, AgentCardView.from_dict(raw, url=url)
 
