@@ -6,9 +6,11 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
+__all__ = ["DEFAULT_KEEP_TASKS", "DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# Finished tasks the default in-memory store keeps fetchable (a2a_bridge/protocol/retention.py).
+DEFAULT_KEEP_TASKS = 10_000
 
 
 class BodySizeLimit:

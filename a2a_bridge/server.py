@@ -8,7 +8,7 @@ from typing import Any
 
 from a2a_bridge.auth import check_secrets
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.limits import DEFAULT_MAX_BODY_BYTES
+from a2a_bridge.limits import DEFAULT_KEEP_TASKS, DEFAULT_MAX_BODY_BYTES
 from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
 from a2a_bridge.schema import check_schema
@@ -30,6 +30,7 @@ def to_a2a(
     public_url: str | None = None,
     card: Any = None,
     task_store: Any = None,
+    keep_tasks: int = DEFAULT_KEEP_TASKS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     coalesce_interval: float = 0.02,
     **adapter_options: Any,
@@ -53,7 +54,10 @@ def to_a2a(
             interfaces behind a proxy. Defaults to the URL of each card request.
         card: A complete card to serve instead of the generated one: an a2a-sdk
             ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
-        task_store: An a2a-sdk ``TaskStore``; in memory by default.
+        task_store: An a2a-sdk ``TaskStore``. By default tasks stay in memory,
+            the most recent ``keep_tasks`` finished ones fetchable with GetTask.
+        keep_tasks: How many finished tasks the default store keeps; running and
+            input-required tasks are always kept.
         max_body_bytes: Larger request bodies get HTTP 413.
         coalesce_interval: Seconds between streamed text events; text that
             arrives in between is sent together.
@@ -84,6 +88,8 @@ def to_a2a(
     check_schema(profile.output_schema, what="output_schema")
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
+    if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
+        raise ConfigurationError(f"keep_tasks must be a whole number of at least 1, got {keep_tasks!r}")
     if coalesce_interval < 0:
         raise ConfigurationError("coalesce_interval must not be negative")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -96,6 +102,7 @@ def to_a2a(
         public_url=public_url.rstrip("/") if public_url else None,
         card=card,
         task_store=task_store,
+        keep_tasks=keep_tasks,
         max_body_bytes=max_body_bytes,
         coalesce_interval=coalesce_interval,
         on_shutdown=adapted.on_shutdown,

@@ -10,6 +10,7 @@ from typing import Any
 
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.limits import DEFAULT_KEEP_TASKS
 
 __all__ = ["add_parser", "load_object", "run"]
 
@@ -57,6 +58,13 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
     serve.add_argument("--description", help="override the card description")
+    serve.add_argument(
+        "--keep-tasks",
+        type=int,
+        default=DEFAULT_KEEP_TASKS,
+        metavar="N",
+        help="finished tasks kept in memory for GetTask, oldest forgotten first (default: %(default)s)",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
         "--sdk-tracing",
@@ -90,5 +98,6 @@ def run(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         name=args.name,
         description=args.description,
+        keep_tasks=args.keep_tasks,
     )
     return 0

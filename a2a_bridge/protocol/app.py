@@ -18,7 +18,7 @@ from typing import Any
 
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes import create_rest_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskStore
+from a2a.server.tasks import TaskStore
 from a2a.types import AgentCard
 from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
@@ -36,6 +36,7 @@ from a2a_bridge.protocol.executor import RunnerExecutor
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.jsonrpc import JsonRpcEndpoint
 from a2a_bridge.protocol.messages import plain_json
+from a2a_bridge.protocol.retention import RetainingTaskStore
 from a2a_bridge.protocol.tutorial import TutorialEndpoint
 from a2a_bridge.runner import Runner
 from a2a_bridge.schema import InputSchema
@@ -53,6 +54,7 @@ class AppConfig:
     public_url: str | None
     card: Any
     task_store: TaskStore | None
+    keep_tasks: int
     max_body_bytes: int
     coalesce_interval: float
     on_shutdown: Callable[[], Any] | None
@@ -97,7 +99,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     static_card = make_card(config.public_url or "http://127.0.0.1")
     handler = ValidatingRequestHandler(
         agent_executor=RunnerExecutor(runner, coalesce_interval=config.coalesce_interval),
-        task_store=config.task_store or InMemoryTaskStore(),
+        task_store=config.task_store or RetainingTaskStore(config.keep_tasks),
         agent_card=static_card,
         input_schema=input_schema,
     )
