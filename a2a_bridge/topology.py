@@ -8,7 +8,7 @@
     [roles.research-worker]
     tier = "worker-a100-14b"
     base_url = "http://10.0.0.7:8002/v1"
-    api_key = "env:WORKER_VLLM_KEY"     # optional: a value, or env:VAR
+    api_key = "env:WORKER_VLLM_KEY"     # optional: a value, @FILE or env:VAR
 
     [roles.synthesis-worker]
     base_url = "http://10.0.0.8:8002/v1"
@@ -19,7 +19,6 @@ Every mistake is reported with the file, the role and the key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from a2a_bridge.backend import Backend
 from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.secret_refs import resolve_secret
 from a2a_bridge.tiers import TIERS
 
 __all__ = ["Topology"]
@@ -117,9 +117,7 @@ def _backend(role: str, spec: Any, source: str) -> Backend:
 def _api_key(value: str | None, where: str) -> str:
     if value is None:
         return "EMPTY"
-    if value.startswith("env:"):
-        var = value[4:]
-        if var not in os.environ:
-            raise ConfigurationError(f"{where}.api_key: environment variable {var} is not set")
-        return os.environ[var]
-    return value
+    try:
+        return resolve_secret(value)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}.api_key: {exc}") from None

@@ -146,6 +146,15 @@ def test_topology_maps_roles_to_backends(tmp_path, monkeypatch):
         topology.backend("code-worker")
 
 
+def test_topology_reads_an_api_key_from_a_file(tmp_path):
+    key_file = tmp_path / "vllm.key"
+    key_file.write_text("file-key-7\n")
+    path = tmp_path / "topology.toml"
+    path.write_text(f"[roles.a]\nbase_url = 'http://x/v1'\nmodel = 'm'\napi_key = '@{key_file}'\n")
+
+    assert Topology.load(path).backend("a").api_key == "file-key-7"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
