@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import InMemoryTaskStore, TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task, TaskState
@@ -36,18 +37,17 @@ class RetainingTaskStore(TaskStore):
     def __init__(self, keep: int = DEFAULT_KEEP_TASKS) -> None:
         self.keep = keep
         self._tasks = InMemoryTaskStore()
-        # Finished task ids, oldest first, with the context that owns each (the store is per owner).
-        self._finished: OrderedDict[str, ServerCallContext] = OrderedDict()
+        # Finished task ids, oldest first, with the user who owns each (the store is per owner).
+        self._finished: OrderedDict[str, User] = OrderedDict()
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self._tasks.save(task, context)
         if task.status.state in _FINISHED:
-            # Only the user decides the owner; keep that, not the whole request context.
-            self._finished[task.id] = ServerCallContext(user=context.user)
+            self._finished[task.id] = context.user
             self._finished.move_to_end(task.id)
             while len(self._finished) > self.keep:
                 oldest, owner = self._finished.popitem(last=False)
-                await self._tasks.delete(oldest, owner)
+                await self._tasks.delete(oldest, ServerCallContext(user=owner))
         else:
             self._finished.pop(task.id, None)
 
