@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/a2a-bridge backend up
-	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32; status=$$?; \
+	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32 --rounds 3; status=$$?; \
 		$(BIN)/a2a-bridge backend down; exit $$status
 	$(BIN)/python bench/run_all.py
 
