@@ -79,6 +79,9 @@ class Turn:
         trace: Trace identifiers from the request headers.
         resuming: True when this turn answers a :class:`NeedsInput`.
         metadata: The message metadata the caller sent.
+        streaming: True when the caller reads this turn as a stream. When
+            False nobody sees :class:`TextDelta` events one by one, so a runner
+            may ask its model for the whole answer at once instead.
     """
 
     task_id: str
@@ -90,6 +93,7 @@ class Turn:
     trace: TraceContext = field(default_factory=TraceContext)
     resuming: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    streaming: bool = False
 
     def delegation_trace(self) -> TraceContext:
         """The trace context for a call this turn makes to another agent."""

@@ -138,6 +138,22 @@ async def test_streaming_shows_crew_progress_and_tokens(live_server, scripted_ba
     assert result.usage.calls == 2
 
 
+async def test_the_model_streams_only_when_the_caller_does(live_server, scripted_backend, llm):
+    server = live_server(to_a2a(crews.research_crew(llm)))
+    scripted_backend.reply("whole answer")
+    scripted_backend.reply("streamed answer")
+
+    async with RemoteAgent(server.url) as remote:
+        blocking = await remote.send(data={"topic": "spot", "audience": "ops"})
+        streamed = [event async for event in remote.stream(data={"topic": "spot", "audience": "ops"})]
+
+    assert [bool(r.body.get("stream")) for r in scripted_backend.requests] == [False, True]
+    assert blocking.text == "whole answer"
+    assert blocking.usage.calls == 1
+    assert "".join(e.text for e in streamed if isinstance(e, TextDelta)) == "streamed answer"
+    assert streamed[-1].text == "streamed answer"
+
+
 async def test_concurrent_callers_never_see_each_others_data(live_server, scripted_backend, llm):
     server = live_server(to_a2a(crews.research_crew(llm), coalesce_interval=0))
     topics = [f"topic-{i}" for i in range(8)]

@@ -187,6 +187,7 @@ class RunnerExecutor(AgentExecutor):
             trace=trace_from_headers(headers),
             resuming=resuming,
             metadata=_request_metadata(context),
+            streaming=bool(call.state.get(STREAMING_STATE_KEY)),
         )
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:

@@ -12,13 +12,16 @@ usage_metrics           -> the task's usage
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from crewai import Crew
 from crewai.crews.crew_output import CrewOutput
 from crewai.events import crewai_event_bus
+from crewai.llms.base_llm import BaseLLM, call_stream_override
 
 from a2a_bridge import Artifact, Done, Event, Progress, Turn
 from a2a_bridge_crewai import events, locks
@@ -37,6 +40,16 @@ def _data(output: Any) -> dict[str, Any] | None:
     return dict(json_dict) if json_dict else None
 
 
+def _llms(crew: Crew) -> list[BaseLLM]:
+    """Every model the crew's agents (and its manager) call."""
+    candidates = [crew.manager_llm, *(getattr(agent, "llm", None) for agent in crew.agents)]
+    found: list[BaseLLM] = []
+    for llm in candidates:
+        if isinstance(llm, BaseLLM) and all(llm is not seen for seen in found):
+            found.append(llm)
+    return found
+
+
 def _log_late_failure(future: Future[Any]) -> None:
     if not future.cancelled() and (exc := future.exception()) is not None:
         logger.info("a cancelled crew stopped: %s", exc)
@@ -52,10 +65,17 @@ class CrewRunner:
         events.install()
         locks.install()
 
-    def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any]) -> CrewOutput:
+    def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any], *, streaming: bool) -> CrewOutput:
         token = events.current_sink.set(sink)
         try:
-            output = self.source.new().kickoff(inputs=inputs)
+            crew = self.source.new()
+            with contextlib.ExitStack() as scope:
+                if not streaming:
+                    # Nobody reads the tokens one by one: ask for whole answers, which saves CrewAI
+                    # and the model server per-token work (bench/: CrewAI pass-through).
+                    for llm in _llms(crew):
+                        scope.enter_context(call_stream_override(llm, False))
+                output = crew.kickoff(inputs=inputs)
             if not isinstance(output, CrewOutput):
                 raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
             # Usage arrives through event handlers that run on CrewAI's own threads; let them finish.
@@ -68,7 +88,7 @@ class CrewRunner:
         loop = asyncio.get_running_loop()
         sink = events.TurnSink(loop)
         inputs = dict(turn.data or {})
-        future = self.pool.submit(self._kickoff, sink, inputs)
+        future = self.pool.submit(self._kickoff, sink, inputs, streaming=turn.streaming)
         done = asyncio.wrap_future(future)
         yield Progress("crew started", data={"inputs": sorted(inputs)})
         try:
