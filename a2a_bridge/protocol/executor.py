@@ -28,12 +28,20 @@ from a2a_bridge.protocol.coalesce import DeltaCoalescer
 from a2a_bridge.protocol.messages import MessageInput, read_message, struct_json
 from a2a_bridge.runner import Runner, TraceContext, Turn
 
-__all__ = ["INPUT_STATE_KEY", "OUTPUT_ARTIFACT", "RESPONSE_ARTIFACT", "STREAMING_STATE_KEY", "RunnerExecutor"]
+__all__ = [
+    "INPUT_STATE_KEY",
+    "OUTPUT_ARTIFACT",
+    "REQUEST_METADATA_STATE_KEY",
+    "RESPONSE_ARTIFACT",
+    "STREAMING_STATE_KEY",
+    "RunnerExecutor",
+]
 
 RESPONSE_ARTIFACT = "response"
 OUTPUT_ARTIFACT = "output"
 STREAMING_STATE_KEY = "a2a_bridge.streaming"
 INPUT_STATE_KEY = "a2a_bridge.input"
+REQUEST_METADATA_STATE_KEY = "a2a_bridge.request_metadata"
 logger = logging.getLogger("a2a_bridge.executor")
 
 
@@ -154,7 +162,11 @@ def _request_metadata(context: RequestContext) -> dict[str, Any]:
     assert context.message is not None
     message_metadata = context.message.metadata
     metadata = struct_json(message_metadata) if message_metadata else {}
-    return {**metadata, **context.metadata}
+    # The handler read the request's metadata already; the SDK's property converts it again on every call.
+    request_metadata = context.call_context.state.get(REQUEST_METADATA_STATE_KEY)
+    if request_metadata is None:
+        request_metadata = context.metadata
+    return {**metadata, **request_metadata}
 
 
 def _usage_meta(usage: ev.Usage | None) -> dict[str, Any] | None:

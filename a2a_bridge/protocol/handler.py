@@ -28,8 +28,8 @@ from a2a.utils.task import apply_history_length, validate_history_length
 
 from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol.direct import TaskSink, runs_directly
-from a2a_bridge.protocol.executor import INPUT_STATE_KEY, STREAMING_STATE_KEY
-from a2a_bridge.protocol.messages import read_message
+from a2a_bridge.protocol.executor import INPUT_STATE_KEY, REQUEST_METADATA_STATE_KEY, STREAMING_STATE_KEY
+from a2a_bridge.protocol.messages import read_message, struct_json
 from a2a_bridge.protocol.required import check_required_fields
 from a2a_bridge.schema import InputSchema
 
@@ -65,6 +65,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         except InputValidationError as exc:
             raise invalid_params(exc) from None
         context.state[INPUT_STATE_KEY] = parsed
+        context.state[REQUEST_METADATA_STATE_KEY] = struct_json(params.metadata) if params.metadata else {}
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context)
@@ -83,7 +84,9 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         run = asyncio.create_task(self.agent_executor.execute(request, sink))
         self._direct_runs[task_id] = sink
         # Registered like the SDK's own producers, so that its CancelTask stops this run too.
-        await self._register_producer(task_id, run)
+        # (Its _register_producer does just this, behind a tracing wrapper that costs more.)
+        with self._running_agents_lock:
+            self._running_agents[task_id] = run
 
         def finished(_: asyncio.Task[None]) -> None:
             self._direct_runs.pop(task_id, None)

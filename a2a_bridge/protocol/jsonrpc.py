@@ -10,7 +10,6 @@ method) goes to the SDK's dispatcher untouched, so errors keep the SDK's shape.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -21,11 +20,13 @@ from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import SendMessageRequest, SendMessageResponse, Task
 from a2a.utils.errors import A2AError, InternalError
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from google.protobuf.json_format import ParseError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.json_body import FastJSONResponse, read_json
+from a2a_bridge.protocol.protojson import message_from_json, message_to_json
 
 __all__ = ["JsonRpcEndpoint"]
 
@@ -54,14 +55,14 @@ class JsonRpcEndpoint:
         try:
             result = await self.handler.on_message_send(params, context)
         except A2AError as exc:
-            return JSONResponse(build_error_response(request_id, exc))
+            return FastJSONResponse(build_error_response(request_id, exc))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("SendMessage failed (ref %s)", ref)
             error = InternalError(message=f"The server failed on this request (ref {ref}).")
-            return JSONResponse(build_error_response(request_id, error))
+            return FastJSONResponse(build_error_response(request_id, error))
         response = SendMessageResponse(task=result) if isinstance(result, Task) else SendMessageResponse(message=result)
-        return JSONResponse({"jsonrpc": "2.0", "id": request_id, "result": MessageToDict(response)})
+        return FastJSONResponse({"jsonrpc": "2.0", "id": request_id, "result": message_to_json(response)})
 
 
 def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessageRequest] | None:
@@ -69,7 +70,7 @@ def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessag
     if not _V1.fullmatch(version):
         return None
     try:
-        payload: Any = json.loads(body)
+        payload: Any = read_json(body)
     except ValueError:
         return None
     if not isinstance(payload, dict) or payload.get("jsonrpc") != "2.0" or payload.get("method") != "SendMessage":
@@ -81,6 +82,6 @@ def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessag
     if not isinstance(params, dict):
         return None
     try:
-        return request_id, ParseDict(params, SendMessageRequest(), ignore_unknown_fields=True)
+        return request_id, message_from_json(params, SendMessageRequest())
     except (ParseError, TypeError, ValueError):
         return None

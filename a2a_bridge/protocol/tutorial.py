@@ -10,7 +10,6 @@ task is validated, owned, stored and fetchable with GetTask under
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -18,10 +17,10 @@ from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.types import InvalidParamsError, Message, Role, SendMessageRequest, Task, TaskState
 from a2a.utils.errors import A2AError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from a2a_bridge.protocol.executor import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT, data_part
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.json_body import FastJSONResponse, read_json
 from a2a_bridge.protocol.messages import struct_json
 
 __all__ = ["TutorialEndpoint", "tutorial_status"]
@@ -42,14 +41,14 @@ def tutorial_status(state: int) -> str:
     return _STATUS.get(TaskState.ValueType(state), "unknown")
 
 
-def _bad_request(detail: str, errors: list[dict[str, str]]) -> JSONResponse:
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=400)
+def _bad_request(detail: str, errors: list[dict[str, str]]) -> FastJSONResponse:
+    return FastJSONResponse({"detail": detail, "errors": errors}, status_code=400)
 
 
-def _parse(body: bytes) -> tuple[dict[str, Any] | None, JSONResponse | None]:
+def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]:
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        payload = read_json(body)
+    except ValueError as exc:
         msg = f"request body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}"
         return None, _bad_request(msg, [{"field": "body", "message": msg}])
     if not isinstance(payload, dict):
@@ -104,7 +103,7 @@ class TutorialEndpoint:
         self.handler = handler
         self.context_builder = DefaultServerCallContextBuilder()
 
-    async def handle(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> FastJSONResponse:
         payload, error = _parse(await request.body())
         if error is not None:
             return error
@@ -124,7 +123,7 @@ class TutorialEndpoint:
             errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
             return _bad_request(exc.message or "invalid input", errors)
         except A2AError as exc:
-            return JSONResponse({"detail": exc.message or type(exc).__name__}, status_code=400)
+            return FastJSONResponse({"detail": exc.message or type(exc).__name__}, status_code=400)
         if not isinstance(result, Task):
-            return JSONResponse({"detail": "the agent did not create a task"}, status_code=500)
-        return JSONResponse(_result(payload["task_id"], result))
+            return FastJSONResponse({"detail": "the agent did not create a task"}, status_code=500)
+        return FastJSONResponse(_result(payload["task_id"], result))
