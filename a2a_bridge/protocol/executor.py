@@ -20,12 +20,12 @@ from typing import Any
 
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
-from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Part, Task, TaskState, TaskStatus
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.coalesce import DeltaCoalescer
 from a2a_bridge.protocol.messages import MessageInput, read_message, struct_json
+from a2a_bridge.protocol.task_events import TaskEvents
 from a2a_bridge.runner import Runner, TraceContext, Turn
 
 __all__ = [
@@ -68,40 +68,48 @@ def trace_from_headers(headers: Mapping[str, str]) -> TraceContext:
 
 
 class _TurnEmitter:
-    """Publishes the events of one turn through a TaskUpdater."""
+    """Publishes the events of one turn."""
 
-    def __init__(self, updater: TaskUpdater, *, streaming: bool, coalesce_interval: float) -> None:
-        self.updater = updater
-        self.streaming = streaming
+    def __init__(self, events: TaskEvents, *, streaming: bool, coalesce_interval: float) -> None:
+        self.events = events
         self.text: list[str] = []
         self.response_id = f"{RESPONSE_ARTIFACT}-{uuid.uuid4().hex[:12]}"
         self.chunks_sent = 0
-        self.coalescer = DeltaCoalescer(self._send_chunk, interval=coalesce_interval)
+        # Deltas become events only for a caller who reads the stream.
+        self.coalescer = DeltaCoalescer(self._send_chunk, interval=coalesce_interval) if streaming else None
 
     def agent_message(self, text: str, data: Mapping[str, Any] | None = None) -> Message:
         parts = [Part(text=text)] if text else []
         if data is not None:
             parts.append(data_part(data))
-        return self.updater.new_agent_message(parts)
+        return self.events.agent_message(parts)
 
     async def _send_chunk(self, text: str) -> None:
-        await self.updater.add_artifact(
+        await self.events.artifact(
             [Part(text=text)], artifact_id=self.response_id, name=RESPONSE_ARTIFACT, append=self.chunks_sent > 0
         )
         self.chunks_sent += 1
 
     async def delta(self, text: str) -> None:
         self.text.append(text)
-        if self.streaming:
+        if self.coalescer is not None:
             await self.coalescer.add(text)
+
+    async def flush(self) -> None:
+        if self.coalescer is not None:
+            await self.coalescer.flush()
+
+    async def close(self) -> None:
+        if self.coalescer is not None:
+            await self.coalescer.close()
 
     async def finish_text(self, final: str | None = None) -> None:
         """Send the whole answer as one part, replacing the streamed chunks."""
-        await self.coalescer.flush()
+        await self.flush()
         if final is not None:
             self.text = [final]
         if self.text and self.text != [""]:
-            await self.updater.add_artifact(
+            await self.events.artifact(
                 [Part(text="".join(self.text))],
                 artifact_id=self.response_id,
                 name=RESPONSE_ARTIFACT,
@@ -115,10 +123,10 @@ class _TurnEmitter:
         if isinstance(event, ev.TextDelta):
             await self.delta(event.text)
             return False
-        await self.coalescer.flush()
+        await self.flush()
         if isinstance(event, ev.Progress):
             meta = {"progress": dict(event.data)} if event.data is not None else None
-            await self.updater.update_status(
+            await self.events.status(
                 TaskState.TASK_STATE_WORKING, message=self.agent_message(event.message), metadata=meta
             )
             return False
@@ -127,15 +135,17 @@ class _TurnEmitter:
             return False
         await self.finish_text(event.text if isinstance(event, ev.Done) else None)
         if isinstance(event, ev.NeedsInput):
-            await self.updater.requires_input(self.agent_message(event.prompt, event.data))
+            await self.events.status(
+                TaskState.TASK_STATE_INPUT_REQUIRED, message=self.agent_message(event.prompt, event.data)
+            )
         elif isinstance(event, ev.Done):
             if event.output is not None:
-                await self.updater.add_artifact(
+                await self.events.artifact(
                     [data_part(event.output)], artifact_id=str(uuid.uuid4()), name=OUTPUT_ARTIFACT, last_chunk=True
                 )
-            await self.updater.update_status(TaskState.TASK_STATE_COMPLETED, metadata=_usage_meta(event.usage))
+            await self.events.status(TaskState.TASK_STATE_COMPLETED, metadata=_usage_meta(event.usage))
         elif isinstance(event, ev.Failed):
-            await self.updater.update_status(
+            await self.events.status(
                 TaskState.TASK_STATE_FAILED,
                 message=self.agent_message(event.message),
                 metadata=_usage_meta(event.usage),
@@ -154,7 +164,7 @@ class _TurnEmitter:
             parts.append(file_part(event.file))
         if not parts:
             raise TypeError(f"artifact {event.name!r} has no text, data or file")
-        await self.updater.add_artifact(parts, artifact_id=str(uuid.uuid4()), name=event.name, last_chunk=True)
+        await self.events.artifact(parts, artifact_id=str(uuid.uuid4()), name=event.name, last_chunk=True)
 
 
 def _request_metadata(context: RequestContext) -> dict[str, Any]:
@@ -216,9 +226,9 @@ class RunnerExecutor(AgentExecutor):
                 history=[context.message],
             )
             await event_queue.enqueue_event(task)
-        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        publisher = TaskEvents(event_queue, task.id, task.context_id)
         emitter = _TurnEmitter(
-            updater,
+            publisher,
             streaming=bool(context.call_context.state.get(STREAMING_STATE_KEY)),
             coalesce_interval=self.coalesce_interval,
         )
@@ -232,23 +242,23 @@ class RunnerExecutor(AgentExecutor):
         except asyncio.CancelledError:
             # CancelTask reports CANCELED on its own queue only; say it here too, so that a
             # caller streaming this task (or blocked on it) sees the end instead of hanging.
-            await emitter.coalescer.close()
+            await emitter.close()
             with contextlib.suppress(RuntimeError):
-                await updater.cancel()
+                await publisher.status(TaskState.TASK_STATE_CANCELED)
             raise
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("runner failed on task %s (ref %s)", task.id, ref)
-            await emitter.coalescer.close()
+            await emitter.close()
             with contextlib.suppress(RuntimeError):  # the task may already be terminal
-                await updater.update_status(
+                await publisher.status(
                     TaskState.TASK_STATE_FAILED,
                     message=emitter.agent_message(f"The agent failed while working on this task (ref {ref})."),
                 )
         finally:
-            await emitter.coalescer.close()
+            await emitter.close()
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         assert context.task_id
         assert context.context_id
-        await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
+        await TaskEvents(event_queue, context.task_id, context.context_id).status(TaskState.TASK_STATE_CANCELED)
