@@ -14,6 +14,7 @@ from jsonschema import exceptions as js_exceptions
 from jsonschema.validators import validator_for
 
 from a2a_bridge.errors import ConfigurationError, FieldError, InputValidationError
+from a2a_bridge.schema_precheck import compile_precheck
 
 __all__ = ["InputSchema", "check_schema"]
 
@@ -62,12 +63,15 @@ class InputSchema:
         assert checked is not None
         self.schema = checked
         self._validator = validator_for(checked)(checked)
+        self._certainly_valid = compile_precheck(checked)
         if text_field is not None and text_field not in (checked.get("properties") or {}):
             raise ConfigurationError(f"text_field {text_field!r} is not a property of the input schema")
         self.text_field = text_field or _single_text_field(checked)
 
     def validate(self, data: Any) -> None:
         """Raise :class:`InputValidationError` naming every offending field."""
+        if self._certainly_valid is not None and self._certainly_valid(data):
+            return
         errors: list[FieldError] = []
         for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
             for field_error in _field_errors(error):
