@@ -24,6 +24,7 @@ from a2a.types import Message, Part, Task, TaskState, TaskStatus
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.coalesce import DeltaCoalescer
+from a2a_bridge.protocol.ids import new_id
 from a2a_bridge.protocol.messages import MessageInput, read_message, struct_json
 from a2a_bridge.protocol.task_events import TaskEvents
 from a2a_bridge.runner import Runner, TraceContext, Turn
@@ -73,7 +74,7 @@ class _TurnEmitter:
     def __init__(self, events: TaskEvents, *, streaming: bool, coalesce_interval: float) -> None:
         self.events = events
         self.text: list[str] = []
-        self.response_id = f"{RESPONSE_ARTIFACT}-{uuid.uuid4().hex[:12]}"
+        self.response_id = f"{RESPONSE_ARTIFACT}-{new_id()}"
         self.chunks_sent = 0
         # Deltas become events only for a caller who reads the stream.
         self.coalescer = DeltaCoalescer(self._send_chunk, interval=coalesce_interval) if streaming else None
@@ -141,7 +142,7 @@ class _TurnEmitter:
         elif isinstance(event, ev.Done):
             if event.output is not None:
                 await self.events.artifact(
-                    [data_part(event.output)], artifact_id=str(uuid.uuid4()), name=OUTPUT_ARTIFACT, last_chunk=True
+                    [data_part(event.output)], artifact_id=new_id(), name=OUTPUT_ARTIFACT, last_chunk=True
                 )
             await self.events.status(TaskState.TASK_STATE_COMPLETED, metadata=_usage_meta(event.usage))
         elif isinstance(event, ev.Failed):
@@ -164,7 +165,7 @@ class _TurnEmitter:
             parts.append(file_part(event.file))
         if not parts:
             raise TypeError(f"artifact {event.name!r} has no text, data or file")
-        await self.events.artifact(parts, artifact_id=str(uuid.uuid4()), name=event.name, last_chunk=True)
+        await self.events.artifact(parts, artifact_id=new_id(), name=event.name, last_chunk=True)
 
 
 def _request_metadata(context: RequestContext) -> dict[str, Any]:

@@ -8,7 +8,6 @@ is never called.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -29,6 +28,7 @@ from a2a.utils.task import apply_history_length, validate_history_length
 from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol.direct import TaskSink, runs_directly
 from a2a_bridge.protocol.executor import INPUT_STATE_KEY, REQUEST_METADATA_STATE_KEY, STREAMING_STATE_KEY
+from a2a_bridge.protocol.ids import new_id
 from a2a_bridge.protocol.messages import read_message, struct_json
 from a2a_bridge.protocol.required import check_required_fields
 from a2a_bridge.schema import InputSchema
@@ -77,8 +77,8 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
         """Run a new task for a blocking caller; see :mod:`a2a_bridge.protocol.direct`."""
         validate_history_length(params.configuration)
-        task_id = str(uuid.uuid4())
-        context_id = params.message.context_id or str(uuid.uuid4())
+        task_id = new_id()
+        context_id = params.message.context_id or new_id()
         request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
         sink = TaskSink(self.task_store, context)
         run = asyncio.create_task(self.agent_executor.execute(request, sink))

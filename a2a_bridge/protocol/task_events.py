@@ -10,7 +10,6 @@ refusal after a terminal state and the agent messages are the same.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +25,8 @@ from a2a.types import (
     TaskStatusUpdateEvent,
 )
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from a2a_bridge.protocol.ids import new_id
 
 __all__ = ["TaskEvents"]
 
@@ -56,9 +57,7 @@ class TaskEvents:
         self.terminal = False
 
     def agent_message(self, parts: list[Part]) -> Message:
-        return Message(
-            role=_AGENT, task_id=self.task_id, context_id=self.context_id, message_id=str(uuid.uuid4()), parts=parts
-        )
+        return Message(role=_AGENT, task_id=self.task_id, context_id=self.context_id, message_id=new_id(), parts=parts)
 
     async def status(
         self, state: TaskState, *, message: Message | None = None, metadata: Mapping[str, Any] | None = None

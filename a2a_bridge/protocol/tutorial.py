@@ -10,7 +10,6 @@ task is validated, owned, stored and fetchable with GetTask under
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from a2a.server.routes import DefaultServerCallContextBuilder
@@ -20,6 +19,7 @@ from starlette.requests import Request
 
 from a2a_bridge.protocol.executor import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT, data_part
 from a2a_bridge.protocol.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.ids import new_id
 from a2a_bridge.protocol.json_body import FastJSONResponse, read_json
 from a2a_bridge.protocol.messages import struct_json
 
@@ -111,7 +111,7 @@ class TutorialEndpoint:
         context = payload.get("context") or {}
         message = Message(
             role=Role.ROLE_USER,
-            message_id=str(uuid.uuid4()),
+            message_id=new_id(),
             parts=[data_part(payload["input"])],
             context_id=str(context.get("context_id") or ""),
         )
