@@ -10,7 +10,7 @@ import crews
 import httpx
 import pytest
 from a2a.types import CancelTaskRequest, TaskState
-from a2a_bridge_crewai import A2ADelegateTool, a2a_agent
+from a2a_bridge_crewai import A2ADelegateTool, a2a_agent, executor_state
 from agents import EchoAgent
 from sdk import artifact_data, collect, get_json, request, sdk_client, user_message
 
@@ -259,6 +259,18 @@ async def test_a2a_bridge_serve_runs_a_crew_from_a_module():
         finally:
             agent.stop()
     assert result.text == "served crew answer"
+
+
+def test_agent_executors_make_their_flow_state_from_one_class(llm):
+    """CrewAI's Flow builds each executor a state it then replaces; it now comes from one class."""
+    executor_state.install()
+    served = [crews.research_crew(llm) for _ in range(2)]
+    for crew in served:
+        crew.kickoff(inputs={"topic": "H200", "audience": "buyers"})
+    made = [crew.agents[0].agent_executor._create_initial_state() for crew in served]
+    assert type(made[0]) is type(made[1]) is executor_state.ExecutorState
+    assert made[0].id != made[1].id
+    assert all(crew.agents[0].agent_executor.state.messages for crew in served)
 
 
 def test_bad_options_are_named(llm):

@@ -11,7 +11,8 @@ the task mid-run as before. SubscribeToTask is served from the sink.
 A status change is saved at once: the caller's answer waits for the last one.
 Other events (the new task, artifact chunks) usually arrive just before one, so
 they are saved with it, or on the next turn of the event loop at the latest.
-That halves a small task's saves, each a deep copy of the task.
+A task that finishes at once is saved once instead of four times; each save
+is a deep copy of the task.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class TaskSink(EventQueue):
         self._unsaved = False
         # Saves of one task stay in order even when the store awaits inside them.
         self._save_lock = asyncio.Lock()
-        self._pending_save: asyncio.Task[None] | None = None
+        self._pending_save: asyncio.Task[None] | None = None  # held so the loop cannot drop it mid-save
 
     async def enqueue_event(self, event: Event) -> None:
         if isinstance(event, Task):

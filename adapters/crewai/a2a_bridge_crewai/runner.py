@@ -24,7 +24,7 @@ from crewai.events import crewai_event_bus
 from crewai.llms.base_llm import BaseLLM, call_stream_override
 
 from a2a_bridge import Artifact, Done, Event, Progress, Turn
-from a2a_bridge_crewai import events, locks
+from a2a_bridge_crewai import events, executor_state, locks
 from a2a_bridge_crewai.crews import CrewSource
 
 __all__ = ["CrewRunner"]
@@ -64,6 +64,7 @@ class CrewRunner:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="a2a-bridge-crew")
         events.install()
         locks.install()
+        executor_state.install()
 
     def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any], *, streaming: bool) -> CrewOutput:
         token = events.current_sink.set(sink)
