@@ -15,20 +15,12 @@ from collections import OrderedDict
 from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import InMemoryTaskStore, TaskStore
-from a2a.types import ListTasksRequest, ListTasksResponse, Task, TaskState
+from a2a.types import ListTasksRequest, ListTasksResponse, Task
 
 from a2a_bridge.limits import DEFAULT_KEEP_TASKS
+from a2a_bridge.protocol.task_events import TERMINAL_STATES
 
 __all__ = ["RetainingTaskStore"]
-
-_FINISHED = frozenset(
-    {
-        TaskState.TASK_STATE_COMPLETED,
-        TaskState.TASK_STATE_FAILED,
-        TaskState.TASK_STATE_CANCELED,
-        TaskState.TASK_STATE_REJECTED,
-    }
-)
 
 
 class RetainingTaskStore(TaskStore):
@@ -42,7 +34,7 @@ class RetainingTaskStore(TaskStore):
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self._tasks.save(task, context)
-        if task.status.state in _FINISHED:
+        if task.status.state in TERMINAL_STATES:
             self._finished[task.id] = context.user
             self._finished.move_to_end(task.id)
             while len(self._finished) > self.keep:

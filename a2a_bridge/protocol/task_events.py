@@ -28,9 +28,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from a2a_bridge.protocol.ids import new_id
 
-__all__ = ["TaskEvents"]
+__all__ = ["TERMINAL_STATES", "TaskEvents"]
 
-_TERMINAL = frozenset(
+TERMINAL_STATES = frozenset(
     {
         TaskState.TASK_STATE_COMPLETED,
         TaskState.TASK_STATE_CANCELED,
@@ -69,7 +69,7 @@ class TaskEvents:
         """
         if self.terminal:
             raise RuntimeError(f"Task {self.task_id} is already in a terminal state.")
-        self.terminal = state in _TERMINAL
+        self.terminal = state in TERMINAL_STATES
         status = TaskStatus(state=state, message=message, timestamp=_now())
         event = TaskStatusUpdateEvent(
             task_id=self.task_id, context_id=self.context_id, status=status, metadata=metadata
