@@ -4,8 +4,13 @@ The core is framework-neutral: frameworks plug in through adapters registered
 under the ``a2a_bridge.adapters`` entry-point group.
 """
 
-from a2a_bridge.backend import Backend
-from a2a_bridge.cards import AgentCardView
+from a2a_bridge.backends.backend import Backend
+from a2a_bridge.backends.tiers import TIERS, TierProfile
+from a2a_bridge.backends.topology import Topology
+from a2a_bridge.calling.card_view import AgentCardView
+from a2a_bridge.calling.registry import AgentRegistry, RegistryEntry
+from a2a_bridge.calling.remote_agent import RemoteAgent
+from a2a_bridge.calling.results import RemoteArtifact, RemoteResult
 from a2a_bridge.errors import (
     AdapterNotFound,
     BackendError,
@@ -26,9 +31,6 @@ from a2a_bridge.errors import (
 )
 from a2a_bridge.plugins import Adapted, Adapter
 from a2a_bridge.profile import AgentProfile, Skill
-from a2a_bridge.registry import AgentRegistry, RegistryEntry
-from a2a_bridge.remote import RemoteAgent
-from a2a_bridge.results import RemoteArtifact, RemoteResult
 from a2a_bridge.runner import (
     Artifact,
     Done,
@@ -43,9 +45,7 @@ from a2a_bridge.runner import (
     Turn,
     Usage,
 )
-from a2a_bridge.server import serve, to_a2a
-from a2a_bridge.tiers import TIERS, TierProfile
-from a2a_bridge.topology import Topology
+from a2a_bridge.serving.publish import serve, to_a2a
 
 __version__ = "0.1.0"
 

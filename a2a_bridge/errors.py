@@ -1,9 +1,20 @@
 """The exceptions a2a-bridge raises.
 
 BridgeError
- ├── ConfigurationError     bad arguments to to_a2a / serve / the CLI
- │    └── AdapterNotFound   no installed adapter (or several) claims the object
- └── InputValidationError   a task's input does not match the input schema
+ ├── ConfigurationError         bad arguments to to_a2a / serve / RemoteAgent / the CLI
+ │    └── AdapterNotFound       no installed adapter (or several) claims the object
+ ├── InputValidationError       a task's input does not match the input schema (FieldError each)
+ ├── BackendError               an OpenAI-compatible model server is not usable
+ │    ├── BackendUnavailable    it cannot be reached, or answers with an error
+ │    └── ModelNotServed        it is up but serves other models
+ └── RemoteAgentError           calling a remote A2A agent failed
+      ├── CardError             its card cannot be fetched, read or understood
+      ├── RemoteAuthError       it refused the credentials, or needs a secret we lack
+      ├── RemoteInputError      it rejected the request as invalid (FieldError each)
+      ├── TaskNotFound          it does not know the task
+      ├── UnsupportedOperation  it offers no way to do this
+      ├── RemoteTimeout         no answer in time, on every replica tried
+      └── RemoteUnavailable     unreachable or failing, after every retry and replica
 """
 
 from __future__ import annotations

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["AgentProfile", "Skill", "skills_from"]
+__all__ = ["TASK_SCHEMA_EXTENSION", "AgentProfile", "Skill", "single_text_field", "skills_from", "slug"]
 
+# The card extension that carries a profile's input and output schemas (docs/card-extensions.md).
+TASK_SCHEMA_EXTENSION = "urn:a2a-bridge:ext:task-schema:v1"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def _slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-") or "skill"
+def slug(text: str, *, default: str = "skill") -> str:
+    """``text`` as a lower-case id of letters, digits and dashes; ``default`` when nothing is left."""
+    return _SLUG.sub("-", text.lower()).strip("-") or default
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +49,14 @@ def _skill_from(item: Skill | str | Mapping[str, Any]) -> Skill:
     if isinstance(item, Skill):
         return item
     if isinstance(item, str):
-        return Skill(id=_slug(item), name=item)
+        return Skill(id=slug(item), name=item)
     if isinstance(item, Mapping):
         unknown = set(item) - {"id", "name", "description", "tags", "examples"}
         if unknown:
             raise ConfigurationError(f"skill has unknown keys: {', '.join(sorted(unknown))}")
         name = str(item.get("name") or item.get("id") or "")
         return Skill(
-            id=str(item.get("id") or _slug(name)),
+            id=str(item.get("id") or slug(name)),
             name=name,
             description=str(item.get("description") or ""),
             tags=tuple(item.get("tags") or ()),
@@ -97,7 +100,6 @@ class AgentProfile:
     input_schema: Mapping[str, Any] | None = None
     output_schema: Mapping[str, Any] | None = None
     streaming: bool = True
-    tags: tuple[str, ...] = field(default=())
     text_field: str | None = None
 
     def with_overrides(self, **overrides: Any) -> AgentProfile:
@@ -111,4 +113,18 @@ class AgentProfile:
         """The listed skills, or one skill named after the agent."""
         if self.skills:
             return self.skills
-        return (Skill(id=_slug(self.name), name=self.name, description=self.description or self.name, tags=self.tags),)
+        return (Skill(id=slug(self.name), name=self.name, description=self.description or self.name),)
+
+
+def single_text_field(schema: Mapping[str, Any]) -> str | None:
+    """The one string property plain text can fill, or None when ambiguous."""
+    if schema.get("type") != "object":
+        return None
+    props: Mapping[str, Any] = schema.get("properties") or {}
+    required: list[str] = list(schema.get("required") or [])
+    strings = [name for name, sub in props.items() if isinstance(sub, Mapping) and sub.get("type") == "string"]
+    if len(required) == 1:
+        return required[0] if required[0] in strings else None
+    if not required and len(strings) == 1:
+        return strings[0]
+    return None

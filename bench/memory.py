@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.roundtrip import free_port, wait_listening
+from a2a_bridge.testing.ports import free_port
+from bench.roundtrip import wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,15 +23,11 @@ from pathlib import Path
 
 import httpx
 
+from a2a_bridge.testing.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 AUTH = {"Authorization": "Bearer bench-secret-0001"}
 V1 = {"A2A-Version": "1.0"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_listening(url: str, *, timeout: float = 60) -> None:

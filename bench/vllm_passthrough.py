@@ -34,9 +34,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from a2a_bridge import RemoteAgent  # noqa: E402
-from a2a_bridge.embedded import EmbeddedVLLM  # noqa: E402
+from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
 from a2a_bridge.testing import ScriptedBackend  # noqa: E402
-from bench.roundtrip import free_port, wait_listening  # noqa: E402
+from a2a_bridge.testing.ports import free_port  # noqa: E402
+from bench.roundtrip import wait_listening  # noqa: E402
 from bench.vllm_agents import MAX_TOKENS  # noqa: E402
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ import pytest
 from processes import free_port
 
 from a2a_bridge import Backend, BackendUnavailable, ConfigurationError, ModelNotServed, Topology
+from a2a_bridge.backends.tiers import TIERS, get_tier, launch_command, shell_command
 from a2a_bridge.testing import ScriptedBackend
-from a2a_bridge.tiers import TIERS, get_tier, launch_command, shell_command
 
 
 async def test_health_lists_what_the_server_serves(scripted_backend):

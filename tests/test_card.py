@@ -11,7 +11,7 @@ import pytest
 from agents import EchoAgent
 
 from a2a_bridge import ConfigurationError, Skill, to_a2a
-from a2a_bridge.protocol import TASK_SCHEMA_EXTENSION
+from a2a_bridge.profile import TASK_SCHEMA_EXTENSION
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "research_worker_card.json"
 CARD_PATH = "/.well-known/agent-card.json"

@@ -11,11 +11,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from a2a_bridge.backend import Backend
-from a2a_bridge.embedded import EmbeddedVLLM
+from a2a_bridge.backends.backend import Backend
+from a2a_bridge.backends.embedded import EmbeddedVLLM
+from a2a_bridge.backends.tiers import RUNTIMES, TIERS, get_tier, launch_command, shell_command
+from a2a_bridge.backends.topology import Topology
 from a2a_bridge.errors import BackendError
-from a2a_bridge.tiers import RUNTIMES, TIERS, get_tier, launch_command, shell_command
-from a2a_bridge.topology import Topology
 
 __all__ = ["add_parser"]
 

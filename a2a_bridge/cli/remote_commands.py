@@ -12,16 +12,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from a2a_bridge.cards import AgentCardView, fetch_card
+from a2a_bridge.calling.card_view import AgentCardView, fetch_card
+from a2a_bridge.calling.remote_agent import RemoteAgent
+from a2a_bridge.calling.results import RemoteResult
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import CardError, ConfigurationError
-from a2a_bridge.remote import RemoteAgent
-from a2a_bridge.results import RemoteResult
+from a2a_bridge.http_client import async_client
 from a2a_bridge.runner import Artifact, Progress, TextDelta
+from a2a_bridge.task_states import TERMINAL
 
 __all__ = ["add_parsers"]
 
-_FAILED_STATES = {"failed", "canceled", "rejected", "auth_required", "unknown"}
+# The command exits 1 unless the task completed, or waits for an answer the caller can give.
+_FAILED_STATES = (TERMINAL - {"completed"}) | {"auth_required", "unknown"}
 
 
 def add_parsers(commands: Any) -> None:
@@ -69,8 +72,6 @@ def _card_table(view: AgentCardView, problems: list[str]) -> Table:
 
 
 async def _fetch(url: str) -> tuple[dict[str, Any], AgentCardView]:
-    from a2a_bridge.http_client import async_client
-
     async with async_client() as http:
         raw = await fetch_card(http, url)
     return raw, AgentCardView.from_dict(raw, url=url)
@@ -80,7 +81,7 @@ def run_card(args: argparse.Namespace) -> int:
     raw, view = asyncio.run(_fetch(args.url))
     problems: list[str] = []
     if view.protocol != "tutorial":
-        from a2a_bridge.protocol.client import card_problems
+        from a2a_bridge.protocol.wire.cards import card_problems
 
         problems = card_problems(raw)
     if args.json:

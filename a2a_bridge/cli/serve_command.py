@@ -10,7 +10,7 @@ from typing import Any
 
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.limits import DEFAULT_KEEP_TASKS
+from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS
 
 __all__ = ["add_parser", "load_object", "run"]
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.crewai_telemetry:
         for name in _CREWAI_TELEMETRY_ENV:
             os.environ.setdefault(name, "true")
-    from a2a_bridge.server import serve
+    from a2a_bridge.serving.publish import serve
 
     secrets = dict(parse_secret(item) for item in args.secret)
     obj = load_object(args.target)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from a2a_bridge.backend import Backend
-from a2a_bridge.embedded import EmbeddedVLLM
+from a2a_bridge.backends.backend import Backend
+from a2a_bridge.backends.embedded import EmbeddedVLLM
 from a2a_bridge.testing.live_server import LiveServer
 from a2a_bridge.testing.scripted_backend import ScriptedBackend
 

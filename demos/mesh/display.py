@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -173,6 +173,3 @@ class MeshDisplay:
             "[dim]cost = tokens x $/hour / (tokens per second x 3600), at the tutorial's prices (on-demand unless "
             "marked spot) and the ~386 tokens/s per GPU its cost example implies.[/]"
         )
-
-    def summary(self, *lines: str) -> None:
-        self.console.print(Group(*lines))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from a2a_bridge import AgentRegistry, Backend
+from a2a_bridge.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = {
@@ -26,12 +26,6 @@ WORKERS = {
     "synthesis-worker": ("demos.mesh.synthesis_graph:synthesis_worker", "LangGraph"),
 }
 SYNTHESIS_DESCRIPTION = "Prices GPU fleets from the tier table and writes cost comparisons (on-demand against spot)."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _backend_env(role: str, backend: Backend) -> dict[str, str]:

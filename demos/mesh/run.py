@@ -29,7 +29,7 @@ from rich.console import Console  # noqa: E402
 from rich.panel import Panel  # noqa: E402
 
 from a2a_bridge import Backend, BridgeError, Topology  # noqa: E402
-from a2a_bridge.embedded import EmbeddedVLLM  # noqa: E402
+from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
 from demos.mesh.display import MeshDisplay  # noqa: E402
 from demos.mesh.mesh import Mesh  # noqa: E402
 

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,14 +29,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from a2a_bridge.testing.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 console = Console()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_agent(port: int, secret: str) -> subprocess.Popen[bytes]:

@@ -13,15 +13,11 @@ from typing import Any
 from crewai import Crew
 
 from a2a_bridge import AgentProfile, ConfigurationError, Skill
+from a2a_bridge.adapter_api import slug
 
 __all__ = ["CrewSource"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def _slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-") or "crew"
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -91,11 +87,15 @@ class CrewSource:
             agent = task.agent
             name = task.name or f"task {index + 1}"
             line = f"{agent.role}: {agent.goal}" if agent is not None else task.expected_output
-            skills.append(Skill(id=_slug(name), name=name, description=_short(line), tags=("crewai",)))
+            skills.append(Skill(id=slug(name, default="crew"), name=name, description=_short(line), tags=("crewai",)))
         return tuple(skills)
 
     def profile(self) -> AgentProfile:
-        name = self.template.name if self.template.name and self.template.name != "crew" else _slug(self.label)
+        name = (
+            self.template.name
+            if self.template.name and self.template.name != "crew"
+            else slug(self.label, default="crew")
+        )
         roles = ", ".join(a.role for a in self.template.agents)
         return AgentProfile(
             name=name,

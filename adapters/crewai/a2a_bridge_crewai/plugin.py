@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from a2a_bridge import Adapted, ConfigurationError
-from a2a_bridge.plugins import defined_in
+from a2a_bridge.adapter_api import defined_in
 from a2a_bridge_crewai.decorator import SPEC_ATTRIBUTE, CrewFunction
 
 __all__ = ["CrewAIAdapter", "adapter"]

@@ -18,8 +18,7 @@ from crewai.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from a2a_bridge import AgentCardView, BridgeError, RemoteResult
-from a2a_bridge.remote_spec import RemoteSpec
-from a2a_bridge.syncio import run_sync
+from a2a_bridge.adapter_api import RemoteSpec, run_sync
 
 __all__ = ["A2ADelegateTool"]
 

@@ -24,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from a2a_bridge import AgentCardView, BridgeError, ConfigurationError, RemoteAgent, RemoteResult
-from a2a_bridge.remote_spec import RemoteSpec
+from a2a_bridge.adapter_api import RemoteSpec
 from a2a_bridge_langgraph.remote_calls import result_text, stream_remote, trace_from_config
 
 __all__ = ["A2ADelegateNode", "DelegationError"]

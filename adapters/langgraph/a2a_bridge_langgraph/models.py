@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_openai import ChatOpenAI
 
-from a2a_bridge.backend import Backend
+from a2a_bridge import Backend
 
 __all__ = ["chat_model"]
 

@@ -30,7 +30,7 @@ from langgraph.types import Send
 from typing_extensions import TypedDict
 
 from a2a_bridge import AgentCardView, AgentRegistry, Backend, BridgeError, ConfigurationError, TraceContext
-from a2a_bridge.remote_spec import RemoteSpec
+from a2a_bridge.adapter_api import RemoteSpec
 from a2a_bridge_langgraph.remote_calls import stream_remote, trace_from_config
 
 __all__ = ["SubResult", "SubTask", "create_orchestrator"]

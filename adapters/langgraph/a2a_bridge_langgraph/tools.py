@@ -18,8 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 
 from a2a_bridge import AgentCardView, AgentRegistry, BridgeError, ConfigurationError, RemoteAgent, Skill
-from a2a_bridge.remote_spec import RemoteSpec
-from a2a_bridge.syncio import run_sync
+from a2a_bridge.adapter_api import RemoteSpec, run_sync
 from a2a_bridge_langgraph.remote_calls import result_text, stream_remote, trace_from_config
 
 __all__ = ["a2a_tools"]

@@ -1,0 +1,53 @@
+"""What :class:`RemoteAgent` needs of one replica, whichever protocol it speaks.
+
+A2A v1.0 and v0.3 go through the a2a-sdk client (``protocol/client``); the
+tutorial's ``/tasks/send`` through :mod:`a2a_bridge.calling.tutorial_client`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from a2a_bridge.calling.card_view import AgentCardView
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+
+__all__ = ["Connection", "Outgoing", "open_connection"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send: text, data, and the task and conversation it belongs to."""
+
+    text: str | None
+    data: Mapping[str, Any] | None
+    context_id: str | None = None
+    task_id: str | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+class Connection(Protocol):
+    """A client for one replica. Errors are the core's :class:`RemoteAgentError` tree."""
+
+    async def send(self, message: Outgoing, *, headers: Mapping[str, str]) -> RemoteResult: ...
+
+    def stream(self, message: Outgoing, *, headers: Mapping[str, str]) -> AsyncIterator[RemoteEvent]: ...
+
+    async def get_task(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult: ...
+
+    async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult: ...
+
+
+def open_connection(card: AgentCardView, *, http: httpx.AsyncClient) -> Connection:
+    """The connection the card's protocol needs."""
+    if card.protocol == "tutorial":
+        from a2a_bridge.calling.tutorial_client import TutorialConnection
+
+        return TutorialConnection(card, http=http, url=card.url)
+    # Imported here: only a call over A2A loads the a2a-sdk.
+    from a2a_bridge.protocol.client import A2AConnection
+
+    return A2AConnection(card.raw, http=http, agent=card.name, url=card.url)

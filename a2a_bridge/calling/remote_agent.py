@@ -1,0 +1,341 @@
+"""``RemoteAgent``: call any A2A agent, with auth, retries, failover and tracing.
+
+    agent = RemoteAgent("http://10.0.0.5:8080", secret="...", replicas=["http://10.0.0.6:8080"])
+    result = await agent.send("Summarise GPU pricing", data={"query": "..."})
+    async for event in agent.stream("..."):   # Progress, TextDelta, Artifact, then a RemoteResult
+        ...
+
+Retries: connection errors and 5xx are retried with backoff, going round the
+replicas. A task the remote accepted and then failed on purpose comes back as a
+``RemoteResult`` with ``state="failed"`` and is never retried. When a replica
+is lost mid-task (connection dropped, timeout), the task is sent again to the
+next replica, as in the tutorial's spot-worker story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from a2a_bridge.calling.attempts import Attempts, Endpoint
+from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
+from a2a_bridge.calling.connections import Connection, Outgoing, open_connection
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+from a2a_bridge.errors import (
+    CardError,
+    ConfigurationError,
+    RemoteAgentError,
+    RemoteAuthError,
+    RemoteTimeout,
+    RemoteUnavailable,
+)
+from a2a_bridge.http_client import async_client
+from a2a_bridge.runner import Progress, TraceContext
+from a2a_bridge.tracing import trace_headers
+
+__all__ = ["RemoteAgent"]
+
+logger = logging.getLogger("a2a_bridge.calling.remote_agent")
+T = TypeVar("T")
+_TASK_HOMES_KEPT = 10_000
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+class RemoteAgent:
+    """A remote A2A agent, opened from a URL, a card file or a card object.
+
+    Args:
+        agent: The agent's base URL (its card is fetched from
+            ``/.well-known/agent-card.json``), the path of a card JSON file, a
+            card as a dict, an :class:`AgentCardView`, or an a2a-sdk ``AgentCard``.
+        secret: The bearer secret this caller holds for this agent. Required
+            when the card declares a bearer scheme.
+        replicas: Base URLs of more replicas of the same agent, tried in order
+            when one is lost.
+        timeout: Seconds a whole call may take, per replica tried.
+        connect_timeout: Seconds to wait for a connection.
+        retries: Extra attempts on connection errors and 5xx.
+        backoff: Seconds before the first retry of a replica; doubles each time.
+        http_client: An ``httpx.AsyncClient`` to use; it is not closed by us.
+        name: A name for logs and errors; defaults to the card's name.
+    """
+
+    def __init__(
+        self,
+        agent: str | Path | Mapping[str, Any] | AgentCardView | Any,
+        *,
+        secret: str | None = None,
+        replicas: Sequence[str] = (),
+        timeout: float = 120.0,
+        connect_timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        http_client: httpx.AsyncClient | None = None,
+        name: str | None = None,
+    ) -> None:
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ConfigurationError("timeout and connect_timeout must be positive")
+        if retries < 0 or backoff < 0:
+            raise ConfigurationError("retries and backoff must not be negative")
+        for replica in replicas:
+            if not _is_url(replica):
+                raise ConfigurationError(f"replica {replica!r} is not an http(s) URL")
+        self._secret = secret
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._own_http = http_client is None
+        self._http = http_client or async_client(httpx.Timeout(timeout, connect=connect_timeout))
+        self._name = name
+        first = self._first_endpoint(agent)
+        self._endpoints = [first, *(Endpoint(url.rstrip("/")) for url in replicas)]
+        self._task_homes: OrderedDict[str, Endpoint] = OrderedDict()
+
+    def _first_endpoint(self, agent: Any) -> Endpoint:
+        if isinstance(agent, AgentCardView):
+            return Endpoint(agent.url, card=agent)
+        if isinstance(agent, str) and _is_url(agent):
+            return Endpoint(agent.rstrip("/"))
+        if isinstance(agent, (str, Path)):
+            view = AgentCardView.from_dict(read_card_file(agent))
+            return Endpoint(view.url, card=view)
+        if isinstance(agent, Mapping):
+            view = AgentCardView.from_dict(agent)
+            return Endpoint(view.url, card=view)
+        # Only an SDK card is left to try; the SDK is imported for it alone.
+        from a2a_bridge.protocol.client import sdk_card_as_dict
+
+        raw = sdk_card_as_dict(agent)
+        if raw is not None:
+            view = AgentCardView.from_dict(raw)
+            return Endpoint(view.url, card=view)
+        raise ConfigurationError(
+            f"RemoteAgent takes a URL, a card file, a card dict or an AgentCard, not {type(agent).__name__}"
+        )
+
+    # --- identity ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        if self._name:
+            return self._name
+        card = self._endpoints[0].card
+        return card.name if card else self._endpoints[0].url
+
+    @property
+    def secret(self) -> str | None:
+        """The bearer secret this caller holds for the agent."""
+        return self._secret
+
+    @property
+    def urls(self) -> list[str]:
+        return [endpoint.url for endpoint in self._endpoints]
+
+    async def card(self) -> AgentCardView:
+        """The agent's card, fetched from the first replica that answers."""
+        last: RemoteAgentError | None = None
+        for endpoint in self._endpoints:
+            try:
+                return await self._card_of(endpoint)
+            except CardError as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def _card_of(self, endpoint: Endpoint) -> AgentCardView:
+        if endpoint.card is None:
+            raw = await fetch_card(self._http, endpoint.url, timeout=min(self.timeout, 30.0))
+            view = AgentCardView.from_dict(raw, url=endpoint.url)
+            if not _is_url(view.url):
+                raise CardError(f"the card at {endpoint.url} names no usable URL", url=endpoint.url)
+            endpoint.card = view
+        return endpoint.card
+
+    async def _connection(self, endpoint: Endpoint) -> Connection:
+        async with endpoint.lock:
+            if endpoint.connection is None:
+                card = await self._card_of(endpoint)
+                if card.bearer_required and not self._secret:
+                    raise RemoteAuthError(
+                        f"{card.name} requires a bearer secret (its card declares one); pass secret=...",
+                        agent=card.name,
+                        url=card.url,
+                    )
+                endpoint.connection = open_connection(card, http=self._http)
+            connection: Connection = endpoint.connection
+            return connection
+
+    def _headers(self, trace: TraceContext | None) -> dict[str, str]:
+        headers = trace_headers(trace)
+        if self._secret:
+            headers["Authorization"] = f"Bearer {self._secret}"
+        return headers
+
+    # --- attempts ----------------------------------------------------------------
+
+    def _attempts(self, task_id: str | None) -> Attempts:
+        if task_id is not None and task_id in self._task_homes:  # a task lives on one replica: retry only there
+            return self._pinned(task_id)
+        return Attempts.spread(self._endpoints, retries=self.retries, backoff=self.backoff)
+
+    def _timed_out(self, endpoint: Endpoint) -> RemoteTimeout:
+        return RemoteTimeout(
+            f"{self.name} at {endpoint.url} did not finish within {self.timeout:g} s", agent=self.name, url=endpoint.url
+        )
+
+    async def _with_failover(self, op: Callable[[Connection], Awaitable[T]], attempts: Attempts) -> tuple[T, Endpoint]:
+        while (endpoint := await attempts.next()) is not None:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    connection = await self._connection(endpoint)
+                    return await op(connection), endpoint
+            except TimeoutError:
+                attempts.failed(self._timed_out(endpoint), timed_out=True)
+            except RemoteTimeout as exc:
+                attempts.failed(exc, timed_out=True)
+            except (RemoteUnavailable, CardError) as exc:
+                attempts.failed(exc, timed_out=False)
+            logger.warning("%s: %s", self.name, attempts.last)
+        raise attempts.error()
+
+    def _remember(self, result: RemoteResult, endpoint: Endpoint) -> RemoteResult:
+        if result.task_id:
+            self._task_homes[result.task_id] = endpoint
+            self._task_homes.move_to_end(result.task_id)
+            while len(self._task_homes) > _TASK_HOMES_KEPT:
+                self._task_homes.popitem(last=False)
+        return result
+
+    # --- operations --------------------------------------------------------------
+
+    async def send(
+        self,
+        text: str | None = None,
+        *,
+        data: Mapping[str, Any] | None = None,
+        context_id: str | None = None,
+        task_id: str | None = None,
+        trace: TraceContext | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RemoteResult:
+        """Send a message and wait for the task to finish or to need input.
+
+        Args:
+            text: The message text.
+            data: Structured input, matching the agent's input schema.
+            context_id: Continue this conversation.
+            task_id: Answer this task (one in ``input_required``).
+            trace: Trace context to carry; a new trace when None.
+            metadata: Message metadata.
+        """
+        if text is None and data is None:
+            raise ConfigurationError("send needs text, data or both")
+        headers = self._headers(trace)
+        message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+
+        async def op(connection: Connection) -> RemoteResult:
+            return await connection.send(message, headers=headers)
+
+        result, endpoint = await self._with_failover(op, self._attempts(task_id))
+        return self._remember(result, endpoint)
+
+    async def stream(
+        self,
+        text: str | None = None,
+        *,
+        data: Mapping[str, Any] | None = None,
+        context_id: str | None = None,
+        task_id: str | None = None,
+        trace: TraceContext | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[RemoteEvent]:
+        """Like :meth:`send`, yielding ``Progress``, ``TextDelta`` and ``Artifact``
+        events as they happen, and the ``RemoteResult`` last.
+
+        After a failover the remote work starts again: a ``Progress`` event
+        with ``data["failover"]`` says so, and text deltas start over.
+        """
+        if text is None and data is None:
+            raise ConfigurationError("stream needs text, data or both")
+        headers = self._headers(trace)
+        message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+        attempts = self._attempts(task_id)
+        loop = asyncio.get_running_loop()
+        while (endpoint := await attempts.next()) is not None:
+            deadline = loop.time() + self.timeout
+            try:
+                async with asyncio.timeout(self.timeout):
+                    connection = await self._connection(endpoint)
+                events = connection.stream(message, headers=headers)
+                iterator = aiter(events)
+                while True:
+                    # The deadline is checked per event, so it never spans our caller's own work.
+                    async with asyncio.timeout_at(deadline):
+                        event = await anext(iterator, None)
+                    if event is None:
+                        break
+                    if isinstance(event, RemoteResult):
+                        yield self._remember(event, endpoint)
+                        return
+                    yield event
+                attempts.failed(RemoteUnavailable(f"the stream from {endpoint.url} ended early"), timed_out=False)
+            except TimeoutError:
+                attempts.failed(self._timed_out(endpoint), timed_out=True)
+            except RemoteTimeout as exc:
+                attempts.failed(exc, timed_out=True)
+            except (RemoteUnavailable, CardError) as exc:
+                attempts.failed(exc, timed_out=False)
+            following = attempts.peek()
+            logger.warning("%s: %s", self.name, attempts.last)
+            if following is not None:
+                yield Progress(
+                    f"{self.name} at {endpoint.url} was lost ({attempts.last}); trying {following.url}",
+                    data={"failover": {"from": endpoint.url, "to": following.url, "reason": str(attempts.last)}},
+                )
+        raise attempts.error()
+
+    def _pinned(self, task_id: str) -> Attempts:
+        home = self._task_homes.get(task_id, self._endpoints[0])
+        return Attempts.pinned(home, retries=self.retries, backoff=self.backoff)
+
+    async def _at_home(self, task_id: str, call: Callable[[Connection], Awaitable[RemoteResult]]) -> RemoteResult:
+        """Make ``call`` on the replica that runs the task."""
+        result, _ = await self._with_failover(call, self._pinned(task_id))
+        return result
+
+    async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
+        """The task's current state, from the replica that ran it."""
+        headers = self._headers(trace)
+        return await self._at_home(task_id, lambda connection: connection.get_task(task_id, headers=headers))
+
+    async def cancel(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
+        """Cancel the task on the replica that runs it."""
+        headers = self._headers(trace)
+        return await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
+
+    # --- lifetime ----------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> RemoteAgent:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"RemoteAgent({self.name!r}, urls={self.urls!r})"

@@ -1,0 +1,117 @@
+"""Talking to one remote replica through the official a2a-sdk client.
+
+The SDK picks JSON-RPC or HTTP+JSON, and v1.0 or its v0.3 compat transport,
+from the card. Results and events come back in the core's types
+(:mod:`.task_results`), errors in the core's tree (:mod:`.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+from a2a.client import Client, ClientCallContext, ClientConfig, ClientFactory
+from a2a.types import AgentCard, CancelTaskRequest, GetTaskRequest, Message, Part, Role, SendMessageRequest
+
+from a2a_bridge.calling.connections import Outgoing
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+from a2a_bridge.errors import CardError, RemoteUnavailable
+from a2a_bridge.protocol.client.errors import translate
+from a2a_bridge.protocol.client.task_results import StreamFold, result_from_message, result_from_task
+from a2a_bridge.protocol.wire.cards import card_to_dict, parse_card
+from a2a_bridge.protocol.wire.parts import data_part
+
+__all__ = ["A2AConnection", "build_message", "sdk_card_as_dict"]
+
+
+def sdk_card_as_dict(card: object) -> dict[str, Any] | None:
+    """An a2a-sdk ``AgentCard`` as card JSON; None for anything else."""
+    return card_to_dict(card) if isinstance(card, AgentCard) else None
+
+
+def build_message(outgoing: Outgoing) -> Message:
+    parts = []
+    if outgoing.text:
+        parts.append(Part(text=outgoing.text))
+    if outgoing.data is not None:
+        # A JSON round trip turns tuples and other sequences into what a Struct holds.
+        parts.append(data_part(json.loads(json.dumps(dict(outgoing.data)))))
+    message = Message(role=Role.ROLE_USER, message_id=str(uuid.uuid4()), parts=parts)
+    if outgoing.context_id:
+        message.context_id = outgoing.context_id
+    if outgoing.task_id:
+        message.task_id = outgoing.task_id
+    if outgoing.metadata:
+        message.metadata.update(dict(outgoing.metadata))
+    return message
+
+
+class A2AConnection:
+    """A client for one replica, described by its card."""
+
+    def __init__(self, card: Mapping[str, Any], *, http: httpx.AsyncClient, agent: str, url: str) -> None:
+        self.agent = agent
+        self.url = url
+        try:
+            self.card: AgentCard = parse_card(card)
+        except Exception as exc:
+            raise CardError(f"the card of {agent} is not a valid A2A card: {exc}", agent=agent, url=url) from None
+        bindings = ["JSONRPC", "HTTP+JSON"]
+        self._blocking: Client = ClientFactory(
+            ClientConfig(streaming=False, httpx_client=http, supported_protocol_bindings=bindings)
+        ).create(self.card)
+        self._streaming: Client = ClientFactory(
+            ClientConfig(streaming=True, httpx_client=http, supported_protocol_bindings=bindings)
+        ).create(self.card)
+
+    def _context(self, headers: Mapping[str, str]) -> ClientCallContext:
+        return ClientCallContext(service_parameters=dict(headers))
+
+    async def send(self, message: Outgoing, *, headers: Mapping[str, str]) -> RemoteResult:
+        try:
+            async for event in self._blocking.send_message(
+                SendMessageRequest(message=build_message(message)), context=self._context(headers)
+            ):
+                if event.HasField("task"):
+                    return result_from_task(event.task, agent=self.agent, url=self.url)
+                if event.HasField("message"):
+                    return result_from_message(event.message, agent=self.agent, url=self.url)
+        except Exception as exc:
+            raise translate(exc, agent=self.agent, url=self.url) from exc
+        raise RemoteUnavailable(f"{self.agent} at {self.url} sent no result", agent=self.agent, url=self.url)
+
+    async def stream(self, message: Outgoing, *, headers: Mapping[str, str]) -> AsyncIterator[RemoteEvent]:
+        state = StreamFold(self.agent, self.url)
+        try:
+            async for event in self._streaming.send_message(
+                SendMessageRequest(message=build_message(message)), context=self._context(headers)
+            ):
+                for item in state.fold(event):
+                    yield item
+                    if isinstance(item, RemoteResult):
+                        return
+        except Exception as exc:
+            raise translate(exc, agent=self.agent, url=self.url) from exc
+        if state.task.id:
+            yield result_from_task(state.task, agent=self.agent, url=self.url)
+            return
+        raise RemoteUnavailable(
+            f"the stream from {self.agent} at {self.url} ended early", agent=self.agent, url=self.url
+        )
+
+    async def get_task(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
+        try:
+            task = await self._blocking.get_task(GetTaskRequest(id=task_id), context=self._context(headers))
+        except Exception as exc:
+            raise translate(exc, agent=self.agent, url=self.url) from exc
+        return result_from_task(task, agent=self.agent, url=self.url)
+
+    async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
+        try:
+            task = await self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=self._context(headers))
+        except Exception as exc:
+            raise translate(exc, agent=self.agent, url=self.url) from exc
+        return result_from_task(task, agent=self.agent, url=self.url)

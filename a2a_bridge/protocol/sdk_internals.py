@@ -1,0 +1,86 @@
+"""Every name the bridge takes from the a2a-sdk that the SDK does not export, in one place.
+
+The SDK exports its public API through each package's ``__all__``. The names
+below are not in it, so a minor release may move or change them without
+notice. Each is used for a measured reason (bench/), and each is pinned down
+by ``tests/test_sdk_contract.py``, which fails loudly when an SDK upgrade
+breaks one, instead of letting the bridge slow down or misbehave quietly.
+``pyproject.toml`` pins a2a-sdk to the minor versions that test has passed on.
+
+The layering test keeps every other SDK import to exported names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from a2a.client.card_resolver import parse_agent_card
+from a2a.server.request_handlers import LegacyRequestHandler
+from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.server.tasks import task_manager
+from a2a.types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from a2a.utils.errors import A2AError
+from a2a.utils.proto_utils import validate_proto_required_fields
+from a2a.utils.task import apply_history_length, validate_history_length
+
+__all__ = [
+    "A2AError",
+    "JsonRpcDispatcher",
+    "agent_card_to_dict",
+    "append_artifact_to_task",
+    "apply_history_length",
+    "apply_task_event",
+    "check_handler",
+    "parse_agent_card",
+    "register_run",
+    "unregister_run",
+    "validate_history_length",
+    "validate_proto_required_fields",
+]
+
+# The SDK wraps this in a tracing span even with tracing off, which cost more than the function.
+append_artifact_to_task = inspect.unwrap(task_manager.append_artifact_to_task)
+
+
+def apply_task_event(task: Task, event: TaskStatusUpdateEvent | TaskArtifactUpdateEvent) -> None:
+    """Apply one event to ``task`` in place, as ``TaskManager.save_task_event`` does before it saves.
+
+    The direct run saves once per burst of events instead of once per event
+    (``protocol/server/direct_run.py``), so it cannot call the TaskManager itself.
+    """
+    if isinstance(event, TaskStatusUpdateEvent):
+        if task.status.HasField("message"):
+            task.history.append(task.status.message)
+        if event.metadata:
+            task.metadata.MergeFrom(event.metadata)
+        task.status.CopyFrom(event.status)
+    else:
+        append_artifact_to_task(task, event)
+
+
+def check_handler(handler: LegacyRequestHandler) -> None:
+    """Fail at start-up, not mid-request, when the handler lacks the state :func:`register_run` uses."""
+    running = getattr(handler, "_running_agents", None)
+    lock = getattr(handler, "_running_agents_lock", None)
+    if not isinstance(running, dict) or not hasattr(lock, "__enter__"):
+        raise RuntimeError(
+            "this a2a-sdk's LegacyRequestHandler keeps no _running_agents registry; "
+            "a2a-bridge needs the a2a-sdk version pinned in its pyproject.toml"
+        )
+
+
+def register_run(handler: LegacyRequestHandler, task_id: str, run: asyncio.Task[Any]) -> None:
+    """Register a run the SDK did not start, so that its CancelTask stops it like its own.
+
+    The SDK's ``_register_producer`` does just this, behind a tracing wrapper that costs more.
+    """
+    with handler._running_agents_lock:
+        handler._running_agents[task_id] = run
+
+
+def unregister_run(handler: LegacyRequestHandler, task_id: str) -> None:
+    with handler._running_agents_lock:
+        handler._running_agents.pop(task_id, None)

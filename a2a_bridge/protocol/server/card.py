@@ -1,0 +1,115 @@
+"""Building our own A2A v1.0 Agent Card from an :class:`AgentProfile`, or loading the one given.
+
+The input and output JSON schemas (the tutorial's ``task_schema``) travel as a
+card extension, :data:`TASK_SCHEMA_EXTENSION`, documented in
+``docs/card-extensions.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentExtension,
+    AgentInterface,
+    AgentSkill,
+    HTTPAuthSecurityScheme,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
+from google.protobuf import struct_pb2
+from google.protobuf.json_format import ParseDict, ParseError
+
+from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.json_files import read_json_object
+from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
+
+__all__ = ["BEARER_SCHEME", "build_card", "ensure_interfaces", "load_card"]
+
+BEARER_SCHEME = "bearer"
+TEXT_MODES = ["text/plain", "application/json"]
+
+
+def _interfaces(base_url: str) -> list[AgentInterface]:
+    base = base_url.rstrip("/")
+    return [
+        AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="1.0"),
+        AgentInterface(url=base, protocol_binding="HTTP+JSON", protocol_version="1.0"),
+        # The same JSON-RPC endpoint answers v0.3 clients (CrewAI's own A2A client is one).
+        AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="0.3"),
+    ]
+
+
+def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
+    params: dict[str, Any] = {}
+    if profile.input_schema is not None:
+        params["input"] = dict(profile.input_schema)
+    if profile.output_schema is not None:
+        params["output"] = dict(profile.output_schema)
+    if not params:
+        return None
+    return AgentExtension(
+        uri=TASK_SCHEMA_EXTENSION,
+        description="JSON schemas of the task's structured input (a data part) and output (the 'output' artifact).",
+        required=False,
+        params=ParseDict(params, struct_pb2.Struct()),
+    )
+
+
+def build_card(profile: AgentProfile, *, base_url: str, secured: bool) -> AgentCard:
+    """The public card: no prompts, no secrets, only what callers need."""
+    extensions = [ext] if (ext := _schema_extension(profile)) else []
+    card = AgentCard(
+        name=profile.name,
+        description=profile.description or profile.name,
+        version=profile.version,
+        supported_interfaces=_interfaces(base_url),
+        capabilities=AgentCapabilities(streaming=profile.streaming, push_notifications=False, extensions=extensions),
+        default_input_modes=TEXT_MODES,
+        default_output_modes=TEXT_MODES,
+        skills=[
+            AgentSkill(
+                id=s.id, name=s.name, description=s.description, tags=list(s.tags) or [s.id], examples=list(s.examples)
+            )
+            for s in profile.effective_skills()
+        ],
+    )
+    if secured:
+        card.security_schemes[BEARER_SCHEME].CopyFrom(
+            SecurityScheme(
+                http_auth_security_scheme=HTTPAuthSecurityScheme(
+                    scheme="Bearer", description="A secret issued to each calling agent, sent as a bearer token."
+                )
+            )
+        )
+        requirement = SecurityRequirement()
+        requirement.schemes[BEARER_SCHEME].CopyFrom(StringList(list=[]))
+        card.security_requirements.append(requirement)
+    return card
+
+
+def load_card(source: AgentCard | Mapping[str, Any] | str | Path) -> AgentCard:
+    """A card given as an object, a ProtoJSON dict or a JSON file."""
+    if isinstance(source, AgentCard):
+        return source
+    if isinstance(source, (str, Path)):
+        source = read_json_object(source, what="card file")
+    if not isinstance(source, Mapping):
+        raise ConfigurationError(f"card must be an AgentCard, a dict or a file path, got {type(source).__name__}")
+    try:
+        card: AgentCard = ParseDict(dict(source), AgentCard(), ignore_unknown_fields=True)
+        return card
+    except ParseError as exc:
+        raise ConfigurationError(f"card is not a valid A2A v1.0 Agent Card: {exc}") from None
+
+
+def ensure_interfaces(card: AgentCard, base_url: str) -> AgentCard:
+    """Fill in the interfaces of a user-given card that names none."""
+    if not card.supported_interfaces:
+        card.supported_interfaces.extend(_interfaces(base_url))
+    return card

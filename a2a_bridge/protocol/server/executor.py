@@ -1,0 +1,114 @@
+"""The SDK's ``AgentExecutor`` for a :class:`Runner`: one turn of a task per call.
+
+It builds the runner's :class:`Turn` from the request, creates the task on a
+first turn, and hands every event the runner yields to a
+:class:`~a2a_bridge.protocol.server.turn_publisher.TurnPublisher`. A runner
+that raises fails the task with a reference id; the details stay in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.types import Task, TaskState, TaskStatus
+
+from a2a_bridge import runner as ev
+from a2a_bridge.protocol.server.message_input import read_message
+from a2a_bridge.protocol.server.request_state import IncomingTurn, incoming
+from a2a_bridge.protocol.server.task_events import TaskEvents
+from a2a_bridge.protocol.server.turn_publisher import TurnPublisher
+from a2a_bridge.protocol.wire.parts import struct_json
+from a2a_bridge.runner import Runner, Turn
+from a2a_bridge.tracing import trace_from_headers
+
+__all__ = ["RunnerExecutor"]
+
+logger = logging.getLogger("a2a_bridge.executor")
+
+
+def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The message's metadata, then the request's."""
+    assert context.message is not None
+    message_metadata = context.message.metadata
+    metadata = struct_json(message_metadata) if message_metadata else {}
+    # The SDK's property converts the request's metadata again on every call; the handler read it once.
+    return {**metadata, **(request_metadata if request_metadata is not None else context.metadata)}
+
+
+class RunnerExecutor(AgentExecutor):
+    """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
+
+    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02) -> None:
+        self.runner = runner
+        self.coalesce_interval = coalesce_interval
+
+    def _turn(self, context: RequestContext, task: Task, resuming: bool, seen: IncomingTurn | None) -> Turn:
+        assert context.message is not None
+        call = context.call_context
+        # The handler parsed (and validated) the message already; parse here only what arrived another way.
+        message_input = seen.input if seen is not None else read_message(context.message, None, validate=False)
+        headers: Mapping[str, str] = call.state.get("headers", {})
+        caller = call.user.user_name if call.user.is_authenticated else None
+        return Turn(
+            task_id=task.id,
+            context_id=task.context_id,
+            text=message_input.text,
+            data=message_input.data,
+            files=message_input.files,
+            caller=caller or None,
+            trace=trace_from_headers(headers),
+            resuming=resuming,
+            metadata=_metadata(context, seen.request_metadata if seen is not None else None),
+            streaming=seen is not None and seen.streaming,
+        )
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        task = context.current_task
+        resuming = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        if task is None:
+            assert context.message is not None
+            assert context.task_id
+            assert context.context_id
+            task = Task(
+                id=context.task_id,
+                context_id=context.context_id,
+                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
+                history=[context.message],
+            )
+            await event_queue.enqueue_event(task)
+        seen = incoming(context.call_context)
+        publisher = TurnPublisher(
+            TaskEvents(event_queue, task.id, task.context_id),
+            streaming=seen is not None and seen.streaming,
+            coalesce_interval=self.coalesce_interval,
+        )
+        try:
+            turn = self._turn(context, task, resuming, seen)
+            async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    if await publisher.publish(event):
+                        return
+            await publisher.publish(ev.Done())
+        except asyncio.CancelledError:
+            # CancelTask reports CANCELED on its own queue only; say it here too, so that a
+            # caller streaming this task (or blocked on it) sees the end instead of hanging.
+            await publisher.abort(TaskState.TASK_STATE_CANCELED)
+            raise
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            logger.exception("runner failed on task %s (ref %s)", task.id, ref)
+            await publisher.abort(
+                TaskState.TASK_STATE_FAILED, f"The agent failed while working on this task (ref {ref})."
+            )
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        assert context.task_id
+        assert context.context_id
+        await TaskEvents(event_queue, context.task_id, context.context_id).status(TaskState.TASK_STATE_CANCELED)

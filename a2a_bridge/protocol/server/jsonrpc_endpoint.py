@@ -1,0 +1,90 @@
+"""The JSON-RPC endpoint: SendMessage on a short path, everything else to the SDK.
+
+Every call to an agent is a SendMessage, so it is the one method worth a short
+path: parse, hand to the request handler, serialize. The SDK's dispatcher
+wraps the same steps in several layers of tracing and re-validation that cost
+more than a small agent itself. Anything this path does not recognise as a
+well-formed v1.0 SendMessage (a bad envelope, another version, another
+method) goes to the SDK's dispatcher untouched, so errors keep the SDK's shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from a2a.server.request_handlers import build_error_response
+from a2a.server.routes import DefaultServerCallContextBuilder
+from a2a.types import SendMessageRequest, SendMessageResponse, Task
+from a2a.utils.errors import InternalError
+from google.protobuf.json_format import ParseError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from a2a_bridge.fast_paths import fallback
+from a2a_bridge.protocol.sdk_internals import A2AError, JsonRpcDispatcher
+from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
+
+__all__ = ["JsonRpcEndpoint"]
+
+logger = logging.getLogger("a2a_bridge.jsonrpc")
+_V1 = re.compile(r"1(\.\d+){0,2}")
+
+
+class JsonRpcEndpoint:
+    """``POST /``: JSON-RPC v1.0 and v0.3."""
+
+    def __init__(self, handler: ValidatingRequestHandler) -> None:
+        self.handler = handler
+        self.context_builder = DefaultServerCallContextBuilder()
+        self.dispatcher = JsonRpcDispatcher(handler, context_builder=self.context_builder, enable_v0_3_compat=True)
+
+    async def handle(self, request: Request) -> Response:
+        # The body is cached on the request, so the dispatcher can read it again.
+        call = _send_message_call(await request.body(), request.headers.get("a2a-version", ""))
+        if call is None:
+            return await self.dispatcher.handle_requests(request)
+        request_id, params = call
+        context = self.context_builder.build(request)
+        context.tenant = params.tenant
+        context.state["method"] = "SendMessage"
+        context.state["request_id"] = request_id
+        try:
+            result = await self.handler.on_message_send(params, context)
+        except A2AError as exc:
+            return FastJSONResponse(build_error_response(request_id, exc))
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            logger.exception("SendMessage failed (ref %s)", ref)
+            error = InternalError(message=f"The server failed on this request (ref {ref}).")
+            return FastJSONResponse(build_error_response(request_id, error))
+        response = SendMessageResponse(task=result) if isinstance(result, Task) else SendMessageResponse(message=result)
+        return FastJSONResponse({"jsonrpc": "2.0", "id": request_id, "result": message_to_json(response)})
+
+
+def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessageRequest] | None:
+    """The id and params of a well-formed v1.0 SendMessage, or None to leave it to the SDK."""
+    if not _V1.fullmatch(version):
+        return None
+    try:
+        payload: Any = read_json(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("jsonrpc") != "2.0" or payload.get("method") != "SendMessage":
+        return None
+    request_id = payload.get("id")
+    if "id" not in payload or isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None
+    params = payload.get("params", {})
+    if not isinstance(params, dict):
+        return None
+    try:
+        return request_id, message_from_json(params, SendMessageRequest())
+    except (ParseError, TypeError, ValueError) as exc:
+        # The dispatcher parses it again and answers with the SDK's own error.
+        fallback("jsonrpc.send_message", f"params do not parse: {type(exc).__name__}")
+        return None

@@ -1,0 +1,135 @@
+"""A runner's events as A2A task updates, for one turn of a task.
+
+Progress     -> status WORKING, with the step as an agent message
+TextDelta    -> the "response" text artifact (coalesced when streaming)
+Artifact     -> a named artifact
+NeedsInput   -> status INPUT_REQUIRED; the next message resumes the task
+Done         -> the "output" data artifact, then COMPLETED with usage
+Failed       -> FAILED with the runner's message
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from a2a.types import Message, Part, TaskState
+
+from a2a_bridge import runner as ev
+from a2a_bridge.protocol.server.coalesce import DeltaCoalescer
+from a2a_bridge.protocol.server.task_events import TaskEvents
+from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
+from a2a_bridge.protocol.wire.ids import new_id
+from a2a_bridge.protocol.wire.parts import data_part, file_part
+
+__all__ = ["TurnPublisher", "usage_metadata"]
+
+
+def usage_metadata(usage: ev.Usage | None) -> dict[str, Any] | None:
+    return {"usage": usage.as_dict()} if usage is not None else None
+
+
+class TurnPublisher:
+    """Publishes the events of one turn of a task."""
+
+    def __init__(self, events: TaskEvents, *, streaming: bool, coalesce_interval: float) -> None:
+        self.events = events
+        self.text: list[str] = []
+        self.response_id = f"{RESPONSE_ARTIFACT}-{new_id()}"
+        self.chunks_sent = 0
+        # Deltas become events only for a caller who reads the stream.
+        self.coalescer = DeltaCoalescer(self._send_chunk, interval=coalesce_interval) if streaming else None
+
+    def agent_message(self, text: str, data: Mapping[str, Any] | None = None) -> Message:
+        parts = [Part(text=text)] if text else []
+        if data is not None:
+            parts.append(data_part(data))
+        return self.events.agent_message(parts)
+
+    async def _send_chunk(self, text: str) -> None:
+        await self.events.artifact(
+            [Part(text=text)], artifact_id=self.response_id, name=RESPONSE_ARTIFACT, append=self.chunks_sent > 0
+        )
+        self.chunks_sent += 1
+
+    async def delta(self, text: str) -> None:
+        self.text.append(text)
+        if self.coalescer is not None:
+            await self.coalescer.add(text)
+
+    async def flush(self) -> None:
+        if self.coalescer is not None:
+            await self.coalescer.flush()
+
+    async def abort(self, state: TaskState, message: str | None = None) -> None:
+        """End the turn early (cancel, crash): drop buffered text, then say so, unless the task already ended."""
+        if self.coalescer is not None:
+            await self.coalescer.close()
+        with contextlib.suppress(RuntimeError):
+            await self.events.status(state, message=self.agent_message(message) if message else None)
+
+    async def finish_text(self, final: str | None = None) -> None:
+        """Send the whole answer as one part, replacing the streamed chunks."""
+        await self.flush()
+        if final is not None:
+            self.text = [final]
+        if self.text and self.text != [""]:
+            await self.events.artifact(
+                [Part(text="".join(self.text))],
+                artifact_id=self.response_id,
+                name=RESPONSE_ARTIFACT,
+                append=False,
+                last_chunk=True,
+            )
+            self.text.clear()
+
+    async def publish(self, event: ev.Event) -> bool:
+        """Publish one event; True when the turn is over."""
+        if isinstance(event, ev.TextDelta):
+            await self.delta(event.text)
+            return False
+        await self.flush()
+        if isinstance(event, ev.Progress):
+            meta = {"progress": dict(event.data)} if event.data is not None else None
+            await self.events.status(
+                TaskState.TASK_STATE_WORKING, message=self.agent_message(event.message), metadata=meta
+            )
+            return False
+        if isinstance(event, ev.Artifact):
+            await self._artifact(event)
+            return False
+        await self.finish_text(event.text if isinstance(event, ev.Done) else None)
+        if isinstance(event, ev.NeedsInput):
+            await self.events.status(
+                TaskState.TASK_STATE_INPUT_REQUIRED, message=self.agent_message(event.prompt, event.data)
+            )
+        elif isinstance(event, ev.Done):
+            if event.output is not None:
+                await self.events.artifact(
+                    [data_part(event.output)], artifact_id=new_id(), name=OUTPUT_ARTIFACT, last_chunk=True
+                )
+            await self.events.status(TaskState.TASK_STATE_COMPLETED, metadata=usage_metadata(event.usage))
+        elif isinstance(event, ev.Failed):
+            await self.events.status(
+                TaskState.TASK_STATE_FAILED,
+                message=self.agent_message(event.message),
+                metadata=usage_metadata(event.usage),
+            )
+        else:
+            raise TypeError(f"a runner yielded {type(event).__name__}, which is not an a2a_bridge event")
+        return True
+
+    async def _artifact(self, event: ev.Artifact) -> None:
+        parts: list[Part] = []
+        if event.text is not None:
+            parts.append(Part(text=event.text))
+        if event.data is not None:
+            parts.append(data_part(event.data))
+        if event.file is not None:
+            parts.append(file_part(event.file))
+        if not parts:
+            raise TypeError(f"artifact {event.name!r} has no text, data or file")
+        await self.events.artifact(
+            parts, artifact_id=new_id(), name=event.name, description=event.description, last_chunk=True
+        )

@@ -1,0 +1,120 @@
+"""The tutorial's simplified REST shape, ``POST /tasks/send``.
+
+    request:  {"task_id": "...", "input": {...}, "context": {...}}
+    response: {"task_id": "...", "status": "completed", "output": {...}, ...}
+
+It runs through the same request handler as the real A2A bindings, so the
+task is validated, owned, stored and fetchable with GetTask under
+``a2a_task_id``. A ``context.context_id`` continues an A2A conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from a2a.server.routes import DefaultServerCallContextBuilder
+from a2a.types import InvalidParamsError, Message, Role, SendMessageRequest, Task, TaskState
+from starlette.requests import Request
+
+from a2a_bridge.protocol.sdk_internals import A2AError
+from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
+from a2a_bridge.protocol.wire.ids import new_id
+from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.parts import data_part, struct_json, text_of
+from a2a_bridge.protocol.wire.states import state_name
+from a2a_bridge.task_states import to_tutorial
+
+__all__ = ["TutorialEndpoint", "tutorial_status"]
+
+
+def tutorial_status(state: int) -> str:
+    return to_tutorial(state_name(state))
+
+
+def _bad_request(detail: str, errors: list[dict[str, str]]) -> FastJSONResponse:
+    return FastJSONResponse({"detail": detail, "errors": errors}, status_code=400)
+
+
+def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]:
+    try:
+        payload = read_json(body)
+    except ValueError as exc:
+        msg = f"request body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}"
+        return None, _bad_request(msg, [{"field": "body", "message": msg}])
+    if not isinstance(payload, dict):
+        return None, _bad_request("request body must be a JSON object", [{"field": "body", "message": "not an object"}])
+    errors: list[dict[str, str]] = []
+    if not isinstance(payload.get("task_id"), str) or not payload.get("task_id"):
+        errors.append({"field": "task_id", "message": "required, a non-empty string"})
+    if not isinstance(payload.get("input"), dict):
+        errors.append({"field": "input", "message": "required, a JSON object"})
+    if payload.get("context") is not None and not isinstance(payload.get("context"), dict):
+        errors.append({"field": "context", "message": "must be a JSON object"})
+    unknown = sorted(set(payload) - {"task_id", "input", "context"})
+    errors.extend({"field": name, "message": "unexpected field"} for name in unknown)
+    if errors:
+        return None, _bad_request("Invalid task: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+    return payload, None
+
+
+def _result(client_task_id: str, task: Task) -> dict[str, Any]:
+    text = ""
+    output: dict[str, Any] | None = None
+    for artifact in task.artifacts:
+        if artifact.name == RESPONSE_ARTIFACT:
+            text = text_of(artifact.parts)
+        elif artifact.name == OUTPUT_ARTIFACT:
+            for part in artifact.parts:
+                if part.HasField("data"):
+                    output = struct_json(part.data)
+    message_text = "\n".join(p.text for p in task.status.message.parts if p.HasField("text"))
+    result: dict[str, Any] = {
+        "task_id": client_task_id,
+        "status": tutorial_status(task.status.state),
+        "output": output if output is not None else {"text": text},
+        "text": text,
+        "a2a_task_id": task.id,
+        "context_id": task.context_id,
+    }
+    if task.status.state in (TaskState.TASK_STATE_FAILED, TaskState.TASK_STATE_REJECTED):
+        result["error"] = message_text
+    elif task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
+        result["question"] = message_text
+    usage = struct_json(task.metadata).get("usage") if task.metadata else None
+    if usage:
+        result["usage"] = usage
+    return result
+
+
+class TutorialEndpoint:
+    """The Starlette endpoint for ``POST /tasks/send``."""
+
+    def __init__(self, handler: ValidatingRequestHandler) -> None:
+        self.handler = handler
+        self.context_builder = DefaultServerCallContextBuilder()
+
+    async def handle(self, request: Request) -> FastJSONResponse:
+        payload, error = _parse(await request.body())
+        if error is not None:
+            return error
+        assert payload is not None
+        context = payload.get("context") or {}
+        message = Message(
+            role=Role.ROLE_USER,
+            message_id=new_id(),
+            parts=[data_part(payload["input"])],
+            context_id=str(context.get("context_id") or ""),
+        )
+        message.metadata.update({"task_id": payload["task_id"], "context": context})
+        params = SendMessageRequest(message=message)
+        try:
+            result = await self.handler.on_message_send(params, self.context_builder.build(request))
+        except InvalidParamsError as exc:
+            errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
+            return _bad_request(exc.message or "invalid input", errors)
+        except A2AError as exc:
+            return FastJSONResponse({"detail": exc.message or type(exc).__name__}, status_code=400)
+        if not isinstance(result, Task):
+            return FastJSONResponse({"detail": "the agent did not create a task"}, status_code=500)
+        return FastJSONResponse(_result(payload["task_id"], result))

@@ -1,0 +1,95 @@
+"""Input and output JSON schemas: checking them and validating task input.
+
+Errors name the offending field with a dotted path rooted at ``input``
+(``input.max_sources``, ``input.items[2].id``), so that a caller can fix a bad
+request without reading server logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import exceptions as js_exceptions
+from jsonschema.validators import validator_for
+
+from a2a_bridge.errors import ConfigurationError, FieldError, InputValidationError
+from a2a_bridge.profile import single_text_field
+from a2a_bridge.serving.schema_precheck import compile_precheck
+
+__all__ = ["InputSchema", "check_schema"]
+
+_ROOT = "input"
+
+
+def check_schema(schema: Mapping[str, Any] | None, *, what: str) -> dict[str, Any] | None:
+    """Return ``schema`` as a plain dict, or raise if it is not a JSON schema."""
+    if schema is None:
+        return None
+    if not isinstance(schema, Mapping):
+        raise ConfigurationError(f"{what} must be a JSON schema object, got {type(schema).__name__}")
+    plain = dict(schema)
+    try:
+        validator_for(plain).check_schema(plain)
+    except js_exceptions.SchemaError as exc:
+        raise ConfigurationError(f"{what} is not a valid JSON schema: {exc.message}") from None
+    return plain
+
+
+def _path(parts: Any) -> str:
+    out = _ROOT
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _field_errors(error: js_exceptions.ValidationError) -> list[FieldError]:
+    base = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, Mapping):
+        missing = [name for name in error.validator_value if name not in instance]
+        return [FieldError(_path([*base, name]), "required field is missing") for name in missing]
+    if error.validator == "additionalProperties" and isinstance(instance, Mapping):
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(name for name in instance if name not in known)
+        return [FieldError(_path([*base, name]), "unexpected field") for name in extra]
+    return [FieldError(_path(base), error.message)]
+
+
+class InputSchema:
+    """A compiled input schema that validates task input before any model call."""
+
+    def __init__(self, schema: Mapping[str, Any], *, text_field: str | None = None) -> None:
+        checked = check_schema(schema, what="input_schema")
+        assert checked is not None
+        self.schema = checked
+        self._validator = validator_for(checked)(checked)
+        self._certainly_valid = compile_precheck(checked)
+        if text_field is not None and text_field not in (checked.get("properties") or {}):
+            raise ConfigurationError(f"text_field {text_field!r} is not a property of the input schema")
+        self.text_field = text_field or single_text_field(checked)
+
+    def validate(self, data: Any) -> None:
+        """Raise :class:`InputValidationError` naming every offending field."""
+        if self._certainly_valid is not None and self._certainly_valid(data):
+            return
+        errors: list[FieldError] = []
+        for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+            for field_error in _field_errors(error):
+                if field_error not in errors:
+                    errors.append(field_error)
+        if errors:
+            raise InputValidationError(errors)
+
+    def from_text(self, text: str) -> dict[str, Any] | None:
+        """Map plain text onto the schema's single text field, if it has one."""
+        if self.text_field is None:
+            return None
+        return {self.text_field: text}
+
+    def describe_expected(self) -> str:
+        """A short hint of what input the schema wants, for error messages."""
+        required = self.schema.get("required") or []
+        if required:
+            return "a data part with the fields " + ", ".join(required)
+        return "a data part matching the input schema"

@@ -1,0 +1,78 @@
+"""A request body size limit, answered with 413 before any parsing."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["DEFAULT_KEEP_TASKS", "DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# Finished tasks the default in-memory store keeps fetchable (a2a_bridge/protocol/server/retention.py).
+DEFAULT_KEEP_TASKS = 10_000
+
+
+class BodySizeLimit:
+    """Rejects bodies over ``max_bytes`` with 413, by header or by counting.
+
+    The body is read up front (A2A requests are single JSON documents) and
+    replayed to the app, so chunked uploads are limited too.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, send: Send) -> None:
+        payload = json.dumps(
+            {
+                "error": {
+                    "code": 413,
+                    "status": "PAYLOAD_TOO_LARGE",
+                    "message": f"request body is larger than the limit of {self.max_bytes} bytes",
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

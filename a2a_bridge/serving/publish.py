@@ -1,0 +1,126 @@
+"""``to_a2a`` and ``serve``: publish a runner, or any object an adapter claims."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.plugins import resolve
+from a2a_bridge.profile import Skill
+from a2a_bridge.serving.auth import check_secrets
+from a2a_bridge.serving.input_schema import check_schema
+from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_MAX_BODY_BYTES
+
+__all__ = ["serve", "to_a2a"]
+
+
+def to_a2a(
+    obj: object,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    output_schema: Mapping[str, Any] | None = None,
+    text_field: str | None = None,
+    secrets: Mapping[str, str] | None = None,
+    public_url: str | None = None,
+    card: Any = None,
+    task_store: Any = None,
+    keep_tasks: int = DEFAULT_KEEP_TASKS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    coalesce_interval: float = 0.02,
+    **adapter_options: Any,
+) -> Any:
+    """Publish ``obj`` as an A2A agent and return the ASGI app.
+
+    Args:
+        obj: A runner (see :mod:`a2a_bridge.runner`), or an object an installed
+            adapter claims, such as a compiled LangGraph graph or a CrewAI crew.
+        name: Card name; defaults to what the adapter derives from ``obj``.
+        description: Card description.
+        version: Card version.
+        skills: Skills for the card, as :class:`Skill`, dicts or plain names.
+        input_schema: JSON schema that every new task's input must match.
+        output_schema: JSON schema of the structured output.
+        text_field: The input field that plain text fills when a message has
+            no data part; by default the input schema's only string field.
+        secrets: ``{caller_name: secret}``; when given, every route except the
+            card and ``/healthz`` needs ``Authorization: Bearer <secret>``.
+        public_url: The URL callers reach the agent at, for the card's
+            interfaces behind a proxy. Defaults to the URL of each card request.
+        card: A complete card to serve instead of the generated one: an a2a-sdk
+            ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
+        task_store: An a2a-sdk ``TaskStore``. By default tasks stay in memory,
+            the most recent ``keep_tasks`` finished ones fetchable with GetTask.
+        keep_tasks: How many finished tasks the default store keeps; running and
+            input-required tasks are always kept.
+        max_body_bytes: Larger request bodies get HTTP 413.
+        coalesce_interval: Seconds between streamed text events; text that
+            arrives in between is sent together.
+        **adapter_options: Passed to the adapter that handles ``obj``.
+
+    Raises:
+        ConfigurationError: An argument is not usable; the message says which.
+    """
+    # Imported here, so that importing the core loads no SDK.
+    from a2a_bridge.protocol.server import AppConfig, build_app
+
+    adapted = resolve(obj, **adapter_options)
+    # The caller's arguments win over what the object carries (e.g. a decorator's secrets).
+    given: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "version": version,
+        "skills": skills,
+        "input_schema": input_schema,
+        "output_schema": output_schema,
+        "text_field": text_field,
+        "secrets": secrets,
+        "public_url": public_url,
+    }
+    chosen = {key: value if value is not None else adapted.defaults.get(key) for key, value in given.items()}
+    secrets, public_url = chosen.pop("secrets"), chosen.pop("public_url")
+    profile = adapted.profile.with_overrides(**chosen)
+    check_schema(profile.input_schema, what="input_schema")
+    check_schema(profile.output_schema, what="output_schema")
+    if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
+        raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
+    if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
+        raise ConfigurationError(f"keep_tasks must be a whole number of at least 1, got {keep_tasks!r}")
+    if coalesce_interval < 0:
+        raise ConfigurationError("coalesce_interval must not be negative")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
+    config = AppConfig(
+        profile=profile,
+        secrets=check_secrets(secrets),
+        public_url=public_url.rstrip("/") if public_url else None,
+        card=card,
+        task_store=task_store,
+        keep_tasks=keep_tasks,
+        max_body_bytes=max_body_bytes,
+        coalesce_interval=coalesce_interval,
+        on_shutdown=adapted.on_shutdown,
+    )
+    return build_app(adapted.runner, config)
+
+
+def serve(
+    obj: object,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    log_level: str = "info",
+    **options: Any,
+) -> None:
+    """Publish ``obj`` and serve it with uvicorn until interrupted.
+
+    Takes every keyword argument of :func:`to_a2a` as well.
+    """
+    import uvicorn
+
+    app = to_a2a(obj, **options)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,55 @@
+"""Trace context across A2A hops: W3C ``traceparent`` and the tutorial's headers.
+
+Incoming: :func:`trace_from_headers` reads what a caller sent into a
+:class:`TraceContext`. Outgoing: :func:`trace_headers` keeps the trace id and
+starts a new span for the next hop.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+
+from a2a_bridge.runner import TraceContext
+
+__all__ = ["trace_from_headers", "trace_headers", "trace_id_of"]
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The 32-hex trace id of a ``traceparent`` header, or None when it is not well formed."""
+    if not traceparent:
+        return None
+    fields = traceparent.split("-")
+    if len(fields) == 4 and _HEX32.fullmatch(fields[1]):
+        return fields[1]
+    return None
+
+
+def trace_from_headers(headers: Mapping[str, str]) -> TraceContext:
+    """The trace context a caller sent (header names in lower case, as ASGI gives them)."""
+    traceparent = headers.get("traceparent")
+    trace_id = headers.get("x-trace-id") or trace_id_of(traceparent)
+    return TraceContext(traceparent=traceparent, trace_id=trace_id, parent_task_id=headers.get("x-parent-task-id"))
+
+
+def trace_headers(trace: TraceContext | None) -> dict[str, str]:
+    """W3C ``traceparent`` plus the tutorial's ``X-Trace-ID`` / ``X-Parent-Task-ID``.
+
+    The trace id is kept across hops; each hop gets a new span id.
+    """
+    trace = trace or TraceContext()
+    trace_hex = trace_id_of(trace.traceparent)
+    if trace_hex is None and trace.trace_id:
+        candidate = trace.trace_id.replace("-", "").lower()
+        trace_hex = candidate if _HEX32.fullmatch(candidate) else None
+    trace_hex = trace_hex or secrets.token_hex(16)
+    headers = {
+        "traceparent": f"00-{trace_hex}-{secrets.token_hex(8)}-01",
+        "X-Trace-ID": trace.trace_id or trace_hex,
+    }
+    if trace.parent_task_id:
+        headers["X-Parent-Task-ID"] = trace.parent_task_id
+    return headers
