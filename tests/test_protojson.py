@@ -7,6 +7,7 @@ surrogates, unknown keys, proto field names, clashing oneof members).
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from a2a_bridge.fast_paths import fallbacks
 from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
 
 TYPES = [getattr(a2a_pb2, name) for name in a2a_pb2.DESCRIPTOR.message_types_by_name]
@@ -203,3 +205,14 @@ def test_everyday_messages_never_reach_json_format(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(json_format, "MessageToDict", refuse)
     assert message_from_json(task_json, a2a_pb2.Task()) == expected_task
     assert message_to_json(expected_task) == expected_json
+
+
+def test_every_fallback_to_json_format_is_counted_and_logged(caplog):
+    before = fallbacks().get("protojson.parse", 0)
+    with caplog.at_level(logging.DEBUG, logger="a2a_bridge.fast_paths"):
+        # A null is json_format's to judge, so the planned parser hands it over.
+        message_from_json({"message": {"messageId": "m", "parts": [{"text": "hi"}]}, "tenant": None},
+                          a2a_pb2.SendMessageRequest())  # fmt: skip
+    assert fallbacks()["protojson.parse"] == before + 1
+    assert "protojson.parse fell back" in caplog.text
+    assert "SendMessageRequest" in caplog.text

@@ -12,7 +12,9 @@ from sdk import SECRET, get_json, sdk_client
 
 from a2a_bridge import (
     AgentCardView,
+    Artifact,
     ConfigurationError,
+    Done,
     Progress,
     RemoteAgent,
     RemoteAuthError,
@@ -110,6 +112,22 @@ async def test_a_task_failed_on_purpose_is_a_result_and_is_not_retried(live_serv
     assert result.state == "failed"
     assert result.message == "the query names no GPU I know"
     assert len(calls) == 1
+
+
+async def test_a_named_artifact_keeps_its_description_both_ways(live_server):
+    async def charting(turn):
+        yield Artifact(name="chart", data={"h200": 3.7}, description="Hourly price per GPU, in USD")
+        yield Done(text="done")
+
+    server = live_server(to_a2a(charting))
+    async with RemoteAgent(server.url) as remote:
+        result = await remote.send("prices")
+        streamed = [event async for event in remote.stream("prices") if isinstance(event, Artifact)]
+    [chart] = [a for a in result.artifacts if a.name == "chart"]
+    assert (chart.data, chart.description) == ({"h200": 3.7}, "Hourly price per GPU, in USD")
+    assert [(a.name, a.data, a.description) for a in streamed] == [
+        ("chart", {"h200": 3.7}, "Hourly price per GPU, in USD")
+    ]
 
 
 async def test_input_required_round_trip(live_server):

@@ -19,7 +19,7 @@ from typing import Any
 from a2a.server.routes import create_rest_routes
 from a2a.server.tasks import TaskStore
 from a2a.types import AgentCard
-from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
+from a2a.utils import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware

@@ -17,4 +17,3 @@ TERMINAL_STATES: frozenset[int] = frozenset(_BY_NAME[name] for name in TERMINAL)
 def state_name(state: int) -> StateName:
     """The core's name of an A2A task state; ``"unknown"`` for one it does not know."""
     return _BY_VALUE.get(state, "unknown")
-

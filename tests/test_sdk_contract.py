@@ -1,0 +1,173 @@
+"""The a2a-sdk behaves as ``a2a_bridge/protocol/sdk_internals.py`` assumes.
+
+Each name there is one the SDK does not export. When an upgrade moves or
+changes one, a test here fails and names it, instead of the bridge quietly
+losing speed or cancelling the wrong way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from a2a.server.context import ServerCallContext
+from a2a.server.tasks import InMemoryTaskStore, TaskManager
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    Artifact,
+    CancelTaskRequest,
+    InvalidParamsError,
+    Message,
+    Part,
+    Role,
+    SendMessageConfiguration,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+)
+from google.protobuf import struct_pb2
+from packaging.requirements import Requirement
+
+from a2a_bridge.protocol import sdk_internals
+from a2a_bridge.protocol.server.executor import RunnerExecutor
+from a2a_bridge.runner import Done
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_installed_sdk_is_one_the_pin_admits():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    [pin] = [Requirement(d) for d in dependencies if Requirement(d).name == "a2a-sdk"]
+    assert version("a2a-sdk") in pin.specifier
+    assert pin.specifier.contains("1.3.0")
+    assert not pin.specifier.contains("1.4.0"), "pin the minor versions tested"
+
+
+def _agent_message(text: str) -> Message:
+    return Message(role=Role.ROLE_AGENT, message_id=f"m-{text}", parts=[Part(text=text)])
+
+
+def _events() -> list[TaskStatusUpdateEvent | TaskArtifactUpdateEvent]:
+    metadata = struct_pb2.Struct()
+    metadata.update({"usage": {"total_tokens": 3}})
+
+    def status(state: int, text: str | None = None, meta: struct_pb2.Struct | None = None) -> TaskStatusUpdateEvent:
+        message = _agent_message(text) if text else None
+        return TaskStatusUpdateEvent(
+            task_id="t", context_id="c", status=TaskStatus(state=state, message=message), metadata=meta
+        )
+
+    def artifact(artifact_id: str, text: str, *, append: bool) -> TaskArtifactUpdateEvent:
+        return TaskArtifactUpdateEvent(
+            task_id="t",
+            context_id="c",
+            artifact=Artifact(artifact_id=artifact_id, name="response", parts=[Part(text=text)]),
+            append=append,
+        )
+
+    return [
+        status(TaskState.TASK_STATE_WORKING, "searching"),
+        artifact("a", "Hel", append=False),
+        artifact("a", "lo", append=True),
+        status(TaskState.TASK_STATE_WORKING, "writing"),
+        artifact("a", "Hello", append=False),
+        artifact("b", "{}", append=False),
+        status(TaskState.TASK_STATE_COMPLETED, meta=metadata),
+    ]
+
+
+async def test_apply_task_event_matches_the_sdk_task_manager():
+    first = Task(id="t", context_id="c", status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))
+    context = ServerCallContext()
+    manager = TaskManager(task_id="t", context_id="c", task_store=InMemoryTaskStore(), initial_message=None,
+                          context=context)  # fmt: skip
+    await manager.save_task_event(first)
+    ours = Task()
+    ours.CopyFrom(first)
+    for event in _events():
+        sdk_task = await manager.save_task_event(event)
+        sdk_internals.apply_task_event(ours, event)
+    assert sdk_task is not None
+    assert ours == sdk_task
+
+
+def test_append_artifact_is_unwrapped_to_the_plain_function():
+    assert not hasattr(sdk_internals.append_artifact_to_task, "__wrapped__")
+    assert inspect.signature(sdk_internals.append_artifact_to_task).parameters.keys() == {"task", "event"}
+
+
+async def test_a_registered_run_is_stopped_by_the_sdk_cancel_task():
+    async def agent(turn):
+        yield Done()
+
+    store = InMemoryTaskStore()
+    card = AgentCard(name="contract", capabilities=AgentCapabilities(streaming=True))
+    handler = sdk_internals.LegacyRequestHandler(
+        agent_executor=RunnerExecutor(agent), task_store=store, agent_card=card
+    )
+    sdk_internals.check_handler(handler)
+    context = ServerCallContext()
+    await store.save(Task(id="t", context_id="c", status=TaskStatus(state=TaskState.TASK_STATE_WORKING)), context)
+    run = asyncio.create_task(asyncio.sleep(30))
+    sdk_internals.register_run(handler, "t", run)
+    canceled = await asyncio.wait_for(handler.on_cancel_task(CancelTaskRequest(id="t"), context), 10)
+    assert canceled is not None
+    assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    sdk_internals.unregister_run(handler, "t")
+
+
+def test_check_handler_fails_loudly_without_the_registry():
+    with pytest.raises(RuntimeError, match="_running_agents"):
+        sdk_internals.check_handler(object())  # type: ignore[arg-type]
+
+
+def test_card_helpers_write_and_read_both_versions():
+    url = "http://127.0.0.1:1/"
+    card = AgentCard(
+        name="contract",
+        description="d",
+        version="1",
+        capabilities=AgentCapabilities(streaming=True),
+        default_input_modes=["text/plain"],
+        default_output_modes=["text/plain"],
+        skills=[AgentSkill(id="s", name="s", description="s", tags=["s"])],
+        supported_interfaces=[
+            AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="1.0"),
+            AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="0.3"),
+        ],
+    )
+    written = sdk_internals.agent_card_to_dict(card)
+    assert written["supportedInterfaces"][0]["url"] == url
+    assert written["url"] == url, "the v0.3 fields CrewAI's own client reads"
+    assert written["preferredTransport"] == "JSONRPC"
+    assert sdk_internals.parse_agent_card(written).name == "contract"
+    v03 = {"name": "old", "description": "d", "version": "1", "url": "http://127.0.0.1:2/", "protocolVersion": "0.3.0",
+           "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []}  # fmt: skip
+    assert sdk_internals.parse_agent_card(v03).supported_interfaces[0].url == "http://127.0.0.1:2/"
+
+
+def test_errors_and_history_helpers():
+    assert issubclass(InvalidParamsError, sdk_internals.A2AError)
+    with pytest.raises(InvalidParamsError):
+        sdk_internals.validate_history_length(SendMessageConfiguration(history_length=-1))
+    task = Task(id="t", history=[_agent_message(str(i)) for i in range(3)])
+    trimmed = sdk_internals.apply_history_length(task, SendMessageConfiguration(history_length=1))
+    assert [m.message_id for m in trimmed.history] == ["m-2"]
+    with pytest.raises(InvalidParamsError):
+        sdk_internals.validate_proto_required_fields(CancelTaskRequest())
+
+
+def test_the_dispatcher_takes_what_the_json_rpc_endpoint_gives_it():
+    parameters = inspect.signature(sdk_internals.JsonRpcDispatcher).parameters
+    assert {"context_builder", "enable_v0_3_compat"} <= parameters.keys()
