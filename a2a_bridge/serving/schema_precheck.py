@@ -21,6 +21,8 @@ from typing import Any
 
 import fastjsonschema
 
+from a2a_bridge.fast_paths import fallback
+
 __all__ = ["compile_precheck"]
 
 _ANNOTATIONS = frozenset(
@@ -47,12 +49,15 @@ def compile_precheck(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     top = dict(schema)
     declared = top.pop("$schema", None)
     if declared is not None and declared not in _DRAFTS:
+        fallback("input_schema.precheck", f"jsonschema alone validates input of a {declared} schema")
         return None
     if not _same_in_both_drafts(top):
+        fallback("input_schema.precheck", "jsonschema alone validates input: a keyword differs between drafts")
         return None
     try:
         validate = fastjsonschema.compile(top, use_default=False, use_formats=False)
-    except Exception:  # its own refusals and its bugs alike (2.22 fails on "const" without detailed errors)
+    except Exception as exc:  # its own refusals and its bugs alike (2.22 fails on "const" without detailed errors)
+        fallback("input_schema.precheck", f"jsonschema alone validates input: fastjsonschema refused ({exc})")
         return None
 
     def certainly_valid(data: Any) -> bool:

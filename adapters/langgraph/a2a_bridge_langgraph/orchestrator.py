@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import operator
-import secrets as random
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -161,7 +161,7 @@ class _Orchestrator:
     async def plan(self, state: OrchestratorState, config: RunnableConfig) -> dict[str, Any]:
         task = state["messages"][-1].text if state["messages"] else ""
         trace = trace_from_config(config)
-        trace_id = trace.trace_id or random.token_hex(16)
+        trace_id = trace.trace_id or secrets.token_hex(16)
         workers = self._workers()
         if not workers:
             return {"task": task, "trace_id": trace_id, "plan": [], "plan_error": "no worker agent is available"}

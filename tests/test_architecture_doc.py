@@ -1,0 +1,47 @@
+"""docs/architecture.md stays true: every file and name it points to exists, and it shows every folder."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+REFERENCE = re.compile(r"`(a2a_bridge/[\w/]+\.py)(?::([\w.]+))?`")
+REFERENCES = sorted(set(REFERENCE.findall(DOC)))
+
+
+def defined_names(path: Path) -> set[str]:
+    """``name`` and ``Class.attribute`` for everything a module defines at its top or in its classes."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    names.add(f"{node.name}.{item.name}")
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
+
+
+def test_the_document_points_at_code():
+    assert len(REFERENCES) > 30
+
+
+@pytest.mark.parametrize(("path", "name"), REFERENCES, ids=[f"{p}:{n}" for p, n in REFERENCES])
+def test_every_reference_exists(path, name):
+    file = ROOT / path
+    assert file.is_file(), f"{path} does not exist"
+    if name:
+        assert name in defined_names(file), f"{path} defines no {name}"
+
+
+def test_the_tree_shows_every_folder_of_the_core():
+    folders = {p.parent.relative_to(ROOT / "a2a_bridge") for p in (ROOT / "a2a_bridge").rglob("__init__.py")}
+    for folder in folders - {Path(".")}:
+        assert f"{folder.name}/" in DOC, f"docs/architecture.md does not show a2a_bridge/{folder}"
