@@ -9,6 +9,7 @@ import pytest
 from processes import free_port
 
 from a2a_bridge import Backend, BackendUnavailable, ConfigurationError, ModelNotServed, Topology
+from a2a_bridge.backends.backend import DEFAULT_MAX_TOKENS
 from a2a_bridge.backends.tiers import TIERS, get_tier, launch_command, shell_command
 from a2a_bridge.testing import ScriptedBackend
 
@@ -69,6 +70,31 @@ def test_crewai_llm_keeps_the_base_url_and_counts_usage(scripted_backend):
     assert scripted_backend.requests[-1].body["model"] == "scripted-model"
     assert scripted_backend.requests[-1].headers["authorization"] == "Bearer local-key"
     assert llm.get_token_usage_summary().completion_tokens == 2
+
+
+def _limit(body):
+    return body.get("max_completion_tokens", body.get("max_tokens"))
+
+
+def test_models_write_at_most_the_backends_max_tokens(scripted_backend):
+    scripted_backend.reply("one")
+    scripted_backend.reply("two")
+    scripted_backend.reply("three")
+    scripted_backend.reply("four")
+    Backend(scripted_backend.base_url, model="scripted-model").chat_model().invoke("hi")
+    assert _limit(scripted_backend.requests[-1].body) == DEFAULT_MAX_TOKENS == 1024
+    Backend(scripted_backend.base_url, model="scripted-model", max_tokens=64).crewai_llm().call("hi")
+    assert _limit(scripted_backend.requests[-1].body) == 64
+    Backend(scripted_backend.base_url, model="scripted-model").chat_model(max_tokens=8).invoke("hi")
+    assert _limit(scripted_backend.requests[-1].body) == 8
+    Backend(scripted_backend.base_url, model="scripted-model", max_tokens=None).chat_model().invoke("hi")
+    assert _limit(scripted_backend.requests[-1].body) is None
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, "100", True])
+def test_a_bad_max_tokens_is_refused(bad):
+    with pytest.raises(ConfigurationError, match="max_tokens must be a whole number"):
+        Backend("http://127.0.0.1:9/v1", model="m", max_tokens=bad)
 
 
 def test_tier_profiles_follow_the_tutorial():

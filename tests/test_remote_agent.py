@@ -17,11 +17,13 @@ from a2a_bridge import (
     Done,
     Progress,
     RemoteAgent,
+    RemoteAgentError,
     RemoteAuthError,
     RemoteInputError,
     RemoteResult,
     RemoteTimeout,
     RemoteUnavailable,
+    TaskNotFound,
     TextDelta,
     TraceContext,
     UnsupportedOperation,
@@ -314,3 +316,46 @@ def test_bad_arguments_are_configuration_errors(tmp_path):
         RemoteAgent(42)
     with pytest.raises(ConfigurationError, match="timeout"):
         RemoteAgent("http://127.0.0.1:1", timeout=0)
+
+
+async def test_a_bug_is_raised_as_itself_and_never_retried(live_server, caplog):
+    first, second = EchoAgent(), EchoAgent()
+    urls = [live_server(to_a2a(first)).url, live_server(to_a2a(second)).url]
+    async with RemoteAgent(urls[0], replicas=urls[1:], retries=3, backoff=0.01) as remote:
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            await remote.send(data={"query": object()})
+    assert "was lost" not in caplog.text
+    assert not [r for r in caplog.records if r.name == "a2a_bridge.remote"], "no retry, no failover"
+    assert first.turns == second.turns == []
+
+
+async def test_an_answer_that_cannot_be_read_is_not_retried(live_server):
+    posts = []
+
+    async def garbage(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        posts.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{not json"})
+
+    card = await get_json(live_server(to_a2a(EchoAgent())).url + "/.well-known/agent-card.json")
+    broken = live_server(garbage)
+    card["supportedInterfaces"] = [{"url": broken.url + "/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}]
+    async with RemoteAgent(card, retries=3, backoff=0.01) as remote:
+        with pytest.raises(RemoteAgentError, match="JSON Decode Error") as caught:
+            await remote.send("hello")
+    assert not isinstance(caught.value, RemoteUnavailable)
+    assert len(posts) == 1
+
+
+async def test_a_task_lookup_asks_every_replica(live_server):
+    holder = live_server(to_a2a(EchoAgent()))
+    other = live_server(to_a2a(EchoAgent()))
+    async with RemoteAgent(holder.url) as direct:
+        made = await direct.send("kept on the second replica")
+    async with RemoteAgent(other.url, replicas=[holder.url]) as remote:
+        found = await remote.get_task(made.task_id)
+        assert (found.state, found.url, found.text) == ("completed", holder.url, made.text)
+        with pytest.raises(TaskNotFound, match=f"no replica of .* knows task nope .*{other.url}.*{holder.url}"):
+            await remote.get_task("nope")

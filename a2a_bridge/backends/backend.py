@@ -22,7 +22,10 @@ from a2a_bridge.backends.tiers import TierProfile, get_tier
 from a2a_bridge.errors import BackendUnavailable, ConfigurationError, ModelNotServed
 from a2a_bridge.http_client import async_client
 
-__all__ = ["Backend"]
+__all__ = ["DEFAULT_MAX_TOKENS", "Backend"]
+
+# Long enough for a worker's report, short enough that a runaway answer stops in about a minute on the CPU.
+DEFAULT_MAX_TOKENS = 1024
 
 
 def _plugin(module: str, distribution: str, what: str) -> Any:
@@ -48,6 +51,10 @@ class Backend:
         tier: The tier profile name, for launch commands and cost estimates.
         served_model_name: The name the model is served under (vLLM's
             ``--served-model-name``), when it differs; requests use it.
+        max_tokens: The most tokens one model call may write, set on the
+            models :meth:`chat_model` and :meth:`crewai_llm` build. A call
+            whose caller gave up still runs to this limit on the GPU; None
+            leaves it to the server (up to the model's whole context).
     """
 
     base_url: str
@@ -55,6 +62,7 @@ class Backend:
     api_key: str = "EMPTY"
     tier: str | None = None
     served_model_name: str | None = None
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -65,6 +73,12 @@ class Backend:
             raise ConfigurationError("model must not be empty")
         if self.tier is not None:
             get_tier(self.tier)
+        if self.max_tokens is not None and (
+            isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1
+        ):
+            raise ConfigurationError(
+                f"max_tokens must be a whole number of at least 1, or None; got {self.max_tokens!r}"
+            )
 
     @classmethod
     def for_tier(cls, tier: str, *, base_url: str | None = None, api_key: str = "EMPTY") -> Backend:
@@ -121,11 +135,11 @@ class Backend:
         return served
 
     def chat_model(self, **kwargs: Any) -> Any:
-        """A LangChain ``ChatOpenAI`` on this backend, with streamed usage on."""
+        """A LangChain ``ChatOpenAI`` on this backend, with streamed usage on and ``max_tokens`` set."""
         return _plugin("a2a_bridge_langgraph.models", "a2a-bridge-langgraph", "chat_model").chat_model(self, **kwargs)
 
     def crewai_llm(self, **kwargs: Any) -> Any:
-        """A ``crewai.LLM`` on this backend, routed as ``openai/<model>`` with the base URL kept."""
+        """A ``crewai.LLM`` on this backend as ``openai/<model>``, base URL kept, ``max_tokens`` set."""
         return _plugin("a2a_bridge_crewai.models", "a2a-bridge-crewai", "crewai_llm").crewai_llm(self, **kwargs)
 
     def __repr__(self) -> str:

@@ -35,6 +35,7 @@ from a2a_bridge.errors import (
     RemoteAuthError,
     RemoteTimeout,
     RemoteUnavailable,
+    TaskNotFound,
 )
 from a2a_bridge.http_client import async_client
 from a2a_bridge.runner import Progress, TraceContext
@@ -309,9 +310,29 @@ class RemoteAgent:
         return Attempts.pinned(home, retries=self.retries, backoff=self.backoff)
 
     async def _at_home(self, task_id: str, call: Callable[[Connection], Awaitable[RemoteResult]]) -> RemoteResult:
-        """Make ``call`` on the replica that runs the task."""
-        result, _ = await self._with_failover(call, self._pinned(task_id))
-        return result
+        """Make ``call`` on the replica that runs the task; when that is not known, ask each in turn."""
+        home = self._task_homes.get(task_id)
+        if home is not None:
+            result, _ = await self._with_failover(call, self._pinned(task_id))
+            return result
+        not_found: TaskNotFound | None = None
+        unreachable: RemoteAgentError | None = None
+        for endpoint in self._endpoints:
+            try:
+                result, _ = await self._with_failover(
+                    call, Attempts.pinned(endpoint, retries=self.retries, backoff=self.backoff)
+                )
+            except TaskNotFound as exc:
+                not_found = exc
+            except (RemoteUnavailable, RemoteTimeout) as exc:
+                unreachable = exc  # it may hold the task: never say "not found" for it
+            else:
+                return self._remember(result, endpoint)
+        if unreachable is not None or len(self._endpoints) == 1:
+            raise unreachable or not_found or TaskNotFound(f"{self.name} does not know task {task_id}")
+        raise TaskNotFound(
+            f"no replica of {self.name} knows task {task_id} (asked {', '.join(self.urls)})", agent=self.name
+        )
 
     async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """The task's current state, from the replica that ran it."""

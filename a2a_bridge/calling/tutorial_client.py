@@ -12,7 +12,7 @@ from a2a_bridge.calling.card_view import AgentCardView
 from a2a_bridge.calling.connections import Outgoing
 from a2a_bridge.calling.http_errors import error_for_status, error_for_transport
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult, usage_from
-from a2a_bridge.errors import FieldError, RemoteAgentError, RemoteInputError, RemoteUnavailable, UnsupportedOperation
+from a2a_bridge.errors import FieldError, RemoteAgentError, RemoteInputError, UnsupportedOperation
 from a2a_bridge.profile import single_text_field
 from a2a_bridge.runner import TextDelta
 from a2a_bridge.task_states import from_tutorial
@@ -60,7 +60,8 @@ class TutorialConnection:
         try:
             payload = response.json()
         except ValueError:
-            raise RemoteUnavailable(
+            # Asking again would get the same answer: not a failure to retry.
+            raise RemoteAgentError(
                 f"{where} answered with something that is not JSON", agent=self.agent, url=self.url
             ) from None
         if refused is not None:

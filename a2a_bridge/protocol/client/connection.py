@@ -80,7 +80,9 @@ class A2AConnection:
                 if event.HasField("message"):
                     return result_from_message(event.message, agent=self.agent, url=self.url)
         except Exception as exc:
-            raise translate(exc, agent=self.agent, url=self.url) from exc
+            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+                raise  # a bug, not a remote's failure: never retried, never renamed
+            raise error from exc
         raise RemoteUnavailable(f"{self.agent} at {self.url} sent no result", agent=self.agent, url=self.url)
 
     async def stream(self, message: Outgoing, *, headers: Mapping[str, str]) -> AsyncIterator[RemoteEvent]:
@@ -94,7 +96,9 @@ class A2AConnection:
                     if isinstance(item, RemoteResult):
                         return
         except Exception as exc:
-            raise translate(exc, agent=self.agent, url=self.url) from exc
+            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+                raise  # a bug, not a remote's failure: never retried, never renamed
+            raise error from exc
         if state.task.id:
             yield result_from_task(state.task, agent=self.agent, url=self.url)
             return
@@ -106,12 +110,16 @@ class A2AConnection:
         try:
             task = await self._blocking.get_task(GetTaskRequest(id=task_id), context=self._context(headers))
         except Exception as exc:
-            raise translate(exc, agent=self.agent, url=self.url) from exc
+            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+                raise  # a bug, not a remote's failure: never retried, never renamed
+            raise error from exc
         return result_from_task(task, agent=self.agent, url=self.url)
 
     async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
         try:
             task = await self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=self._context(headers))
         except Exception as exc:
-            raise translate(exc, agent=self.agent, url=self.url) from exc
+            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+                raise  # a bug, not a remote's failure: never retried, never renamed
+            raise error from exc
         return result_from_task(task, agent=self.agent, url=self.url)

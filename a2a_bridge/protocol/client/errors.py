@@ -1,10 +1,20 @@
-"""The a2a-sdk client's exceptions as the core's :class:`RemoteAgentError` tree."""
+"""The a2a-sdk client's exceptions as the core's :class:`RemoteAgentError` tree.
+
+Only a lost connection, a timeout or a 5xx answer becomes a retryable error
+(:class:`RemoteUnavailable`, :class:`RemoteTimeout`). An answer that cannot be
+read is a :class:`RemoteAgentError` that is not retried, and an exception that
+is neither (a bug, here or in the SDK) is not translated at all: it propagates
+with its own type and traceback.
+"""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 from a2a.client import A2AClientError, A2AClientTimeoutError
 from a2a.types import InvalidParamsError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
+from google.protobuf.json_format import ParseError
 
 from a2a_bridge.calling.http_errors import error_for_status, error_for_transport
 from a2a_bridge.errors import (
@@ -12,7 +22,6 @@ from a2a_bridge.errors import (
     RemoteAgentError,
     RemoteInputError,
     RemoteTimeout,
-    RemoteUnavailable,
     TaskNotFound,
     UnsupportedOperation,
 )
@@ -34,8 +43,8 @@ def _field_errors(error: A2AError) -> list[FieldError]:
     return []
 
 
-def translate(exc: BaseException, *, agent: str, url: str) -> RemoteAgentError:
-    """The core error for an SDK or transport exception."""
+def translate(exc: BaseException, *, agent: str, url: str) -> RemoteAgentError | None:
+    """The core error for an SDK or transport exception; None for any other exception."""
     if isinstance(exc, RemoteAgentError):
         return exc
     cause = exc.__cause__ if isinstance(exc, A2AClientError) and exc.__cause__ else exc
@@ -61,6 +70,8 @@ def translate(exc: BaseException, *, agent: str, url: str) -> RemoteAgentError:
         return RemoteAgentError(
             f"{where} answered with an error: {exc.message or type(exc).__name__}", agent=agent, url=url
         )
-    return RemoteUnavailable(
-        f"{where} sent a response that could not be read ({type(exc).__name__})", agent=agent, url=url
-    )
+    if isinstance(exc, (A2AClientError, json.JSONDecodeError, ParseError)):
+        return RemoteAgentError(
+            f"{where} sent a response that could not be read ({type(cause).__name__})", agent=agent, url=url
+        )
+    return None

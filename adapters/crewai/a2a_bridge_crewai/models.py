@@ -18,7 +18,7 @@ def crewai_llm(backend: Backend, **kwargs: Any) -> LLM:
     ``api_base`` as well keeps it on every provider path, so no request can
     fall through to a hosted API. Streaming is on, so served crews stream
     tokens and vLLM reports usage on every response (CrewAI asks for it).
-    Keyword arguments win over these defaults.
+    ``max_tokens`` comes from the backend. Keyword arguments win over these defaults.
     """
     options: dict[str, Any] = {
         "model": f"openai/{backend.request_model}",
@@ -26,6 +26,7 @@ def crewai_llm(backend: Backend, **kwargs: Any) -> LLM:
         "api_base": backend.base_url,
         "api_key": backend.api_key,
         "stream": True,
+        "max_tokens": backend.max_tokens,
     }
     options.update(kwargs)
     return LLM(**options)

@@ -15,7 +15,7 @@ def chat_model(backend: Backend, **kwargs: Any) -> ChatOpenAI:
     """A ``ChatOpenAI`` pointed at ``backend``.
 
     Streaming asks the server for usage (``stream_options.include_usage``), so
-    every response, streamed or not, carries the tokens it spent. Keyword
+    every response, streamed or not, carries the tokens it spent. ``max_tokens`` comes from the backend. Keyword
     arguments go to ``ChatOpenAI`` and win over these defaults.
     """
     options: dict[str, Any] = {
@@ -23,6 +23,7 @@ def chat_model(backend: Backend, **kwargs: Any) -> ChatOpenAI:
         "model": backend.request_model,
         "api_key": backend.api_key,
         "stream_usage": True,
+        "max_tokens": backend.max_tokens,
     }
     options.update(kwargs)
     return ChatOpenAI(**options)
