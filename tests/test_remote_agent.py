@@ -359,3 +359,44 @@ async def test_a_task_lookup_asks_every_replica(live_server):
         assert (found.state, found.url, found.text) == ("completed", holder.url, made.text)
         with pytest.raises(TaskNotFound, match=f"no replica of .* knows task nope .*{other.url}.*{holder.url}"):
             await remote.get_task("nope")
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["send", "stream"])
+async def test_a_caller_that_gives_up_cancels_the_remote_task(live_server, streaming):
+    agent = SlowAgent()
+    server = live_server(to_a2a(agent, secrets=SECRETS))
+
+    async def give_up(remote: RemoteAgent) -> None:
+        if streaming:
+            [event async for event in remote.stream("work until told to stop")]
+        else:
+            await remote.send("work until told to stop")
+
+    async with RemoteAgent(server.url, secret=SECRET, timeout=1.0, retries=0) as remote:
+        with pytest.raises(RemoteTimeout):
+            await give_up(remote)
+    client = await sdk_client(server.url, binding="JSONRPC", streaming=False)
+    from a2a.types import ListTasksRequest, TaskState
+
+    [task] = (await client.list_tasks(ListTasksRequest())).tasks
+    assert task.status.state == TaskState.TASK_STATE_CANCELED
+    steps = agent.steps
+    await asyncio.sleep(0.3)
+    assert agent.steps == steps, "the runner stopped"
+    assert agent.stopped_cleanly
+
+
+async def test_a_cancelled_caller_cancels_the_remote_task(live_server):
+    agent = SlowAgent()
+    server = live_server(to_a2a(agent))
+    async with RemoteAgent(server.url) as remote:
+        call = asyncio.create_task(remote.send("work until told to stop"))
+        await asyncio.to_thread(agent.started.wait, 5)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    client = await sdk_client(server.url, binding="JSONRPC", streaming=False, secret=None)
+    from a2a.types import ListTasksRequest, TaskState
+
+    [task] = (await client.list_tasks(ListTasksRequest())).tasks
+    assert task.status.state == TaskState.TASK_STATE_CANCELED

@@ -3,28 +3,49 @@
 The SDK picks JSON-RPC or HTTP+JSON, and v1.0 or its v0.3 compat transport,
 from the card. Results and events come back in the core's types
 (:mod:`.task_results`), errors in the core's tree (:mod:`.errors`).
+
+A caller that gives up (a timeout, a cancelled task) also stops the work it
+asked for: the remote task is cancelled. A stream names its task at once; a
+blocking send is found again by its message id, in a conversation the client
+names itself for that reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
 from a2a.client import Client, ClientCallContext, ClientConfig, ClientFactory
-from a2a.types import AgentCard, CancelTaskRequest, GetTaskRequest, Message, Part, Role, SendMessageRequest
+from a2a.types import (
+    AgentCard,
+    CancelTaskRequest,
+    GetTaskRequest,
+    ListTasksRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageRequest,
+)
 
 from a2a_bridge.calling.connections import Outgoing
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult
-from a2a_bridge.errors import CardError, RemoteUnavailable
+from a2a_bridge.errors import CardError, RemoteTimeout, RemoteUnavailable
 from a2a_bridge.protocol.client.errors import translate
 from a2a_bridge.protocol.client.task_results import StreamFold, result_from_message, result_from_task
 from a2a_bridge.protocol.wire.cards import card_to_dict, parse_card
 from a2a_bridge.protocol.wire.parts import data_part
+from a2a_bridge.protocol.wire.states import TERMINAL_STATES
 
 __all__ = ["A2AConnection", "build_message", "sdk_card_as_dict"]
+
+logger = logging.getLogger("a2a_bridge.remote")
+# How long cancelling abandoned work may hold up a caller who has already given up.
+ABANDON_TIMEOUT = 5.0
 
 
 def sdk_card_as_dict(card: object) -> dict[str, Any] | None:
@@ -42,6 +63,9 @@ def build_message(outgoing: Outgoing) -> Message:
     message = Message(role=Role.ROLE_USER, message_id=str(uuid.uuid4()), parts=parts)
     if outgoing.context_id:
         message.context_id = outgoing.context_id
+    elif not outgoing.task_id:
+        # Named here, so that the task can be found again if the caller gives up before it is answered.
+        message.context_id = str(uuid.uuid4())
     if outgoing.task_id:
         message.task_id = outgoing.task_id
     if outgoing.metadata:
@@ -71,33 +95,45 @@ class A2AConnection:
         return ClientCallContext(service_parameters=dict(headers))
 
     async def send(self, message: Outgoing, *, headers: Mapping[str, str]) -> RemoteResult:
+        sent = build_message(message)
         try:
             async for event in self._blocking.send_message(
-                SendMessageRequest(message=build_message(message)), context=self._context(headers)
+                SendMessageRequest(message=sent), context=self._context(headers)
             ):
                 if event.HasField("task"):
                     return result_from_task(event.task, agent=self.agent, url=self.url)
                 if event.HasField("message"):
                     return result_from_message(event.message, agent=self.agent, url=self.url)
+        except asyncio.CancelledError:
+            await self._abandon(sent, None, headers)
+            raise
         except Exception as exc:
             if (error := translate(exc, agent=self.agent, url=self.url)) is None:
                 raise  # a bug, not a remote's failure: never retried, never renamed
+            if isinstance(error, RemoteTimeout):
+                await self._abandon(sent, None, headers)
             raise error from exc
         raise RemoteUnavailable(f"{self.agent} at {self.url} sent no result", agent=self.agent, url=self.url)
 
     async def stream(self, message: Outgoing, *, headers: Mapping[str, str]) -> AsyncIterator[RemoteEvent]:
+        sent = build_message(message)
         state = StreamFold(self.agent, self.url)
         try:
             async for event in self._streaming.send_message(
-                SendMessageRequest(message=build_message(message)), context=self._context(headers)
+                SendMessageRequest(message=sent), context=self._context(headers)
             ):
                 for item in state.fold(event):
                     yield item
                     if isinstance(item, RemoteResult):
                         return
+        except asyncio.CancelledError:
+            await self._abandon(sent, state.task.id or None, headers)
+            raise
         except Exception as exc:
             if (error := translate(exc, agent=self.agent, url=self.url)) is None:
-                raise  # a bug, not a remote's failure: never retried, never renamed
+                raise
+            if isinstance(error, RemoteTimeout):
+                await self._abandon(sent, state.task.id or None, headers)
             raise error from exc
         if state.task.id:
             yield result_from_task(state.task, agent=self.agent, url=self.url)
@@ -105,6 +141,31 @@ class A2AConnection:
         raise RemoteUnavailable(
             f"the stream from {self.agent} at {self.url} ended early", agent=self.agent, url=self.url
         )
+
+    async def _abandon(self, sent: Message, task_id: str | None, headers: Mapping[str, str]) -> None:
+        """Cancel the task ``sent`` started or answered, if it still runs. Never raises: the caller is leaving."""
+        context = self._context(headers)
+        try:
+            async with asyncio.timeout(ABANDON_TIMEOUT):
+                task_id = task_id or sent.task_id or await self._task_of(sent, context)
+                if task_id is None:
+                    logger.info("%s at %s: no task to cancel for the abandoned message", self.agent, self.url)
+                    return
+                task = await self._blocking.get_task(GetTaskRequest(id=task_id, history_length=0), context=context)
+                if task.status.state in TERMINAL_STATES:
+                    return
+                await self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=context)
+                logger.info("%s at %s: cancelled task %s, which its caller gave up on", self.agent, self.url, task_id)
+        except Exception as exc:  # a v0.3 remote has no ListTasks; a dead one answers nothing
+            logger.warning("%s at %s: could not cancel the abandoned task (%s)", self.agent, self.url, exc)
+
+    async def _task_of(self, sent: Message, context: ClientCallContext) -> str | None:
+        """The id of the task the message started, found in its conversation by the message's id."""
+        listed = await self._blocking.list_tasks(ListTasksRequest(context_id=sent.context_id), context=context)
+        for task in listed.tasks:
+            if any(item.message_id == sent.message_id for item in task.history):
+                return str(task.id)
+        return None
 
     async def get_task(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
         try:
