@@ -7,10 +7,10 @@ import os
 import threading
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.tools import tool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import create_react_agent
 from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
@@ -83,7 +83,7 @@ def gpu_price(gpu: str) -> str:
 
 
 def react_agent(chat: Any) -> Any:
-    return create_react_agent(chat, tools=[gpu_price], prompt=SYSTEM_PROMPT, name="pricing-desk")
+    return create_agent(chat, tools=[gpu_price], system_prompt=SYSTEM_PROMPT, name="pricing-desk")
 
 
 def approval_graph(chat: Any) -> Any:

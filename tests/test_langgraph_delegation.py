@@ -15,10 +15,10 @@ import crews
 import pytest
 from a2a_bridge_langgraph import A2ADelegateNode, DelegationError, a2a_tools, create_orchestrator
 from agents import AskingAgent, EchoAgent, RefusingAgent
+from langchain.agents import create_agent
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import create_react_agent
 from langgraph.types import Command
 from processes import free_port
 
@@ -117,6 +117,43 @@ async def test_remote_input_required_becomes_an_interrupt_and_the_answer_goes_ba
     assert pending.value["task_id"] == asking.turns[0].task_id
 
 
+def test_the_node_runs_under_invoke_and_stream_as_under_ainvoke(live_server):
+    node = A2ADelegateNode(live_server(to_a2a(EchoAgent(), name="echo", coalesce_interval=0)).url, output="research")
+    graph = one_node_graph(node, state=ResearchState)
+
+    state = graph.invoke({"messages": [("user", "alpha beta")]})
+    assert state["messages"][-1].content.startswith("alpha beta ")
+    assert state["messages"][-1].name == "echo"
+    assert state["research"] == {"summary": "ALPHA BETA", "sources": ["echo://"]}
+
+    custom = list(graph.stream({"messages": [("user", "gamma")]}, stream_mode="custom"))
+    assert custom[0]["event"] == "progress"
+    assert "".join(c["text"] for c in custom if c["event"] == "text") == "gamma "
+
+
+def test_an_interrupt_and_its_answer_work_under_invoke(live_server):
+    asking = AskingAgent()
+    graph = one_node_graph(
+        A2ADelegateNode(live_server(to_a2a(asking, name="budgeter")).url), checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "t-sync"}}
+
+    first = graph.invoke({"messages": [("user", "plan my fleet")]}, config)
+    [pending] = first["__interrupt__"]
+    assert pending.value["question"] == "What is your budget in USD?"
+    final = graph.invoke(Command(resume="5000"), config)
+
+    assert final["messages"][-1].content == "budget noted: 5000"
+    assert asking.turns[1].task_id == asking.turns[0].task_id
+
+
+async def test_the_node_under_invoke_inside_a_running_event_loop(live_server):
+    """A sync call from async code (a notebook, a FastAPI handler) runs the node on a thread of its own."""
+    graph = one_node_graph(A2ADelegateNode(live_server(to_a2a(EchoAgent(), name="echo")).url))
+    state = graph.invoke({"messages": [("user", "from a loop")]})
+    assert state["messages"][-1].content.startswith("from a loop ")
+
+
 async def test_a_failure_is_a_message_by_default_or_an_exception_when_asked(live_server):
     refusing = live_server(to_a2a(RefusingAgent(), name="refuser")).url
     dead = f"http://127.0.0.1:{free_port()}"
@@ -131,6 +168,33 @@ async def test_a_failure_is_a_message_by_default_or_an_exception_when_asked(live
         await one_node_graph(A2ADelegateNode(refusing, on_error="raise")).ainvoke({"messages": [("user", "A300?")]})
 
 
+def test_a_crew_with_two_tasks_is_one_tool_that_says_what_it_does(live_server, scripted_backend):
+    llm = Backend(scripted_backend.base_url, model="scripted-model").crewai_llm()
+    server = live_server(to_a2a(crews.two_step_crew(llm), name="report-crew"))
+    [tool] = a2a_tools([server.url])
+    assert tool.name == "report-crew"
+    assert "research" in tool.description
+    assert "write" in tool.description
+    assert set(tool.args) == {"topic"}
+
+
+def test_tools_run_under_a_synchronous_agent(live_server, scripted_backend, chat):
+    echo = EchoAgent()
+    research = live_server(to_a2a(echo, name="research"))
+    tools = a2a_tools([research.url])
+    agent = create_agent(chat, tools)
+    scripted_backend.reply(tool_calls=[{"name": "research", "arguments": {"query": "H200 prices"}}])
+    scripted_backend.reply("H200s are $3.70/hr.")
+
+    state = agent.invoke({"messages": [("user", "Prices?")]})
+
+    [tool_message] = [m for m in state["messages"] if m.type == "tool"]
+    assert tool_message.status == "success"
+    assert tool_message.content.startswith("H200 prices ")
+    assert echo.turns[0].data == {"query": "H200 prices"}
+    assert state["messages"][-1].content == "H200s are $3.70/hr."
+
+
 async def test_tools_from_cards_are_called_by_a_tool_calling_model(live_server, scripted_backend, chat):
     echo = EchoAgent()
     research_skill = Skill("web_research", description="Finds sources")
@@ -143,7 +207,7 @@ async def test_tools_from_cards_are_called_by_a_tool_calling_model(live_server, 
     assert tools[0].description.startswith("Finds sources")
     assert set(tools[0].args) == {"query", "max_sources"}, "arguments come from the card's input schema"
 
-    agent = create_react_agent(chat, tools)
+    agent = create_agent(chat, tools)
     scripted_backend.reply(tool_calls=[{"name": "research", "arguments": {"query": "H200 prices", "max_sources": 2}}])
     scripted_backend.reply(tool_calls=[{"name": "refuser", "arguments": {"request": "A300 prices"}}])
     scripted_backend.reply("H200s are $3.70/hr; nobody knows the A300.")

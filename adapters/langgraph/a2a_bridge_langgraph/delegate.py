@@ -10,6 +10,7 @@
   same remote task when the graph resumes.
 - A failure becomes an error message in the state (``on_error="message"``, the
   default), or a ``DelegationError`` (``on_error="raise"``).
+- It runs the same under ``invoke`` and ``stream`` as under ``ainvoke`` and ``astream``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.types import interrupt
 
 from a2a_bridge import AgentCardView, BridgeError, ConfigurationError, RemoteAgent, RemoteResult
-from a2a_bridge.adapter_api import RemoteSpec
+from a2a_bridge.adapter_api import RemoteSpec, run_sync
 from a2a_bridge_langgraph.remote_calls import result_text, stream_remote, trace_from_config
 
 __all__ = ["A2ADelegateNode", "DelegationError"]
@@ -46,8 +47,12 @@ def _text_of(message: Any) -> str:
     return str(message)
 
 
-class A2ADelegateNode:
-    """A node that delegates to a remote A2A agent (see the module docstring)."""
+class A2ADelegateNode(Runnable[Mapping[str, Any], dict[str, Any]]):
+    """A node that delegates to a remote A2A agent (see the module docstring).
+
+    A Runnable with both ``invoke`` and ``ainvoke``, so that LangGraph runs it
+    natively on either API.
+    """
 
     def __init__(
         self,
@@ -74,8 +79,17 @@ class A2ADelegateNode:
         self._pending_lock = threading.Lock()
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]
         return self._name or self.spec.label
+
+    def invoke(self, input: Mapping[str, Any], config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Run the node from synchronous code: ``graph.invoke`` and ``graph.stream``."""
+        return run_sync(self(input, config or {}))
+
+    async def ainvoke(
+        self, input: Mapping[str, Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        return await self(input, config or {})
 
     def _read_input(self, state: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
         if self.input is None:

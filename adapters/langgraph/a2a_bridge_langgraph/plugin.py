@@ -17,7 +17,7 @@ _OPTIONS = {"checkpointer", "sync_threads", "recursion_limit"}
 
 
 class LangGraphAdapter:
-    """Serves compiled LangGraph graphs (``StateGraph(...).compile()``, ``create_react_agent``)."""
+    """Serves compiled LangGraph graphs (``StateGraph(...).compile()``, ``langchain.agents.create_agent``)."""
 
     name = "langgraph"
 

@@ -1,11 +1,14 @@
-"""``a2a_tools``: one LangChain tool per skill of remote A2A agents.
+"""``a2a_tools``: one LangChain tool per remote A2A agent.
 
     tools = a2a_tools(registry)                 # a loaded AgentRegistry
-    agent = create_react_agent(chat, tools)     # the model delegates by tool call
+    agent = create_agent(chat, tools)           # langchain.agents; the model delegates by tool call
 
-Names and descriptions come from the cards, arguments from each card's input
-schema (or a single ``request`` text). A remote error comes back as an error
-``ToolMessage`` the model can read; it never raises into the graph.
+A call goes to the whole agent (A2A has no way to pick one of its skills), so
+there is one tool per agent, named after it, its skills listed in the
+description. Names and descriptions come from the cards, arguments from each
+card's input schema (or a single ``request`` text). A remote error comes back as an error
+``ToolMessage`` the model can read; it never raises into the graph. The tools
+run under ``invoke`` as well as ``ainvoke``.
 """
 
 from __future__ import annotations
@@ -31,12 +34,19 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-def _tool_name(agent: str, skill: Skill, single: bool) -> str:
-    raw = agent if single else f"{agent}__{skill.id}"
-    return _NAME.sub("_", raw).strip("_")[:64] or "remote_agent"
+def _tool_name(agent: str) -> str:
+    return _NAME.sub("_", agent).strip("_")[:64] or "remote_agent"
 
 
-def _make_tool(spec: RemoteSpec, card: AgentCardView, skill: Skill, *, single: bool) -> StructuredTool:
+def _description(card: AgentCardView) -> str:
+    skills: tuple[Skill, ...] = card.skills
+    if len(skills) == 1:
+        return f"{skills[0].description} (agent {card.name}: {card.description})"
+    listed = "; ".join(f"{skill.name}: {skill.description}" for skill in skills)
+    return f"{card.description} (agent {card.name}; it can: {listed})" if listed else card.description or card.name
+
+
+def _make_tool(spec: RemoteSpec, card: AgentCardView) -> StructuredTool:
     schema = dict(card.input_schema) if card.input_schema else REQUEST_SCHEMA
 
     async def call(config: RunnableConfig, **arguments: Any) -> str:
@@ -53,11 +63,14 @@ def _make_tool(spec: RemoteSpec, card: AgentCardView, skill: Skill, *, single: b
             raise ToolException(f"{card.name} {result.state.replace('_', ' ')}: {result.message or 'no reason given'}")
         return result_text(result)
 
-    description = f"{skill.description} (agent {card.name}: {card.description})"
+    def call_sync(config: RunnableConfig, **arguments: Any) -> str:
+        return run_sync(call(config, **arguments))
+
     return StructuredTool.from_function(
+        func=call_sync,
         coroutine=call,
-        name=_tool_name(card.name, skill, single),
-        description=description[:1000],
+        name=_tool_name(card.name),
+        description=_description(card)[:1000],
         args_schema=schema,
         handle_tool_error=True,
     )
@@ -69,7 +82,7 @@ def a2a_tools(
     secrets: Mapping[str, str] | None = None,
     timeout: float = 120.0,
 ) -> list[StructuredTool]:
-    """Tools for every skill of every available agent.
+    """One tool for every available agent.
 
     Args:
         agents: A loaded ``AgentRegistry`` (its unavailable agents are skipped),
@@ -91,12 +104,8 @@ def a2a_tools(
             card = run_sync(spec.load_card())
             spec.secret = spec.secret or secrets.get(card.name)
             specs.append((spec, card))
-    tools: list[StructuredTool] = []
-    for spec, card in specs:
-        skills = card.skills or (Skill(id=card.name, name=card.name, description=card.description),)
-        for skill in skills:
-            tools.append(_make_tool(spec, card, skill, single=len(skills) == 1))
+    tools = [_make_tool(spec, card) for spec, card in specs]
     names = [tool.name for tool in tools]
     if len(set(names)) != len(names):
-        raise ConfigurationError(f"two remote skills make the same tool name: {names}")
+        raise ConfigurationError(f"two remote agents make the same tool name: {names}")
     return tools
