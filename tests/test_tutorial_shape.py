@@ -11,7 +11,7 @@ from a2a.types import GetTaskRequest, TaskState
 from agents import EchoAgent, LLMWorker
 from sdk import sdk_client
 
-from a2a_bridge import to_a2a
+from a2a_bridge import TextDelta, to_a2a
 from a2a_bridge.testing import ScriptedBackend
 
 TUTORIAL_SECRET = "your-agent-shared-secret"
@@ -105,3 +105,42 @@ async def test_the_tutorials_own_orchestrator_runs_against_bridged_workers(mesh)
     planner_prompt = planner.requests[0].last_user
     assert "research-worker: research-worker agent" in planner_prompt
     assert len(worker_llm.requests) == 2
+
+
+async def test_the_tutorials_orchestrator_reads_plain_graphs_answers_as_summaries(live_server, monkeypatch):
+    """Graphs without an output schema answer /tasks/send in the tutorial's shape: output.summary."""
+    import graphs
+
+    from a2a_bridge import Backend
+
+    with ScriptedBackend(model=PLANNER_MODEL) as planner, ScriptedBackend(model=WORKER_MODEL) as worker_llm:
+        chat = Backend(worker_llm.base_url, model=WORKER_MODEL).chat_model()
+        hosts = {
+            name: live_server(to_a2a(graphs.chat_graph(chat, name=name), secrets={"orchestrator": TUTORIAL_SECRET})).url
+            for name in ("research-worker", "synthesis-worker")
+        }
+        monkeypatch.setattr(tutorial_orchestrator, "WORKER_HOSTS", hosts)
+        monkeypatch.setattr(tutorial_orchestrator, "ORCHESTRATOR_VLLM", planner.base_url)
+        plan = [
+            {"worker": "research-worker", "query": "GPU cloud pricing trends 2026"},
+            {"worker": "synthesis-worker", "query": "Summarise the pricing findings"},
+        ]
+        planner.reply(json.dumps(plan))
+        planner.reply("Spot is cheapest.")
+        worker_llm.rule(lambda r: "pricing trends" in r.last_user, "A100 spot fell to $0.82/hr.")
+        worker_llm.rule(lambda r: "Summarise" in r.last_user, "Spot workers halve the cost.")
+
+        assert await tutorial_orchestrator.run_agent_mesh("GPU pricing?") == "Spot is cheapest."
+        synthesis_prompt = planner.requests[1].last_user
+    assert "[research-worker]: A100 spot fell to $0.82/hr." in synthesis_prompt
+    assert "[synthesis-worker]: Spot workers halve the cost." in synthesis_prompt
+
+
+def test_an_agent_without_output_schema_answers_the_tutorials_output_shape(live_server):
+    async def plain(turn):
+        yield TextDelta("plain answer")
+
+    server = live_server(to_a2a(plain))
+    body = httpx.post(server.url + "/tasks/send", json={"task_id": "t-9", "input": {"query": "q"}}).json()
+    assert body["output"] == {"summary": "plain answer", "sources": []}
+    assert body["text"] == "plain answer"
