@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -144,3 +145,16 @@ served_chat = chat_graph(
     Backend(os.environ.get("GRAPHS_LLM_URL", "http://127.0.0.1:9/v1"), model="scripted-model").chat_model(),
     name="served-chatter",
 )
+
+
+def echo_graph() -> Any:
+    """An LLM-free messages graph: one node, ``echo``, that answers ``echo: <the last message>``."""
+
+    async def echo(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage(content=f"echo: {state['messages'][-1].text}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("echo", echo)
+    builder.add_edge(START, "echo")
+    builder.add_edge("echo", END)
+    return builder.compile(name="echo-graph")

@@ -41,8 +41,11 @@ def test_v03_message_send_without_version_header(live_server):
     result = response.json()["result"]
     assert result["kind"] == "task"
     assert result["status"]["state"] == "completed"
-    texts = [p["text"] for a in result["artifacts"] if a["name"] == "response" for p in a["parts"]]
-    assert texts == ["old client "]
+    # What v0.3 clients read as the answer: the last agent message of the history, once.
+    [*_, answer] = result["history"]
+    assert (answer["role"], [p["text"] for p in answer["parts"]]) == ("agent", ["old client "])
+    assert [m for m in result["history"] if m["role"] == "agent"] == [answer], "no progress lines"
+    assert [a["name"] for a in result["artifacts"]] == ["output"], "the answer text is not repeated as an artifact"
     assert agent.turns[0].data == {"query": "old client"}
 
 

@@ -11,7 +11,7 @@ from a2a.types import GetTaskRequest, TaskState
 from agents import EchoAgent, LLMWorker
 from sdk import sdk_client
 
-from a2a_bridge import TextDelta, to_a2a
+from a2a_bridge import NeedsInput, TextDelta, to_a2a
 from a2a_bridge.testing import ScriptedBackend
 
 TUTORIAL_SECRET = "your-agent-shared-secret"
@@ -144,3 +144,41 @@ def test_an_agent_without_output_schema_answers_the_tutorials_output_shape(live_
     body = httpx.post(server.url + "/tasks/send", json={"task_id": "t-9", "input": {"query": "q"}}).json()
     assert body["output"] == {"summary": "plain answer", "sources": []}
     assert body["text"] == "plain answer"
+
+
+def test_tasks_send_answers_an_input_required_task_and_refuses_to_start_over(live_server):
+    turns = []
+
+    async def budgeter(turn):
+        turns.append(turn)
+        if not turn.resuming:
+            yield NeedsInput("What is your budget in USD?")
+            return
+        yield TextDelta(f"budget noted: {turn.data['budget']}")
+
+    url = live_server(to_a2a(budgeter)).url + "/tasks/send"
+    context = {"context_id": "fleet-plan-1"}
+    asked = httpx.post(url, json={"task_id": "t-1", "input": {"query": "plan"}, "context": context}).json()
+    assert (asked["status"], asked["question"]) == ("input_required", "What is your budget in USD?")
+    waiting = asked["a2a_task_id"]
+
+    again = httpx.post(url, json={"task_id": "t-2", "input": {"budget": 5000}, "context": context})
+    assert again.status_code == 409
+    assert f"context.a2a_task_id = '{waiting}'" in again.json()["detail"]
+    assert again.json()["errors"][0]["field"] == "context.a2a_task_id"
+    assert len(turns) == 1, "the agent never saw the answer as a new task"
+
+    answered = httpx.post(
+        url, json={"task_id": "t-1", "input": {"budget": 5000}, "context": {**context, "a2a_task_id": waiting}}
+    ).json()
+    assert (answered["status"], answered["text"], answered["a2a_task_id"]) == (
+        "completed",
+        "budget noted: 5000",
+        waiting,
+    )
+    assert turns[1].resuming
+
+    unknown = httpx.post(url, json={"task_id": "t-3", "input": {}, "context": {"a2a_task_id": "no-such-task"}})
+    assert unknown.status_code == 404
+    empty = httpx.post(url, json={"task_id": "t-4", "input": {}, "context": {"a2a_task_id": ""}})
+    assert (empty.status_code, empty.json()["errors"][0]["field"]) == (400, "context.a2a_task_id")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from a2a.types import Message, StreamResponse, Task
+from a2a.types import Message, Role, StreamResponse, Task
 
 from a2a_bridge.calling.results import RemoteArtifact, RemoteEvent, RemoteResult, usage_from
-from a2a_bridge.protocol.sdk_internals import append_artifact_to_task
+from a2a_bridge.protocol.sdk_internals import append_artifact_to_task, apply_task_event
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.parts import data_of, files_of, struct_json, text_of
 from a2a_bridge.protocol.wire.states import state_name
@@ -33,7 +33,9 @@ def result_from_task(task: Task, *, agent: str, url: str) -> RemoteResult:
     message = text_of(task.status.message.parts)
     state = state_name(task.status.state)
     if not text and state == "completed":
-        text = message
+        # A v0.3 server (this bridge included) may give the answer as the last agent message instead.
+        agent_messages = [m for m in task.history if m.role == Role.ROLE_AGENT]
+        text = message or (text_of(agent_messages[-1].parts) if agent_messages else "")
     metadata = struct_json(task.metadata) if task.metadata else {}
     return RemoteResult(
         state=state,
@@ -80,9 +82,7 @@ class StreamFold:
         if kind == "status_update":
             update = event.status_update
             self.task.id, self.task.context_id = update.task_id, update.context_id
-            self.task.status.CopyFrom(update.status)
-            if update.metadata:
-                self.task.metadata.MergeFrom(update.metadata)
+            apply_task_event(self.task, update)
             if state_name(update.status.state) in ENDS_TURN:
                 return [result_from_task(self.task, agent=self.agent, url=self.url)]
             note = text_of(update.status.message.parts)

@@ -37,7 +37,7 @@ from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol import sdk_internals
 from a2a_bridge.protocol.server.direct_run import TaskSink, runs_directly
 from a2a_bridge.protocol.server.message_input import read_message
-from a2a_bridge.protocol.server.request_state import IncomingTurn, attach
+from a2a_bridge.protocol.server.request_state import IncomingTurn, attach, speaks_v03
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
@@ -73,7 +73,8 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         except InputValidationError as exc:
             raise invalid_params(exc) from None
         metadata = struct_json(params.metadata) if params.metadata else {}
-        attach(context, IncomingTurn(parsed, request_metadata=metadata, streaming=streaming))
+        legacy = speaks_v03(context)
+        attach(context, IncomingTurn(parsed, request_metadata=metadata, streaming=streaming, legacy_caller=legacy))
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context, streaming=False)

@@ -14,9 +14,10 @@ from a2a.server.context import ServerCallContext
 
 from a2a_bridge.protocol.server.message_input import MessageInput
 
-__all__ = ["IncomingTurn", "attach", "incoming"]
+__all__ = ["IncomingTurn", "attach", "incoming", "mark_tutorial", "speaks_v03"]
 
 _KEY = "a2a_bridge.incoming_turn"
+_TUTORIAL_KEY = "a2a_bridge.tutorial_shape"
 
 
 @dataclass(slots=True)
@@ -27,11 +28,27 @@ class IncomingTurn:
         input: The message's text, data (validated) and files.
         request_metadata: The request's own metadata (the message's is read from the message).
         streaming: Whether the caller reads the task as a stream.
+        legacy_caller: Whether the caller speaks A2A v0.3 (no ``A2A-Version: 1.x`` header).
     """
 
     input: MessageInput
     request_metadata: dict[str, Any] = field(default_factory=dict)
     streaming: bool = False
+    legacy_caller: bool = False
+
+
+def mark_tutorial(context: ServerCallContext) -> None:
+    """The request came in the tutorial's shape, whatever its headers say."""
+    context.state[_TUTORIAL_KEY] = True
+
+
+def speaks_v03(context: ServerCallContext) -> bool:
+    """The SDK's own rule: an A2A request without an ``A2A-Version`` header is v0.3."""
+    if context.state.get(_TUTORIAL_KEY):
+        return False
+    headers: dict[str, str] = context.state.get("headers") or {}
+    version = str(headers.get("a2a-version", "")).strip()
+    return not version or version.startswith("0.")
 
 
 def attach(context: ServerCallContext, turn: IncomingTurn) -> None:

@@ -6,12 +6,25 @@ Artifact     -> a named artifact
 NeedsInput   -> status INPUT_REQUIRED; the next message resumes the task
 Done         -> the "output" data artifact, then COMPLETED with usage
 Failed       -> FAILED with the runner's message
+
+A v0.3 caller gets the same turn in the shape v0.3 clients read. The most
+common one, CrewAI's own A2A client, takes the answer from the text of every
+status message and every artifact event it sees (polling: the status message,
+else the last agent message of the history, and every artifact), and shows its
+model only the task's history. So for a v0.3 caller:
+
+Progress     -> status WORKING with the step in its metadata (``progress``), no message
+TextDelta    -> the whole answer once, at the end, as an agent message: status
+                WORKING with it, so that it is the last agent message of the history
+Artifact     -> held to the end of the turn; one whose text repeats the answer (a
+                crew's last task) goes without that text
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from a2a.types import Message, Part, TaskState
@@ -30,11 +43,20 @@ def usage_metadata(usage: ev.Usage | None) -> dict[str, Any] | None:
     return {"usage": usage.as_dict()} if usage is not None else None
 
 
+def _check_artifact(event: ev.Artifact) -> None:
+    if event.text is None and event.data is None and event.file is None:
+        raise TypeError(f"artifact {event.name!r} has no text, data or file")
+
+
 class TurnPublisher:
     """Publishes the events of one turn of a task."""
 
-    def __init__(self, events: TaskEvents, *, streaming: bool, coalesce_interval: float) -> None:
+    def __init__(
+        self, events: TaskEvents, *, streaming: bool, coalesce_interval: float, v03_caller: bool = False
+    ) -> None:
         self.events = events
+        self.v03_caller = v03_caller
+        self.held: list[ev.Artifact] = []
         self.text: list[str] = []
         self.response_id = f"{RESPONSE_ARTIFACT}-{new_id()}"
         self.chunks_sent = 0
@@ -74,7 +96,18 @@ class TurnPublisher:
         await self.flush()
         if final is not None:
             self.text = [final]
-        if self.text and self.text != [""]:
+        if self.v03_caller:
+            answer = "".join(self.text)
+            if answer:
+                await self.events.status(TaskState.TASK_STATE_WORKING, message=self.agent_message(answer))
+            self.text.clear()
+            held, self.held = self.held, []
+            for artifact in held:
+                if answer and artifact.text == answer:
+                    artifact = replace(artifact, text=None)
+                if artifact.data is not None or artifact.file is not None or artifact.text is not None:
+                    await self._artifact(artifact)
+        elif self.text and self.text != [""]:
             await self.events.artifact(
                 [Part(text="".join(self.text))],
                 artifact_id=self.response_id,
@@ -91,13 +124,23 @@ class TurnPublisher:
             return False
         await self.flush()
         if isinstance(event, ev.Progress):
-            meta = {"progress": dict(event.data)} if event.data is not None else None
-            await self.events.status(
-                TaskState.TASK_STATE_WORKING, message=self.agent_message(event.message), metadata=meta
-            )
+            if not self.v03_caller:
+                meta = {"progress": dict(event.data)} if event.data is not None else None
+                await self.events.status(
+                    TaskState.TASK_STATE_WORKING, message=self.agent_message(event.message), metadata=meta
+                )
+            else:
+                step: dict[str, Any] = {"message": event.message}
+                if event.data is not None:
+                    step["data"] = dict(event.data)
+                await self.events.status(TaskState.TASK_STATE_WORKING, metadata={"progress": step})
             return False
         if isinstance(event, ev.Artifact):
-            await self._artifact(event)
+            if self.v03_caller:
+                _check_artifact(event)
+                self.held.append(event)
+            else:
+                await self._artifact(event)
             return False
         await self.finish_text(event.text if isinstance(event, ev.Done) else None)
         if isinstance(event, ev.NeedsInput):
@@ -121,6 +164,7 @@ class TurnPublisher:
         return True
 
     async def _artifact(self, event: ev.Artifact) -> None:
+        _check_artifact(event)
         parts: list[Part] = []
         if event.text is not None:
             parts.append(Part(text=event.text))
@@ -128,8 +172,6 @@ class TurnPublisher:
             parts.append(data_part(event.data))
         if event.file is not None:
             parts.append(file_part(event.file))
-        if not parts:
-            raise TypeError(f"artifact {event.name!r} has no text, data or file")
         await self.events.artifact(
             parts, artifact_id=new_id(), name=event.name, description=event.description, last_chunk=True
         )

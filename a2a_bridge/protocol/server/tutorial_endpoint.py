@@ -5,7 +5,8 @@
 
 It runs through the same request handler as the real A2A bindings, so the
 task is validated, owned, stored and fetchable with GetTask under
-``a2a_task_id``. A ``context.context_id`` continues an A2A conversation.
+``a2a_task_id``. A ``context.context_id`` continues an A2A conversation, and a
+``context.a2a_task_id`` answers that task when it is ``input_required``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from a2a.server.routes import DefaultServerCallContextBuilder
-from a2a.types import InvalidParamsError, Message, Role, SendMessageRequest, Task, TaskState
+from a2a.types import InvalidParamsError, ListTasksRequest, Message, Role, SendMessageRequest, Task, TaskState
+from a2a.utils.errors import TaskNotFoundError
 from starlette.requests import Request
 
 from a2a_bridge.protocol.sdk_internals import A2AError
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.server.request_state import mark_tutorial
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
@@ -95,25 +98,51 @@ class TutorialEndpoint:
         self.handler = handler
         self.context_builder = DefaultServerCallContextBuilder()
 
+    async def _waiting_task(self, context_id: str, call_context: Any) -> str | None:
+        """The caller's task in this conversation that waits for an answer, if there is one."""
+        listed = await self.handler.task_store.list(
+            ListTasksRequest(context_id=context_id, status=TaskState.TASK_STATE_INPUT_REQUIRED, page_size=1),
+            call_context,
+        )
+        return str(listed.tasks[0].id) if listed.tasks else None
+
     async def handle(self, request: Request) -> FastJSONResponse:
         payload, error = _parse(await request.body())
         if error is not None:
             return error
         assert payload is not None
         context = payload.get("context") or {}
+        call_context = self.context_builder.build(request)
+        mark_tutorial(call_context)
+        answering = context.get("a2a_task_id")
+        if answering is not None and (not isinstance(answering, str) or not answering):
+            message = "context.a2a_task_id: must be the a2a_task_id of the task to answer"
+            return _bad_request(message, [{"field": "context.a2a_task_id", "message": "must be a non-empty string"}])
+        context_id = str(context.get("context_id") or "")
+        if answering is None and context_id and (waiting := await self._waiting_task(context_id, call_context)):
+            # Starting over would leave that task waiting for ever, and the agent would take the answer as a new task.
+            detail = (
+                f"task {waiting} in this context is waiting for an answer (input_required); "
+                f"send the answer with context.a2a_task_id = {waiting!r}"
+            )
+            errors = [{"field": "context.a2a_task_id", "message": f"required: task {waiting} waits for an answer"}]
+            return FastJSONResponse({"detail": detail, "errors": errors}, status_code=409)
         message = Message(
             role=Role.ROLE_USER,
             message_id=new_id(),
             parts=[data_part(payload["input"])],
-            context_id=str(context.get("context_id") or ""),
+            context_id=context_id,
+            task_id=answering or "",
         )
         message.metadata.update({"task_id": payload["task_id"], "context": context})
         params = SendMessageRequest(message=message)
         try:
-            result = await self.handler.on_message_send(params, self.context_builder.build(request))
+            result = await self.handler.on_message_send(params, call_context)
         except InvalidParamsError as exc:
             errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
             return _bad_request(exc.message or "invalid input", errors)
+        except TaskNotFoundError:
+            return FastJSONResponse({"detail": f"no task {answering!r} to answer"}, status_code=404)
         except A2AError as exc:
             return FastJSONResponse({"detail": exc.message or type(exc).__name__}, status_code=400)
         if not isinstance(result, Task):
