@@ -34,7 +34,7 @@ from a2a.types import (
 
 from a2a_bridge.calling.connections import Outgoing
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult
-from a2a_bridge.errors import CardError, RemoteTimeout, RemoteUnavailable
+from a2a_bridge.errors import CardError, RemoteAgentError, RemoteTimeout, RemoteUnavailable
 from a2a_bridge.protocol.client.errors import translate
 from a2a_bridge.protocol.client.task_results import StreamFold, result_from_message, result_from_task
 from a2a_bridge.protocol.wire.cards import card_to_dict, parse_card
@@ -104,14 +104,9 @@ class A2AConnection:
                     return result_from_task(event.task, agent=self.agent, url=self.url)
                 if event.HasField("message"):
                     return result_from_message(event.message, agent=self.agent, url=self.url)
-        except asyncio.CancelledError:
-            await self._abandon(sent, None, headers)
-            raise
-        except Exception as exc:
-            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
-                raise  # a bug, not a remote's failure: never retried, never renamed
-            if isinstance(error, RemoteTimeout):
-                await self._abandon(sent, None, headers)
+        except (asyncio.CancelledError, Exception) as exc:
+            if (error := await self._failure(exc, sent, None, headers)) is None:
+                raise
             raise error from exc
         raise RemoteUnavailable(f"{self.agent} at {self.url} sent no result", agent=self.agent, url=self.url)
 
@@ -126,14 +121,9 @@ class A2AConnection:
                     yield item
                     if isinstance(item, RemoteResult):
                         return
-        except asyncio.CancelledError:
-            await self._abandon(sent, state.task.id or None, headers)
-            raise
-        except Exception as exc:
-            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+        except (asyncio.CancelledError, Exception) as exc:
+            if (error := await self._failure(exc, sent, state.task.id or None, headers)) is None:
                 raise
-            if isinstance(error, RemoteTimeout):
-                await self._abandon(sent, state.task.id or None, headers)
             raise error from exc
         if state.task.id:
             yield result_from_task(state.task, agent=self.agent, url=self.url)
@@ -141,6 +131,19 @@ class A2AConnection:
         raise RemoteUnavailable(
             f"the stream from {self.agent} at {self.url} ended early", agent=self.agent, url=self.url
         )
+
+    async def _failure(
+        self, exc: BaseException, sent: Message, task_id: str | None, headers: Mapping[str, str]
+    ) -> RemoteAgentError | None:
+        """The core error to raise for ``exc``, or None to raise ``exc`` itself.
+
+        A cancel and a bug are raised as themselves: never retried, never renamed. A caller
+        who gave up (cancelled, timed out) cancels the remote task first.
+        """
+        error = None if isinstance(exc, asyncio.CancelledError) else translate(exc, agent=self.agent, url=self.url)
+        if isinstance(exc, asyncio.CancelledError) or isinstance(error, RemoteTimeout):
+            await self._abandon(sent, task_id, headers)
+        return error
 
     async def _abandon(self, sent: Message, task_id: str | None, headers: Mapping[str, str]) -> None:
         """Cancel the task ``sent`` started or answered, if it still runs. Never raises: the caller is leaving."""
