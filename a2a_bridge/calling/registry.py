@@ -25,7 +25,7 @@ from a2a_bridge.http_client import async_client
 
 __all__ = ["AgentRegistry", "RegistryEntry"]
 
-logger = logging.getLogger("a2a_bridge.calling.registry")
+logger = logging.getLogger("a2a_bridge.registry")
 
 
 @dataclass(frozen=True, slots=True)

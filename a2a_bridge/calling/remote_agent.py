@@ -43,7 +43,7 @@ from a2a_bridge.tracing import trace_headers
 
 __all__ = ["RemoteAgent"]
 
-logger = logging.getLogger("a2a_bridge.calling.remote_agent")
+logger = logging.getLogger("a2a_bridge.remote")
 T = TypeVar("T")
 _TASK_HOMES_KEPT = 10_000
 

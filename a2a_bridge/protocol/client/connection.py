@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ from a2a.types import (
     Part,
     Role,
     SendMessageRequest,
+    Task,
 )
 
 from a2a_bridge.calling.connections import Outgoing
@@ -171,17 +172,19 @@ class A2AConnection:
         return None
 
     async def get_task(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
-        try:
-            task = await self._blocking.get_task(GetTaskRequest(id=task_id), context=self._context(headers))
-        except Exception as exc:
-            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
-                raise  # a bug, not a remote's failure: never retried, never renamed
-            raise error from exc
-        return result_from_task(task, agent=self.agent, url=self.url)
+        return await self._task_call(
+            self._blocking.get_task(GetTaskRequest(id=task_id), context=self._context(headers))
+        )
 
     async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
+        return await self._task_call(
+            self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=self._context(headers))
+        )
+
+    async def _task_call(self, call: Awaitable[Task]) -> RemoteResult:
+        """Await a call that answers with a task, its errors in the core's tree."""
         try:
-            task = await self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=self._context(headers))
+            task = await call
         except Exception as exc:
             if (error := translate(exc, agent=self.agent, url=self.url)) is None:
                 raise  # a bug, not a remote's failure: never retried, never renamed

@@ -66,7 +66,7 @@ class RunnerExecutor(AgentExecutor):
             trace=trace_from_headers(headers),
             resuming=resuming,
             metadata=_metadata(context, seen.request_metadata if seen is not None else None),
-            streaming=seen is not None and seen.streaming and not seen.legacy_caller,
+            streaming=seen is not None and seen.reads_tokens,
         )
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -84,13 +84,11 @@ class RunnerExecutor(AgentExecutor):
             )
             await event_queue.enqueue_event(task)
         seen = incoming(context.call_context)
-        legacy = seen is not None and seen.legacy_caller
         publisher = TurnPublisher(
             TaskEvents(event_queue, task.id, task.context_id),
-            # A v0.3 caller gets whole answers and quiet progress (see turn_publisher).
-            streaming=seen is not None and seen.streaming and not legacy,
+            streaming=seen is not None and seen.reads_tokens,
             coalesce_interval=self.coalesce_interval,
-            v03_caller=legacy,
+            v03_caller=seen is not None and seen.legacy_caller,
         )
         try:
             turn = self._turn(context, task, resuming, seen)

@@ -36,6 +36,11 @@ class IncomingTurn:
     streaming: bool = False
     legacy_caller: bool = False
 
+    @property
+    def reads_tokens(self) -> bool:
+        """Whether text should stream in chunks: a v0.3 caller gets whole answers (see turn_publisher)."""
+        return self.streaming and not self.legacy_caller
+
 
 def mark_tutorial(context: ServerCallContext) -> None:
     """The request came in the tutorial's shape, whatever its headers say."""
