@@ -48,8 +48,11 @@ def test_card_declares_interfaces_security_and_task_schema(live_server):
     assert interfaces[("HTTP+JSON", "1.0")] == "https://research.internal:8443"
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
     assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
-    [extension] = card["capabilities"]["extensions"]
+    extension, tasks_send = card["capabilities"]["extensions"]
     assert extension["uri"] == TASK_SCHEMA_EXTENSION
+    own = extension["params"]
+    assert tasks_send["params"]["task_schema"] == {"input": own["input"], "output": own["output"]}
+    assert tasks_send["params"]["endpoint"] == "https://research.internal:8443/tasks/send"
     assert extension["params"]["input"]["required"] == ["query"]
     assert "summary" in extension["params"]["output"]["properties"]
     assert "orchestrator-secret-0001" not in json.dumps(card)

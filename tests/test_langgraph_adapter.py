@@ -17,6 +17,7 @@ from a2a.types import CancelTaskRequest, GetTaskRequest, Part, TaskState
 from sdk import artifact_data, artifact_texts, collect, get_json, get_text, request, sdk_client, user_message
 
 from a2a_bridge import Backend, to_a2a
+from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION
 from a2a_bridge.testing import ScriptedBackend
 
 CARD = "/.well-known/agent-card.json"
@@ -45,7 +46,8 @@ async def test_messages_graph_answers_text_with_usage(live_server, scripted_back
     card = await get_json(server.url + CARD)
     assert card["name"] == "chatter"
     assert card["capabilities"]["streaming"] is True
-    assert "extensions" not in card["capabilities"], "a messages graph takes plain text: no input schema"
+    uris = [extension["uri"] for extension in card["capabilities"]["extensions"]]
+    assert uris == [TASKS_SEND_EXTENSION], "a messages graph takes plain text: no input schema"
 
 
 async def test_custom_schema_graph_takes_a_data_part_and_returns_output_data(live_server, scripted_backend, chat):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 import httpx
+import jsonschema
 import pytest
 import tutorial_orchestrator
 from a2a.types import GetTaskRequest, TaskState
 from agents import EchoAgent, LLMWorker
 from sdk import sdk_client
 
-from a2a_bridge import NeedsInput, TextDelta, to_a2a
+from a2a_bridge import Done, NeedsInput, TextDelta, to_a2a
+from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION
 from a2a_bridge.testing import ScriptedBackend
 
 TUTORIAL_SECRET = "your-agent-shared-secret"
@@ -182,3 +184,71 @@ def test_tasks_send_answers_an_input_required_task_and_refuses_to_start_over(liv
     assert unknown.status_code == 404
     empty = httpx.post(url, json={"task_id": "t-4", "input": {}, "context": {"a2a_task_id": ""}})
     assert (empty.status_code, empty.json()["errors"][0]["field"]) == (400, "context.a2a_task_id")
+
+
+def _tasks_send_extension(card):
+    [extension] = [e for e in card["capabilities"]["extensions"] if e["uri"] == TASKS_SEND_EXTENSION]
+    return extension["params"]
+
+
+def test_a_text_only_agents_card_states_the_tutorials_task_schema_and_keeps_it(live_server):
+    """A tutorial-style orchestrator routes and validates against the card, and the answer matches it."""
+    queries = []
+
+    async def plain(turn):
+        queries.append((turn.text, turn.data))
+        yield TextDelta(f"answer to {turn.text}")
+
+    server = live_server(to_a2a(plain, name="plain-worker"))
+    card = httpx.get(server.url + "/.well-known/agent-card.json").json()
+    stated = _tasks_send_extension(card)
+    assert stated["endpoint"] == server.url + "/tasks/send"
+    schema = stated["task_schema"]
+    assert schema["input"]["required"] == ["query"]
+    task_input = {"query": "GPU pricing"}
+    jsonschema.validate(task_input, schema["input"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"text": "GPU pricing"}, schema["input"])
+
+    body = httpx.post(stated["endpoint"], json={"task_id": "t-1", "input": task_input}).json()
+    jsonschema.validate(body["output"], schema["output"])
+    assert body["output"] == {"summary": "answer to GPU pricing", "sources": []}
+    assert queries == [("GPU pricing", None)], "a text-only agent takes the query as its text"
+
+
+@pytest.mark.parametrize(
+    ("task_input", "fields"),
+    [
+        ({}, ["input.query"]),
+        ({"text": "GPU pricing"}, ["input.query", "input.text"]),
+        ({"query": ""}, ["input.query"]),
+        ({"query": 3}, ["input.query"]),
+    ],
+)
+def test_a_text_only_agent_refuses_input_its_card_does_not_state(live_server, task_input, fields):
+    ran = []
+
+    async def plain(turn):
+        ran.append(turn)
+        yield TextDelta("never")
+
+    url = live_server(to_a2a(plain)).url + "/tasks/send"
+    response = httpx.post(url, json={"task_id": "t-1", "input": task_input})
+    assert response.status_code == 400
+    assert sorted(e["field"] for e in response.json()["errors"]) == fields
+    assert "input.query" in response.json()["detail"]
+    assert ran == [], "the agent never ran"
+
+
+def test_an_agent_with_its_own_schemas_states_them_for_tasks_send(live_server):
+    input_schema = {"type": "object", "properties": {"gpu": {"type": "string"}}, "required": ["gpu"]}
+    output_schema = {"type": "object", "properties": {"hourly_usd": {"type": "number"}}}
+
+    async def pricer(turn):
+        yield Done(output={"hourly_usd": 2.5}, text="2.5")
+
+    server = live_server(to_a2a(pricer, input_schema=input_schema, output_schema=output_schema))
+    card = httpx.get(server.url + "/.well-known/agent-card.json").json()
+    assert _tasks_send_extension(card)["task_schema"] == {"input": input_schema, "output": output_schema}
+    body = httpx.post(server.url + "/tasks/send", json={"task_id": "t-1", "input": {"gpu": "H200"}}).json()
+    assert body["output"] == {"hourly_usd": 2.5}

@@ -1,7 +1,8 @@
 """Building our own A2A v1.0 Agent Card from an :class:`AgentProfile`, or loading the one given.
 
 The input and output JSON schemas (the tutorial's ``task_schema``) travel as a
-card extension, :data:`TASK_SCHEMA_EXTENSION`, documented in
+card extension, :data:`TASK_SCHEMA_EXTENSION`; what ``/tasks/send`` accepts and
+answers travels as :data:`TASKS_SEND_EXTENSION`. Both are documented in
 ``docs/card-extensions.md``.
 """
 
@@ -28,6 +29,7 @@ from google.protobuf.json_format import ParseDict, ParseError
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.json_files import read_json_object
 from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
+from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION, tasks_send_schema
 
 __all__ = ["BEARER_SCHEME", "build_card", "ensure_interfaces", "load_card"]
 
@@ -61,9 +63,20 @@ def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
     )
 
 
+def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtension:
+    params = {"endpoint": f"{base_url.rstrip('/')}/tasks/send", "task_schema": tasks_send_schema(profile)}
+    return AgentExtension(
+        uri=TASKS_SEND_EXTENSION,
+        description="The tutorial's simplified POST /tasks/send: its endpoint and task_schema.",
+        required=False,
+        params=ParseDict(params, struct_pb2.Struct()),
+    )
+
+
 def build_card(profile: AgentProfile, *, base_url: str, secured: bool) -> AgentCard:
     """The public card: no prompts, no secrets, only what callers need."""
     extensions = [ext] if (ext := _schema_extension(profile)) else []
+    extensions.append(_tasks_send_extension(profile, base_url))
     card = AgentCard(
         name=profile.name,
         description=profile.description or profile.name,

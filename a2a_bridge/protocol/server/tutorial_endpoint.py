@@ -7,6 +7,7 @@ It runs through the same request handler as the real A2A bindings, so the
 task is validated, owned, stored and fetchable with GetTask under
 ``a2a_task_id``. A ``context.context_id`` continues an A2A conversation, and a
 ``context.a2a_task_id`` answers that task when it is ``input_required``.
+A text-only agent takes the tutorial's ``{"query": ...}`` as its text.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from __future__ import annotations
 from typing import Any
 
 from a2a.server.routes import DefaultServerCallContextBuilder
-from a2a.types import InvalidParamsError, ListTasksRequest, Message, Role, SendMessageRequest, Task, TaskState
+from a2a.types import InvalidParamsError, ListTasksRequest, Message, Part, Role, SendMessageRequest, Task, TaskState
 from a2a.utils.errors import TaskNotFoundError
 from starlette.requests import Request
 
+from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol.sdk_internals import A2AError
-from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.server.handler import ValidatingRequestHandler, invalid_params
 from a2a_bridge.protocol.server.request_state import mark_tutorial
+from a2a_bridge.protocol.server.tutorial_schema import QUERY_FIELD, QUERY_INPUT
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
 from a2a_bridge.protocol.wire.parts import data_part, struct_json, text_of
 from a2a_bridge.protocol.wire.states import state_name
+from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.task_states import to_tutorial
 
 __all__ = ["TutorialEndpoint", "tutorial_status"]
@@ -37,6 +41,11 @@ def tutorial_status(state: int) -> str:
 
 def _bad_request(detail: str, errors: list[dict[str, str]]) -> FastJSONResponse:
     return FastJSONResponse({"detail": detail, "errors": errors}, status_code=400)
+
+
+def _invalid_input(exc: InvalidParamsError) -> FastJSONResponse:
+    errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
+    return _bad_request(exc.message or "invalid input", errors)
 
 
 def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]:
@@ -97,6 +106,14 @@ class TutorialEndpoint:
     def __init__(self, handler: ValidatingRequestHandler) -> None:
         self.handler = handler
         self.context_builder = DefaultServerCallContextBuilder()
+        self.query_input = InputSchema(QUERY_INPUT) if handler.input_schema is None else None
+
+    def _parts(self, task_input: dict[str, Any], answering: bool) -> list[Any]:
+        """A text-only agent's new task is its query, as text; anything else is data."""
+        if self.query_input is None or answering:
+            return [data_part(task_input)]
+        self.query_input.validate(task_input)
+        return [Part(text=task_input[QUERY_FIELD])]
 
     async def _waiting_task(self, context_id: str, call_context: Any) -> str | None:
         """The caller's task in this conversation that waits for an answer, if there is one."""
@@ -127,10 +144,14 @@ class TutorialEndpoint:
             )
             errors = [{"field": "context.a2a_task_id", "message": f"required: task {waiting} waits for an answer"}]
             return FastJSONResponse({"detail": detail, "errors": errors}, status_code=409)
+        try:
+            parts = self._parts(payload["input"], answering is not None)
+        except InputValidationError as exc:
+            return _invalid_input(invalid_params(exc))
         message = Message(
             role=Role.ROLE_USER,
             message_id=new_id(),
-            parts=[data_part(payload["input"])],
+            parts=parts,
             context_id=context_id,
             task_id=answering or "",
         )
@@ -139,8 +160,7 @@ class TutorialEndpoint:
         try:
             result = await self.handler.on_message_send(params, call_context)
         except InvalidParamsError as exc:
-            errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
-            return _bad_request(exc.message or "invalid input", errors)
+            return _invalid_input(exc)
         except TaskNotFoundError:
             return FastJSONResponse({"detail": f"no task {answering!r} to answer"}, status_code=404)
         except A2AError as exc:
