@@ -8,12 +8,12 @@ PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewa
 export CREWAI_DISABLE_TELEMETRY := true
 export CREWAI_DISABLE_TRACKING := true
 
-.PHONY: test lint typecheck unit demo quickstart bench clean
+.PHONY: test lint typecheck unit services demo quickstart bench clean
 
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e '.[dev,demo]' -e adapters/langgraph -e adapters/crewai
+		-e '.[dev,demo,sqlite,postgres,redis]' -e 'adapters/langgraph[postgres]' -e adapters/crewai
 	@touch $(STAMP)
 
 test: lint typecheck unit
@@ -25,7 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# Postgres and Redis for the durable-task tests; each test starts its own on a free port.
+services:
+	@scripts/install-services.sh
+
+unit: $(STAMP) services
 	$(BIN)/pytest
 
 demo: $(STAMP)

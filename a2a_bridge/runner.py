@@ -78,6 +78,10 @@ class Turn:
             when the agent is served without secrets.
         trace: Trace identifiers from the request headers.
         resuming: True when this turn answers a :class:`NeedsInput`.
+        recovering: True when the server that ran this turn stopped before it
+            ended, and this one takes the task over. Only a runner whose
+            ``recovers_tasks`` attribute is True gets such a turn; it continues
+            from its own durable state (a LangGraph checkpoint) if it has any.
         metadata: The message metadata the caller sent.
         streaming: True when the caller reads this turn as a stream. When
             False nobody sees :class:`TextDelta` events one by one, so a runner
@@ -92,6 +96,7 @@ class Turn:
     caller: str | None = None
     trace: TraceContext = field(default_factory=TraceContext)
     resuming: bool = False
+    recovering: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
     streaming: bool = False
 
@@ -197,7 +202,12 @@ Event: TypeAlias = Progress | TextDelta | Artifact | NeedsInput | Done | Failed
 
 @runtime_checkable
 class Runner(Protocol):
-    """Anything that turns a :class:`Turn` into a stream of events."""
+    """Anything that turns a :class:`Turn` into a stream of events.
+
+    A runner may also set ``recovers_tasks = True``: it can continue a task
+    whose server stopped mid-turn (see :attr:`Turn.recovering`). Without it,
+    such a task fails with a message saying so.
+    """
 
     def run(self, turn: Turn) -> AsyncIterator[Event]: ...
 

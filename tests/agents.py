@@ -149,6 +149,11 @@ class LLMWorker:
         )
 
 
+def _append(path: Path, line: str) -> None:
+    with path.open("a") as file:
+        file.write(line + "\n")
+
+
 @dataclass
 class SteadyAgent:
     """Works in ``steps`` steps of ``delay`` seconds; records its pid in a marker file when it starts."""
@@ -163,9 +168,14 @@ class SteadyAgent:
         for step in range(self.steps):
             yield Progress(f"step {step}")
             await asyncio.sleep(self.delay)
+            if self.marker_dir:
+                # One line per step done, so a test can tell when the work really stopped.
+                await asyncio.to_thread(
+                    _append, Path(self.marker_dir, f"steps-{turn.task_id}"), f"{os.getpid()} {step}"
+                )
             yield TextDelta(f"step {step} ")
         yield Done(output={"steps": self.steps, "pid": os.getpid(), "input": dict(turn.data or {"text": turn.text})})
 
 
 # Served by `a2a-bridge serve agents:steady` in the failover tests.
-steady = SteadyAgent(marker_dir=os.environ.get("STEADY_MARKER_DIR"))
+steady = SteadyAgent(steps=int(os.environ.get("STEADY_STEPS", "10")), marker_dir=os.environ.get("STEADY_MARKER_DIR"))

@@ -158,3 +158,47 @@ def echo_graph() -> Any:
     builder.add_edge(START, "echo")
     builder.add_edge("echo", END)
     return builder.compile(name="echo-graph")
+
+
+STEP_NODES = ("plan", "research", "draft", "review", "publish")
+
+
+class StepsInput(TypedDict):
+    topic: str
+
+
+class StepsOutput(TypedDict):
+    done: list[str]
+
+
+class StepsState(StepsInput, StepsOutput):
+    pass
+
+
+def steps_graph(marker_dir: str | None, step_seconds: float = 0.5) -> Any:
+    """An LLM-free graph of five slow nodes; each records ``<pid> <node>`` in ``marker_dir/nodes`` when it ends."""
+
+    def step(name: str) -> Any:
+        async def node(state: StepsState) -> dict[str, Any]:
+            await asyncio.sleep(step_seconds)
+            if marker_dir:
+                await asyncio.to_thread(_append_line, os.path.join(marker_dir, "nodes"), f"{os.getpid()} {name}")
+            return {"done": [*state.get("done", []), name]}
+
+        return node
+
+    builder = StateGraph(StepsState, input_schema=StepsInput, output_schema=StepsOutput)
+    for name in STEP_NODES:
+        builder.add_node(name, step(name))
+    for before, after in zip((START, *STEP_NODES), (*STEP_NODES, END), strict=True):
+        builder.add_edge(before, after)
+    return builder.compile(name="five-steps")
+
+
+def _append_line(path: str, line: str) -> None:
+    with open(path, "a") as file:
+        file.write(line + "\n")
+
+
+# Served by `a2a-bridge serve graphs:served_steps` in the replica tests.
+served_steps = steps_graph(os.environ.get("GRAPHS_MARKER_DIR"))

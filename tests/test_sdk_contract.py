@@ -171,3 +171,18 @@ def test_errors_and_history_helpers():
 def test_the_dispatcher_takes_what_the_json_rpc_endpoint_gives_it():
     parameters = inspect.signature(sdk_internals.JsonRpcDispatcher).parameters
     assert {"context_builder", "enable_v0_3_compat"} <= parameters.keys()
+
+
+def test_the_sdk_task_table_has_the_columns_a_shared_store_writes():
+    from a2a.server.models import TaskMixin, TaskModel
+    from a2a.server.tasks import DatabaseTaskStore
+
+    assert sdk_internals.TaskMixin is TaskMixin
+    for name in sdk_internals.TASK_COLUMNS:
+        assert hasattr(TaskModel, name), f"the SDK's task table lost the column {name!r}"
+    task = Task(id="t", context_id="c", status=TaskStatus(state=TaskState.TASK_STATE_WORKING))
+    store = DatabaseTaskStore.__new__(DatabaseTaskStore)
+    store.core_to_model_conversion = None
+    store.task_model = TaskModel
+    columns = sdk_internals.task_columns(store, task, "alice")
+    assert (columns["owner"], columns["context_id"], columns["status"]["state"]) == ("alice", "c", "TASK_STATE_WORKING")

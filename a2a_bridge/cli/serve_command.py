@@ -10,7 +10,7 @@ from typing import Any
 
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS
+from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 
 __all__ = ["add_parser", "load_object", "run"]
 
@@ -63,7 +63,33 @@ def add_parser(commands: Any) -> None:
         type=int,
         default=DEFAULT_KEEP_TASKS,
         metavar="N",
-        help="finished tasks kept in memory for GetTask, oldest forgotten first (default: %(default)s)",
+        help="finished tasks kept for GetTask, oldest forgotten first (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--store",
+        default="memory",
+        metavar="URL",
+        help="where tasks live: memory, sqlite:///PATH or postgresql://...; env:VAR or @FILE read the URL "
+        "from there, to keep a password off the command line (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--checkpointer",
+        metavar="URL",
+        help="a LangGraph graph's checkpointer: memory, sqlite:///PATH or postgresql://...; with a durable one, "
+        "a task whose server died resumes from its last checkpoint (env:VAR or @FILE read the URL from there)",
+    )
+    serve.add_argument(
+        "--event-bus",
+        metavar="URL",
+        help="redis://HOST:PORT/DB: replicas sharing a --store send each other live task events and cancels "
+        "through it; env:VAR or @FILE read the URL from there",
+    )
+    serve.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=DEFAULT_LEASE_SECONDS,
+        metavar="S",
+        help="with a database store, how long a running task stays claimed without renewal (default: %(default)s)",
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
@@ -79,6 +105,11 @@ def add_parser(commands: Any) -> None:
     serve.set_defaults(run=run)
 
 
+def _url(value: str, flag: str) -> str:
+    """A URL given as is, or as env:VAR or @FILE to keep its password off the command line."""
+    return read_secret(value, what=flag) if value.startswith(("env:", "@")) else value
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.sdk_tracing:
         os.environ.setdefault(_SDK_TRACING_ENV, "false")
@@ -89,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
 
     secrets = dict(parse_secret(item) for item in args.secret)
     obj = load_object(args.target)
+    # Only a graph takes a checkpointer: passed only when given, any other adapter refuses it by name.
+    adapter_options = {"checkpointer": _url(args.checkpointer, "--checkpointer")} if args.checkpointer else {}
     serve(
         obj,
         host=args.host,
@@ -99,5 +132,9 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         description=args.description,
         keep_tasks=args.keep_tasks,
+        store=_url(args.store, "--store"),
+        lease_seconds=args.lease_seconds,
+        event_bus=_url(args.event_bus, "--event-bus") if args.event_bus else None,
+        **adapter_options,
     )
     return 0

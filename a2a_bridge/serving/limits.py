@@ -6,11 +6,13 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_KEEP_TASKS", "DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
+__all__ = ["DEFAULT_KEEP_TASKS", "DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
-# Finished tasks the default in-memory store keeps fetchable (a2a_bridge/protocol/server/retention.py).
+# Finished tasks a task store keeps fetchable (a2a_bridge/protocol/server/stores/).
 DEFAULT_KEEP_TASKS = 10_000
+# Seconds a running task stays claimed by its server without renewal (renewed every third of it).
+DEFAULT_LEASE_SECONDS = 15.0
 
 
 class BodySizeLimit:

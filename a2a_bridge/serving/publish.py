@@ -10,7 +10,8 @@ from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
 from a2a_bridge.serving.auth import check_secrets
 from a2a_bridge.serving.input_schema import check_schema
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_MAX_BODY_BYTES
+from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_BODY_BYTES
+from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
 
 __all__ = ["serve", "to_a2a"]
 
@@ -28,8 +29,11 @@ def to_a2a(
     secrets: Mapping[str, str] | None = None,
     public_url: str | None = None,
     card: Any = None,
+    store: str = "memory",
     task_store: Any = None,
     keep_tasks: int = DEFAULT_KEEP_TASKS,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    event_bus: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     coalesce_interval: float = 0.02,
     **adapter_options: Any,
@@ -53,10 +57,16 @@ def to_a2a(
             interfaces behind a proxy. Defaults to the URL of each card request.
         card: A complete card to serve instead of the generated one: an a2a-sdk
             ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
-        task_store: An a2a-sdk ``TaskStore``. By default tasks stay in memory,
-            the most recent ``keep_tasks`` finished ones fetchable with GetTask.
-        keep_tasks: How many finished tasks the default store keeps; running and
+        store: Where tasks live: ``"memory"`` (the default), ``"sqlite:///PATH"``
+            (one host, survives restarts) or ``"postgresql://..."`` (shared by
+            replicas). See ``docs/deploying.md``.
+        task_store: Any a2a-sdk ``TaskStore``, instead of ``store``.
+        keep_tasks: How many finished tasks the store keeps; running and
             input-required tasks are always kept.
+        lease_seconds: With a database store, how long a running task stays
+            claimed by its server without a renewal before another takes it over.
+        event_bus: ``"redis://HOST:PORT/DB"``: replicas sharing a store send each
+            other live task events and cancels through this Redis.
         max_body_bytes: Larger request bodies get HTTP 413.
         coalesce_interval: Seconds between streamed text events; text that
             arrives in between is sent together.
@@ -90,6 +100,13 @@ def to_a2a(
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
     if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
         raise ConfigurationError(f"keep_tasks must be a whole number of at least 1, got {keep_tasks!r}")
+    if task_store is not None and store != "memory":
+        raise ConfigurationError("give either store= or task_store=, not both")
+    store_url = parse_store_url(store)
+    if event_bus is not None:
+        check_event_bus(event_bus, store_url)
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or lease_seconds < 1:
+        raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
     if coalesce_interval < 0:
         raise ConfigurationError("coalesce_interval must not be negative")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -100,6 +117,9 @@ def to_a2a(
         public_url=public_url.rstrip("/") if public_url else None,
         card=card,
         task_store=task_store,
+        store=store_url,
+        lease_seconds=float(lease_seconds),
+        event_bus=event_bus,
         keep_tasks=keep_tasks,
         max_body_bytes=max_body_bytes,
         coalesce_interval=coalesce_interval,

@@ -29,16 +29,19 @@ from starlette.routing import BaseRoute, Route
 
 from a2a_bridge.profile import AgentProfile
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
+from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.jsonrpc_endpoint import JsonRpcEndpoint
-from a2a_bridge.protocol.server.retention import RetainingTaskStore
+from a2a_bridge.protocol.server.stores import OpenedStore, open_store
+from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
 from a2a_bridge.protocol.wire.cards import card_to_dict
 from a2a_bridge.runner import Runner
 from a2a_bridge.serving.auth import BearerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
+from a2a_bridge.serving.store_url import StoreUrl
 
 __all__ = ["AppConfig", "build_app"]
 
@@ -53,6 +56,9 @@ class AppConfig:
     public_url: str | None
     card: Any
     task_store: TaskStore | None
+    store: StoreUrl
+    lease_seconds: float
+    event_bus: str | None
     keep_tasks: int
     max_body_bytes: int
     coalesce_interval: float
@@ -96,12 +102,27 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         return build_card(profile, base_url=base_url, secured=secured)
 
     static_card = make_card(config.public_url or "http://127.0.0.1")
+    opened = (
+        OpenedStore(config.task_store)
+        if config.task_store is not None
+        else open_store(config.store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds)
+    )
+    executor = RunnerExecutor(runner, coalesce_interval=config.coalesce_interval, durable=config.store.durable)
     handler = ValidatingRequestHandler(
-        agent_executor=RunnerExecutor(runner, coalesce_interval=config.coalesce_interval),
-        task_store=config.task_store or RetainingTaskStore(config.keep_tasks),
+        agent_executor=executor,
+        task_store=opened.task_store,
         agent_card=static_card,
         input_schema=input_schema,
+        recovers_tasks=bool(getattr(runner, "recovers_tasks", False)),
     )
+    bus: RedisEventBus | None = None
+    if config.event_bus is not None:
+        bus = RedisEventBus(config.event_bus, on_cancel=handler.stop_run)
+        handler.bus = executor.bus = bus
+    keeper: LeaseKeeper | None = None
+    if opened.shared is not None:
+        opened.shared.on_final = handler.stop_run
+        keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=handler.recover)
     routes: list[BaseRoute] = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, config.public_url).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health, methods=["GET"]),
@@ -125,7 +146,19 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         # Everything imported so far (frameworks, SDK, models) lives as long as the server. Left in the
         # collector's oldest generation, it made every full collection stall requests for ~70 ms (bench/).
         gc.freeze()
+        if bus is not None:
+            await bus.start()
+        if keeper is not None:
+            await opened.shared.initialize()
+            keeper.start()
         yield
+        executor.stopping = True
+        await handler.stop_all_runs()
+        if keeper is not None:
+            await keeper.stop(hand_over=True)
+        if bus is not None:
+            await bus.close()
+        await opened.close()
         if config.on_shutdown is not None:
             result = config.on_shutdown()
             if inspect.isawaitable(result):

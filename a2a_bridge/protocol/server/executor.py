@@ -20,6 +20,7 @@ from a2a.server.events import EventQueue
 from a2a.types import Task, TaskState, TaskStatus
 
 from a2a_bridge import runner as ev
+from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.request_state import IncomingTurn, incoming
 from a2a_bridge.protocol.server.task_events import TaskEvents
@@ -45,9 +46,12 @@ def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) 
 class RunnerExecutor(AgentExecutor):
     """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
 
-    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02) -> None:
+    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False) -> None:
         self.runner = runner
         self.coalesce_interval = coalesce_interval
+        self.durable = durable
+        self.stopping = False
+        self.bus: RedisEventBus | None = None
 
     def _turn(self, context: RequestContext, task: Task, resuming: bool, seen: IncomingTurn | None) -> Turn:
         assert context.message is not None
@@ -65,6 +69,7 @@ class RunnerExecutor(AgentExecutor):
             caller=caller or None,
             trace=trace_from_headers(headers),
             resuming=resuming,
+            recovering=seen is not None and seen.recovering,
             metadata=_metadata(context, seen.request_metadata if seen is not None else None),
             streaming=seen is not None and seen.reads_tokens,
         )
@@ -72,6 +77,12 @@ class RunnerExecutor(AgentExecutor):
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         task = context.current_task
         resuming = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        if self.bus is not None:
+            assert context.task_id
+            event_queue = self.bus.tee(event_queue, context.task_id)
+            if task is not None:
+                # A later turn: followers on other replicas start again from the task as it is now.
+                self.bus.send(task.id, task)
         if task is None:
             assert context.message is not None
             assert context.task_id
@@ -98,6 +109,9 @@ class RunnerExecutor(AgentExecutor):
                         return
             await publisher.publish(ev.Done())
         except asyncio.CancelledError:
+            if self.stopping and self.durable:
+                # The server is stopping, nobody canceled the task: its lease hands it to another replica.
+                raise
             # CancelTask reports CANCELED on its own queue only; say it here too, so that a
             # caller streaming this task (or blocked on it) sees the end instead of hanging.
             await publisher.abort(TaskState.TASK_STATE_CANCELED)
@@ -112,4 +126,6 @@ class RunnerExecutor(AgentExecutor):
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         assert context.task_id
         assert context.context_id
+        if self.bus is not None:
+            event_queue = self.bus.tee(event_queue, context.task_id)
         await TaskEvents(event_queue, context.task_id, context.context_id).status(TaskState.TASK_STATE_CANCELED)

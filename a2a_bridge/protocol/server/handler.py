@@ -25,25 +25,37 @@ from a2a.server.events import Event
 from a2a.server.request_handlers import LegacyRequestHandler
 from a2a.types import (
     AgentCard,
+    CancelTaskRequest,
     InvalidParamsError,
     Message,
+    Part,
+    Role,
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
+    TaskState,
 )
-from a2a.utils.errors import InternalError, TaskNotFoundError, UnsupportedOperationError
+from a2a.utils.errors import InternalError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
 
 from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol import sdk_internals
 from a2a_bridge.protocol.server.direct_run import TaskSink, runs_directly
+from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
-from a2a_bridge.protocol.server.request_state import IncomingTurn, attach, speaks_v03
+from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
+from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
+from a2a_bridge.protocol.wire.states import TERMINAL_STATES
 from a2a_bridge.serving.input_schema import InputSchema
 
-__all__ = ["ValidatingRequestHandler", "invalid_params"]
+__all__ = ["LOST_TASK_MESSAGE", "ValidatingRequestHandler", "invalid_params"]
+
+LOST_TASK_MESSAGE = (
+    "The server running this task stopped before it finished, and this agent cannot resume a task "
+    "from where it stopped. Send the task again."
+)
 
 
 def invalid_params(exc: InputValidationError) -> InvalidParamsError:
@@ -55,11 +67,15 @@ def invalid_params(exc: InputValidationError) -> InvalidParamsError:
 class ValidatingRequestHandler(LegacyRequestHandler):
     """Validates the input of every new task against the agent's input schema."""
 
-    def __init__(self, *, agent_card: AgentCard, input_schema: InputSchema | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, agent_card: AgentCard, input_schema: InputSchema | None, recovers_tasks: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(agent_card=agent_card, **kwargs)
         sdk_internals.check_handler(self)
         self.card = agent_card
         self.input_schema = input_schema
+        self.recovers_tasks = recovers_tasks
+        self.bus: RedisEventBus | None = None
         self._direct_runs: dict[str, TaskSink] = {}
 
     def check_input(self, params: SendMessageRequest, context: ServerCallContext, *, streaming: bool) -> None:
@@ -83,13 +99,10 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         result: Message | Task = await super().on_message_send(params, context)
         return result
 
-    async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
-        """Run a new task for a blocking caller; see :mod:`a2a_bridge.protocol.server.direct_run`."""
-        sdk_internals.validate_history_length(params.configuration)
-        task_id = new_id()
-        context_id = params.message.context_id or new_id()
-        request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
-        sink = TaskSink(self.task_store, context)
+    def _start_run(self, request: RequestContext, sink: TaskSink) -> asyncio.Task[None]:
+        """Run the executor into ``sink``, registered so that CancelTask and SubscribeToTask find it."""
+        task_id = request.task_id
+        assert task_id is not None
         run = asyncio.create_task(self.agent_executor.execute(request, sink))
         self._direct_runs[task_id] = sink
         sdk_internals.register_run(self, task_id, run)
@@ -100,21 +113,88 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             sink.close()
 
         run.add_done_callback(finished)
+        return run
+
+    async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        """Run a new task for a blocking caller; see :mod:`a2a_bridge.protocol.server.direct_run`."""
+        sdk_internals.validate_history_length(params.configuration)
+        task_id = new_id()
+        context_id = params.message.context_id or new_id()
+        request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
+        sink = TaskSink(self.task_store, context)
+        run = self._start_run(request, sink)
         try:
-            await run
+            # Shielded: a caller that hangs up does not cancel its task; CancelTask does.
+            await asyncio.shield(run)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise
-            # CancelTask stopped the run; the sink holds the CANCELED task.
+            # CancelTask stopped the run, here or on another replica: the store says how it ended.
+            sink.task = await self.task_store.get(task_id, context) or sink.task
         if sink.task is None:
             raise InternalError(message="the agent ended without creating a task")
         return sdk_internals.apply_history_length(sink.task, params.configuration)
+
+    def stop_run(self, task_id: str) -> None:
+        """Stop this replica's run of a task that ended elsewhere (canceled on another replica)."""
+        if run := sdk_internals.running(self, task_id):
+            run.cancel()
+
+    async def stop_all_runs(self) -> None:
+        """Stop every run on this replica, as the server shuts down."""
+        runs = sdk_internals.all_runs(self)
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+    async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task | None:
+        result: Task | None = await super().on_cancel_task(params, context)
+        if self.bus is not None:
+            await self.bus.publish_cancel(params.id)
+        stored = await self.task_store.get(params.id, context)
+        # In a shared store the task may have ended on its own replica while this one canceled it.
+        if stored is not None and stored.status.state != TaskState.TASK_STATE_CANCELED:
+            raise TaskNotCancelableError(
+                message=f"Task cannot be canceled - current state: {TaskState.Name(stored.status.state)}"
+            )
+        return result
+
+    async def recover(self, task_id: str, owner: str) -> None:
+        """Take over a task whose replica stopped: resume it if the runner can, else fail it saying why."""
+        context = ServerCallContext(user=TaskOwner(owner))
+        task = await self.task_store.get(task_id, context)
+        if task is None or task.status.state in TERMINAL_STATES:
+            return
+        sink = TaskSink(self.task_store, context)
+        sink.task = task
+        message = next((m for m in reversed(task.history) if m.role == Role.ROLE_USER), None)
+        if not self.recovers_tasks or message is None:
+            queue = self.bus.tee(sink, task.id) if self.bus is not None else sink
+            events = TaskEvents(queue, task.id, task.context_id)
+            await events.status(
+                TaskState.TASK_STATE_FAILED,
+                message=events.agent_message([Part(text=LOST_TASK_MESSAGE)]),
+            )
+            return
+        attach(context, IncomingTurn(read_message(message, None, validate=False), recovering=True))
+        request = RequestContext(
+            call_context=context,
+            request=SendMessageRequest(message=message),
+            task_id=task.id,
+            context_id=task.context_id,
+            task=task,
+        )
+        self._start_run(request, sink)
 
     async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         sink = self._direct_runs.get(params.id)
+        if sink is None and self.bus is not None and sdk_internals.running(self, params.id) is None:
+            async for event in self._follow_elsewhere(params, context):
+                yield event
+            return
         if sink is None:
             async for event in super().on_subscribe_to_task(params, context):
                 yield event
@@ -126,6 +206,29 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         if await self.task_store.get(params.id, context) is None:
             raise TaskNotFoundError
         async for event in sink.follow():
+            yield event
+
+    async def _follow_elsewhere(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        """SubscribeToTask for a task another replica runs: its events, through the bus."""
+        check_required_fields(params)
+        if not self.card.capabilities.streaming:
+            raise UnsupportedOperationError(message="Streaming is not supported by the agent")
+        task = await self.task_store.get(params.id, context)
+        if task is None:
+            raise TaskNotFoundError
+        if task.status.state in TERMINAL_STATES:
+            raise UnsupportedOperationError(
+                message=f"Task {task.id} is in terminal state: {TaskState.Name(task.status.state)}"
+            )
+
+        async def finished() -> Task | None:
+            stored = await self.task_store.get(params.id, context)
+            return stored if stored is not None and stored.status.state in TERMINAL_STATES else None
+
+        assert self.bus is not None
+        async for event in self.bus.follow(params.id, finished=finished):
             yield event
 
     async def on_message_send_stream(

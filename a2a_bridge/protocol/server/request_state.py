@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 
 from a2a_bridge.protocol.server.message_input import MessageInput
 
-__all__ = ["IncomingTurn", "attach", "incoming", "mark_tutorial", "speaks_v03"]
+__all__ = ["IncomingTurn", "TaskOwner", "attach", "incoming", "mark_tutorial", "speaks_v03"]
 
 _KEY = "a2a_bridge.incoming_turn"
 _TUTORIAL_KEY = "a2a_bridge.tutorial_shape"
@@ -29,17 +30,34 @@ class IncomingTurn:
         request_metadata: The request's own metadata (the message's is read from the message).
         streaming: Whether the caller reads the task as a stream.
         legacy_caller: Whether the caller speaks A2A v0.3 (no ``A2A-Version: 1.x`` header).
+        recovering: Whether this replica takes the task over from one that stopped mid-turn.
     """
 
     input: MessageInput
     request_metadata: dict[str, Any] = field(default_factory=dict)
     streaming: bool = False
     legacy_caller: bool = False
+    recovering: bool = False
 
     @property
     def reads_tokens(self) -> bool:
         """Whether text should stream in chunks: a v0.3 caller gets whole answers (see turn_publisher)."""
         return self.streaming and not self.legacy_caller
+
+
+class TaskOwner(User):
+    """The caller a stored task belongs to, for work no request started (a task taken over)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def is_authenticated(self) -> bool:
+        return bool(self._name)
+
+    @property
+    def user_name(self) -> str:
+        return self._name
 
 
 def mark_tutorial(context: ServerCallContext) -> None:

@@ -3,12 +3,17 @@
 checkpointer=None               the graph's own, or in memory when it has none
 checkpointer="memory"           in memory: conversations end with the process
 checkpointer="sqlite:///a.db"   SQLite: conversations survive a restart
+checkpointer="postgresql://..." Postgres: shared by replicas, survive any one of them
 checkpointer=<saver>            any LangGraph checkpoint saver
+
+A durable checkpointer (all but memory) also lets a task whose server died
+resume from its last checkpoint on another server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -20,6 +25,7 @@ from a2a_bridge import ConfigurationError
 __all__ = ["CheckpointedGraph"]
 
 _SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 class CheckpointedGraph:
@@ -31,6 +37,7 @@ class CheckpointedGraph:
         self._graph: Pregel[Any, Any, Any, Any] | None = None
         self._connection: Any = None
         self._sqlite_path: str | None = None
+        self._postgres_url: str | None = None
         self._saver: BaseCheckpointSaver[Any] | None = None
         if checkpointer is None:
             self._saver = graph.checkpointer if isinstance(graph.checkpointer, BaseCheckpointSaver) else InMemorySaver()
@@ -40,20 +47,37 @@ class CheckpointedGraph:
             self._sqlite_path = checkpointer[len(_SQLITE_PREFIX) :]
             if not self._sqlite_path:
                 raise ConfigurationError("checkpointer='sqlite:///PATH' needs a file path")
+        elif isinstance(checkpointer, str) and checkpointer.startswith(_POSTGRES_PREFIXES):
+            self._postgres_url = checkpointer
+            if importlib.util.find_spec("langgraph.checkpoint.postgres") is None:
+                raise ConfigurationError(
+                    "checkpointer='postgresql://...' needs langgraph-checkpoint-postgres: "
+                    "pip install 'a2a-bridge-langgraph[postgres]'"
+                )
         elif isinstance(checkpointer, BaseCheckpointSaver):
             self._saver = checkpointer
         else:
-            raise ConfigurationError(
-                "checkpointer must be None, 'memory', 'sqlite:///PATH' or a LangGraph checkpoint saver, "
-                f"not {checkpointer!r}"
+            shown = (
+                "a postgresql:// URL" if isinstance(checkpointer, str) and "://" in checkpointer else repr(checkpointer)
             )
+            raise ConfigurationError(
+                "checkpointer must be None, 'memory', 'sqlite:///PATH', 'postgresql://...' or a LangGraph "
+                f"checkpoint saver, not {shown}"
+            )
+        self.durable = (
+            self._sqlite_path is not None
+            or self._postgres_url is not None
+            or not isinstance(self._saver, InMemorySaver)
+        )
 
     async def get(self) -> Pregel[Any, Any, Any, Any]:
         if self._graph is not None:
             return self._graph
         async with self._lock:
             if self._graph is None:
-                if self._saver is None:
+                if self._postgres_url is not None:
+                    self._saver = await self._open_postgres(self._postgres_url)
+                elif self._saver is None:
                     import aiosqlite
                     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -65,9 +89,25 @@ class CheckpointedGraph:
                 self._graph = self._source.copy(update={"checkpointer": self._saver})
         return self._graph
 
+    async def _open_postgres(self, url: str) -> BaseCheckpointSaver[Any]:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        # The saver's own settings: autocommit for its setup, no server-side prepared statements behind poolers.
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, max_size=20, open=False, kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+        )
+        await pool.open()
+        self._connection = pool
+        saver = AsyncPostgresSaver(pool)
+        await saver.setup()
+        return saver
+
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
             self._graph = None
-            self._saver = None
+            if self._postgres_url is not None or self._sqlite_path is not None:
+                self._saver = None

@@ -95,14 +95,14 @@ class GraphRunner:
         self.sync_threads = sync_threads
         self.recursion_limit = recursion_limit
 
+    @property
+    def recovers_tasks(self) -> bool:
+        """A durable checkpointer lets another server continue a task from its last checkpoint."""
+        return self.graph.durable
+
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         _io_thread_pool(self.sync_threads)
         graph = await self.graph.get()
-        try:
-            graph_in = graph_input(turn, messages=self.messages, channels=frozenset(graph.channels))
-        except UnsupportedFile as exc:
-            yield Failed(str(exc))
-            return
         usage = UsageCollector()
         config: RunnableConfig = {
             "configurable": {"thread_id": turn.context_id},
@@ -111,6 +111,20 @@ class GraphRunner:
         }
         if self.recursion_limit is not None:
             config["recursion_limit"] = self.recursion_limit
+        checkpoint = await graph.aget_state(config) if turn.recovering else None
+        # Checkpoints carry the config's metadata, so the last one says whether this task got that far.
+        if checkpoint is not None and checkpoint.metadata and checkpoint.metadata.get("a2a_task_id") == turn.task_id:
+            if not checkpoint.next:
+                yield self._done(checkpoint.values or {}, usage)
+                return
+            yield Progress("resumed from the last checkpoint", data={"next": list(checkpoint.next)})
+            graph_in: Any = None
+        else:
+            try:
+                graph_in = graph_input(turn, messages=self.messages, channels=frozenset(graph.channels))
+            except UnsupportedFile as exc:
+                yield Failed(str(exc))
+                return
         interrupts: list[Any] = []
         modes: list[StreamMode] = ["updates", "messages", "custom"]
         async for mode, chunk in graph.astream(graph_in, config, stream_mode=modes):
@@ -133,6 +147,8 @@ class GraphRunner:
             yield _interrupt_event(interrupts[0].value)
             return
         state = await graph.aget_state(config)
-        values: Mapping[str, Any] = state.values or {}
+        yield self._done(state.values or {}, usage)
+
+    def _done(self, values: Mapping[str, Any], usage: UsageCollector) -> Done:
         output = {name: jsonable(values[name]) for name in self.output_fields if name in values}
-        yield Done(output=output or None, usage=usage.usage, text=_final_text(values))
+        return Done(output=output or None, usage=usage.usage, text=_final_text(values))

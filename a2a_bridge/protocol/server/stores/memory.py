@@ -4,8 +4,8 @@ The SDK's in-memory store keeps every task for the life of the process; a
 worker answering ten tasks a second would hold close to a million by the end of
 a day. This one forgets the oldest *finished* tasks (completed, failed,
 canceled, rejected) beyond ``keep``; a task that is running or waiting for
-input is never forgotten. For tasks that must outlive that, pass a persistent
-``task_store`` (for example the SDK's ``DatabaseTaskStore``) to ``to_a2a``.
+input is never forgotten. For tasks that must outlive the process, serve with
+``store="sqlite:///..."`` or ``store="postgresql://..."`` (``docs/deploying.md``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""Task stores, chosen by URL (:mod:`a2a_bridge.serving.store_url`).
+
+memory       :class:`~.memory.RetainingTaskStore`, the newest finished tasks kept
+sqlite:///   :class:`~.database.SharedTaskStore` on aiosqlite, in WAL mode
+postgresql:  :class:`~.database.SharedTaskStore` on asyncpg, shared by replicas
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from a2a.server.tasks import TaskStore
+
+from a2a_bridge.serving.store_url import StoreUrl
+
+__all__ = ["OpenedStore", "open_store"]
+
+
+@dataclass
+class OpenedStore:
+    """A task store and, for a database, the engine and the store's shared view."""
+
+    task_store: TaskStore
+    shared: Any = None  # a SharedTaskStore; Any keeps SQLAlchemy unimported for the memory store
+    engine: Any = None
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    cursor = connection.cursor()
+    # WAL lets GetTask read while a task is written; the busy timeout lets a restarted process wait its turn.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> OpenedStore:
+    """The store ``url`` names; a database is opened lazily, in the serving event loop."""
+    from a2a_bridge.protocol.server.stores.memory import RetainingTaskStore
+
+    if url.kind == "memory":
+        return OpenedStore(RetainingTaskStore(keep_tasks))
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from a2a_bridge.protocol.server.stores.database import SharedTaskStore
+
+    if url.kind == "sqlite":
+        engine = create_async_engine(url.url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    replica_id = uuid.uuid4().hex
+    store = SharedTaskStore(engine, replica_id=replica_id, lease_seconds=lease_seconds)
+    return OpenedStore(store, shared=store, engine=engine)

@@ -1,0 +1,126 @@
+"""Leases on running tasks: renewed by the replica running them, taken over when they lapse.
+
+Every third of a lease, each replica renews all of its leases in one
+statement, takes over tasks whose lease has lapsed (their replica died, or
+stopped), and trims finished tasks beyond ``keep_tasks``. A taken-over task is
+handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import delete, func, select, update
+
+from a2a_bridge.protocol.server.stores.database import FINAL_STATE_NAMES, SharedTaskStore, TaskRow, utcnow
+
+__all__ = ["LeaseKeeper"]
+
+logger = logging.getLogger("a2a_bridge.leases")
+
+_TAKEOVERS_PER_ROUND = 16
+
+
+class LeaseKeeper:
+    """The background job that keeps one replica's leases and takes over lapsed ones."""
+
+    def __init__(
+        self, store: SharedTaskStore, *, keep_tasks: int, recover: Callable[[str, str], Awaitable[None]]
+    ) -> None:
+        self.store = store
+        self.keep_tasks = keep_tasks
+        self.recover = recover
+        self._job: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._job = asyncio.create_task(self._keep(), name="a2a-bridge-leases")
+
+    async def stop(self, *, hand_over: bool) -> None:
+        """Stop renewing; with ``hand_over``, let other replicas take this one's tasks at once."""
+        if self._job is not None:
+            self._job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._job
+            self._job = None
+        if hand_over:
+            async with self.store.async_session_maker.begin() as session:
+                await session.execute(
+                    update(TaskRow).where(TaskRow.lease_owner == self.store.replica_id).values(lease_expires=utcnow())
+                )
+
+    async def _keep(self) -> None:
+        interval = self.store.lease.total_seconds() / 3
+        rounds = 0
+        while True:
+            try:
+                await self.renew()
+                await self.take_over_lapsed()
+                if rounds % 10 == 0:
+                    await self.trim()
+            except Exception:
+                # A database blip must not end the job: the next round tries again.
+                logger.exception("lease round failed; retrying in %.1f s", interval)
+            rounds += 1
+            # Jitter, so replicas started together do not sweep in lockstep.
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+
+    async def renew(self) -> None:
+        async with self.store.async_session_maker.begin() as session:
+            await session.execute(
+                update(TaskRow)
+                .where(TaskRow.lease_owner == self.store.replica_id)
+                .values(lease_expires=utcnow() + self.store.lease)
+            )
+
+    async def take_over_lapsed(self) -> int:
+        """Claim each task whose lease lapsed, and hand it to ``recover``. Returns how many."""
+        now = utcnow()
+        async with self.store.async_session_maker() as session:
+            lapsed = (
+                (
+                    await session.execute(
+                        select(TaskRow)
+                        .where(TaskRow.lease_owner.is_not(None), TaskRow.lease_expires < now)
+                        .limit(_TAKEOVERS_PER_ROUND)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        taken = 0
+        for row in lapsed:
+            if not await self._claim(row.id, row.version):
+                continue  # another replica claimed it first
+            logger.warning("took over task %s from replica %s, whose lease lapsed", row.id, row.lease_owner)
+            taken += 1
+            try:
+                await self.recover(row.id, row.owner or "")
+            except Exception:
+                logger.exception("could not recover task %s", row.id)
+        return taken
+
+    async def _claim(self, task_id: str, version: int) -> bool:
+        async with self.store.async_session_maker.begin() as session:
+            claimed = await session.execute(
+                update(TaskRow)
+                .where(TaskRow.id == task_id, TaskRow.version == version)
+                .values(
+                    version=version + 1, lease_owner=self.store.replica_id, lease_expires=utcnow() + self.store.lease
+                )
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+    async def trim(self) -> None:
+        """Forget the oldest finished tasks beyond ``keep_tasks``; running and waiting tasks stay."""
+        finished = TaskRow.status["state"].as_string().in_(sorted(FINAL_STATE_NAMES))
+        async with self.store.async_session_maker.begin() as session:
+            count = (await session.execute(select(func.count()).where(finished))).scalar_one()
+            excess = count - self.keep_tasks
+            if excess <= 0:
+                return
+            oldest = select(TaskRow.id).where(finished).order_by(TaskRow.last_updated.asc()).limit(excess)
+            await session.execute(delete(TaskRow).where(TaskRow.id.in_(oldest.scalar_subquery())))

@@ -1,0 +1,68 @@
+"""Plain A2A v1.0 JSON-RPC calls over httpx, for agents served in their own processes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+V1 = {"A2A-Version": "1.0"}
+
+
+def call(url: str, method: str, params: dict[str, Any], *, secret: str | None = None, timeout: float = 30) -> Any:
+    """The ``result`` of one call; raises AssertionError carrying the error when there is one."""
+    headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {})}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    reply = httpx.post(url + "/", json=body, headers=headers, timeout=timeout).json()
+    assert "error" not in reply, reply["error"]
+    return reply["result"]
+
+
+def error_of(url: str, method: str, params: dict[str, Any], *, secret: str | None = None) -> dict[str, Any]:
+    headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {})}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    reply = httpx.post(url + "/", json=body, headers=headers, timeout=30).json()
+    assert "error" in reply, reply
+    error: dict[str, Any] = reply["error"]
+    return error
+
+
+def message(text: str) -> dict[str, Any]:
+    return {"messageId": f"m-{time.monotonic_ns()}", "role": "ROLE_USER", "parts": [{"text": text}]}
+
+
+def data_message(data: dict[str, Any]) -> dict[str, Any]:
+    return {"messageId": f"m-{time.monotonic_ns()}", "role": "ROLE_USER", "parts": [{"data": data}]}
+
+
+def start_task(url: str, text: str, *, secret: str | None = None) -> str:
+    """Start a task without waiting for it; its id."""
+    result = call(url, "SendMessage", {"message": message(text), "configuration": {"returnImmediately": True}},
+                  secret=secret)  # fmt: skip
+    task_id: str = result["task"]["id"]
+    return task_id
+
+
+def run_task(url: str, text: str, *, secret: str | None = None) -> dict[str, Any]:
+    """Send a task and wait for its end; the task."""
+    task: dict[str, Any] = call(url, "SendMessage", {"message": message(text)}, secret=secret)["task"]
+    return task
+
+
+def get_task(url: str, task_id: str, *, secret: str | None = None) -> dict[str, Any]:
+    task: dict[str, Any] = call(url, "GetTask", {"id": task_id}, secret=secret)
+    return task
+
+
+def state(task: dict[str, Any]) -> str:
+    return str(task["status"]["state"]).removeprefix("TASK_STATE_").lower()
+
+
+def wait_for_state(url: str, task_id: str, states: set[str], *, timeout: float, secret: str | None = None) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = get_task(url, task_id, secret=secret)
+        if state(task) in states or time.monotonic() > deadline:
+            return task
+        time.sleep(0.1)

@@ -1,0 +1,149 @@
+"""Replicas that answer for each other: one Postgres, one Redis, two ``a2a-bridge serve`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import services
+from a2a.types import SubscribeToTaskRequest, TaskState
+from a2a_calls import call, data_message, get_task, start_task, state, wait_for_state
+from processes import serve_process
+from sdk import sdk_client
+
+from a2a_bridge import ConfigurationError, to_a2a
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[services.Postgres, services.Redis]]:
+    with services.postgres() as postgres, services.redis() as redis:
+        yield postgres, redis
+
+
+@pytest.fixture
+def replicas(shared, tmp_path, request):
+    postgres, redis = shared
+    store = postgres.create_database(f"replicas_{request.node.name[:40].lower().replace('[', '_').rstrip(']')}")
+    args = ["--store", store, "--event-bus", redis.url, "--lease-seconds", "2"]
+    env = {"STEADY_MARKER_DIR": str(tmp_path), "STEADY_STEPS": "25"}
+    started = [serve_process("agents:steady", args=args, env=env) for _ in range(2)]
+    yield started
+    for replica in started:
+        replica.stop()
+
+
+def steps_done(marker_dir: Path, task_id: str) -> int:
+    path = marker_dir / f"steps-{task_id}"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_any_replica_answers_for_a_task_another_runs(replicas):
+    a, b = replicas
+    task_id = start_task(a.url, "on A")
+    wait_for_state(a.url, task_id, {"working"}, timeout=10)
+    assert state(get_task(b.url, task_id)) == "working"
+    assert task_id in {t["id"] for t in call(b.url, "ListTasks", {})["tasks"]}
+    done = wait_for_state(b.url, task_id, {"completed"}, timeout=20)
+    assert state(done) == "completed"
+
+
+async def test_a_subscriber_on_one_replica_gets_the_live_events_of_a_task_on_another(replicas):
+    a, b = replicas
+    task_id = await asyncio.to_thread(start_task, a.url, "followed")
+    await asyncio.to_thread(wait_for_state, a.url, task_id, {"working"}, timeout=10)
+    follower = await sdk_client(b.url, binding="JSONRPC", streaming=True, secret=None)
+    events = []
+    async for event in follower.subscribe(SubscribeToTaskRequest(id=task_id)):
+        events.append((time.monotonic(), event))
+    first = events[0][1]
+    assert first.HasField("task"), "the stream opens with the task as it is"
+    kinds = [e.WhichOneof("payload") for _, e in events]
+    statuses = [e.status_update.status for _, e in events if e.HasField("status_update")]
+    progress = [s.message.parts[0].text for s in statuses if s.message.parts]
+    assert [line for line in progress if line.startswith("step ")][-3:] == ["step 22", "step 23", "step 24"]
+    assert events[-1][1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
+    assert kinds.count("artifact_update") >= 1, "the answer arrives as an artifact"
+    spread = events[-1][0] - events[1][0]
+    assert spread > 1.0, "events came live, over the run, not all at the end"
+    final = await asyncio.to_thread(get_task, b.url, task_id)
+    assert state(final) == "completed"
+    assert final["artifacts"][0]["parts"][0]["text"].startswith("step 0 step 1")
+
+
+def test_cancel_on_one_replica_stops_the_work_on_the_other_at_once(replicas, tmp_path):
+    a, b = replicas
+    task_id = start_task(a.url, "to cancel")
+    deadline = time.monotonic() + 10
+    while steps_done(tmp_path, task_id) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state(call(b.url, "CancelTask", {"id": task_id})) == "canceled"
+    time.sleep(0.5)  # one step is 0.2 s: a run that had not stopped would keep adding steps
+    stopped_at = steps_done(tmp_path, task_id)
+    time.sleep(1.0)
+    assert steps_done(tmp_path, task_id) == stopped_at, "replica A stopped working on the task"
+    assert stopped_at < 25
+    for replica in (a, b):
+        assert state(get_task(replica.url, task_id)) == "canceled"
+
+
+def test_a_replica_killed_mid_task_leaves_it_to_the_other(replicas):
+    a, b = replicas
+    task_id = start_task(a.url, "orphan")
+    wait_for_state(a.url, task_id, {"working"}, timeout=10)
+    a.kill()
+    ended = wait_for_state(b.url, task_id, {"failed", "completed", "canceled"}, timeout=15)
+    assert state(ended) == "failed"
+    assert "stopped before it finished" in ended["status"]["message"]["parts"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("store", "bus", "message"),
+    [
+        ("memory", "redis://127.0.0.1:6379/0", "give store='postgresql://...' too"),
+        ("sqlite:///tasks.db", "http://127.0.0.1:6379", "must be a Redis URL"),
+    ],
+)
+def test_an_event_bus_needs_a_shared_store_and_a_redis_url(store, bus, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    async def agent(turn):
+        yield  # pragma: no cover
+
+    with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        to_a2a(agent, store=store, event_bus=bus)
+
+
+def test_a_graph_killed_mid_task_resumes_on_the_other_replica_from_its_checkpoint(shared, tmp_path):
+    postgres, redis = shared
+    store = postgres.create_database("graph_resume")
+    args = ["--store", store, "--checkpointer", store, "--event-bus", redis.url, "--lease-seconds", "2"]
+    env = {"GRAPHS_MARKER_DIR": str(tmp_path)}
+    a, b = (serve_process("graphs:served_steps", args=args, env=env) for _ in range(2))
+    nodes = tmp_path / "nodes"
+    try:
+        task = call(
+            a.url,
+            "SendMessage",
+            {"message": data_message({"topic": "GPUs"}), "configuration": {"returnImmediately": True}},
+        )
+        task_id = task["task"]["id"]
+        deadline = time.monotonic() + 20
+        while (not nodes.exists() or len(nodes.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        a.kill()
+        ran_on_a = [line.split()[1] for line in nodes.read_text().splitlines()]
+        done = wait_for_state(b.url, task_id, {"completed", "failed", "canceled"}, timeout=30)
+        assert state(done) == "completed"
+        output = next(a for a in done["artifacts"] if a["name"] == "output")["parts"][0]["data"]
+        assert output["done"] == ["plan", "research", "draft", "review", "publish"]
+        lines = [line.split() for line in nodes.read_text().splitlines()]
+        ran_on_b = [node for pid, node in lines if int(pid) == b.process.pid]
+        assert ran_on_a[:2] == ["plan", "research"]
+        assert "plan" not in ran_on_b, "B continued from the checkpoint instead of starting over"
+        assert ran_on_b[-1] == "publish"
+    finally:
+        a.stop()
+        b.stop()
