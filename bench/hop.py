@@ -3,7 +3,8 @@
 Servers, each in its own process pinned to core 0:
   raw FastAPI     the tutorial's /tasks/send worker with the model call taken out
   bare a2a-sdk    DefaultRequestHandler and JSON-RPC, the SDK's defaults (tracing on)
-  a2a-bridge      to_a2a(runner) as `a2a-bridge serve` runs it: JSON-RPC SendMessage and /tasks/send
+  a2a-bridge      to_a2a(runner) as `a2a-bridge serve` runs it: JSON-RPC SendMessage and /tasks/send,
+                  with tasks in memory, in SQLite and in Postgres (a local server, on the same two cores)
 wrk runs on core 1, one target at a time, the targets rotating for several rounds; medians are reported.
 Every bridge task stays a full A2A task: GetTask finds it afterwards (checked at the end).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from a2a_bridge.testing import services
 from bench.roundtrip import AUTH, Server, wait_listening
 
 WRK_SCRIPT = """
@@ -77,17 +79,28 @@ def run_wrk(target: Target, *, seconds: int, connections: int) -> dict[str, floa
 def measure(
     *, rounds: int = 3, seconds: int = 6, connections: int = 16
 ) -> tuple[list[str], dict[str, dict[str, float]]]:
+    with tempfile.TemporaryDirectory() as scratch, services.postgres() as postgres:
+        return _measure(rounds, seconds, connections, f"sqlite:///{scratch}/tasks.db", postgres.create_database("hop"))
+
+
+def _measure(
+    rounds: int, seconds: int, connections: int, sqlite_url: str, postgres_url: str
+) -> tuple[list[str], dict[str, dict[str, float]]]:
     fast = {"OTEL_INSTRUMENTATION_A2A_SDK_ENABLED": "false"}
     servers = {
         "raw": Server("raw FastAPI", "bench.servers:raw_fastapi_app", {}),
         "bare": Server("bare a2a-sdk", "bench.servers:bare_sdk_app", {}),
         "bridge": Server("a2a-bridge", "bench.servers:bridge_app", fast),
+        "sqlite": Server("a2a-bridge, SQLite", "bench.servers:bridge_app", {**fast, "BENCH_STORE": sqlite_url}),
+        "postgres": Server("a2a-bridge, Postgres", "bench.servers:bridge_app", {**fast, "BENCH_STORE": postgres_url}),
     }
     targets = [
         Target("raw FastAPI /tasks/send", servers["raw"], "/tasks/send", tutorial_body()),
         Target("bare a2a-sdk JSON-RPC (defaults)", servers["bare"], "/", jsonrpc_body()),
         Target("a2a-bridge JSON-RPC SendMessage", servers["bridge"], "/", jsonrpc_body()),
         Target("a2a-bridge /tasks/send", servers["bridge"], "/tasks/send", tutorial_body()),
+        Target("a2a-bridge JSON-RPC SendMessage, SQLite store", servers["sqlite"], "/", jsonrpc_body()),
+        Target("a2a-bridge JSON-RPC SendMessage, Postgres store", servers["postgres"], "/", jsonrpc_body()),
     ]
     for server in servers.values():
         server.start()
@@ -98,7 +111,8 @@ def measure(
         for round_ in range(rounds):
             for target in targets if round_ % 2 == 0 else list(reversed(targets)):
                 samples[target.name].append(run_wrk(target, seconds=seconds, connections=connections))
-        _check_get_task(servers["bridge"])
+        for name in ("bridge", "sqlite", "postgres"):
+            _check_get_task(servers[name])
     finally:
         for server in servers.values():
             server.stop()

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import fanout, framework_overhead, hop, memory, streaming  # noqa: E402
+from bench import fanout, framework_overhead, hop, memory, replicas, streaming  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.md"
 CHART = ROOT / "bench" / "results.png"
@@ -61,6 +61,8 @@ def main() -> int:
     fan_lines, fan_numbers = fanout.measure()
     print("memory ...", file=sys.stderr)
     memory_lines, _ = memory.measure()
+    print("replicas ...", file=sys.stderr)
+    replica_lines, replica_numbers = replicas.measure()
     vllm_results = (ROOT / "bench" / "results-vllm.md").read_text().split("\n", 2)[2]
 
     raw = hop_numbers["raw FastAPI /tasks/send"]["rps"]
@@ -70,7 +72,8 @@ def main() -> int:
         "",
         *hop_lines,
         "",
-        "Target: a2a-bridge at least 0.50 of raw FastAPI, GetTask still finding every task.",
+        "Targets: a2a-bridge at least 0.50 of raw FastAPI with tasks in memory, 0.40 with SQLite; GetTask",
+        "still finding every task. The Postgres server runs on the same two cores as the bridge and wrk.",
         "",
     ]
     sections += [
@@ -99,6 +102,18 @@ def main() -> int:
     ]
     sections += ["## 4. Fan-out", "", *fan_lines, ""]
     sections += ["## 5. Memory", "", *memory_lines, ""]
+    sections += [
+        "## 6. Replicas: following a task from another replica",
+        "",
+        "A task on replica A emits a progress event every 20 ms; subscribers on A and on B follow it at once.",
+        "",
+        *replica_lines,
+        "",
+        f"Added per event on the other replica: {replica_numbers['added']:+.2f} ms. On A a subscriber reads",
+        "the SDK's queue, whose aggregator saves each event to the shared store before passing it on;",
+        "on B the event comes straight from the Redis stream.",
+        "",
+    ]
     header = [
         "# a2a-bridge benchmarks",
         "",
@@ -113,10 +128,12 @@ def main() -> int:
     RESULTS.write_text("\n".join(header + sections) + "\n")
     vllm = vllm_ratios()
     tutorial = hop_numbers["a2a-bridge /tasks/send"]["rps"]
+    sqlite = hop_numbers["a2a-bridge JSON-RPC SendMessage, SQLite store"]["rps"]
     chart(
         {
             "hop, JSON-RPC: req/s vs raw FastAPI (target 0.5)": (bridge / raw) / 0.5,
             "hop, /tasks/send: req/s vs raw FastAPI (target 0.5)": (tutorial / raw) / 0.5,
+            "hop, SQLite store: req/s vs raw FastAPI (target 0.4)": (sqlite / raw) / 0.4,
             "streaming tokens/s (target 20,000)": stream_numbers["bridge_tps"] / 20000,
             "first token added (target <= 20 ms)": 20 / max(stream_numbers["ttft_added_ms"], 0.1),
             "vLLM via LangGraph / its request direct (0.9)": vllm["langgraph"] / 0.9,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
-from a2a_bridge import Done, Event, TextDelta, Turn, to_a2a
+from a2a_bridge import Done, Event, Progress, TextDelta, Turn, to_a2a
 
 QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
 
@@ -27,7 +29,9 @@ class TrivialRunner:
 
 
 def bridge_app() -> Any:
-    return to_a2a(TrivialRunner(), secrets={"bench": "bench-secret-0001"})
+    """``BENCH_STORE`` names the task store (memory by default)."""
+    store = os.environ.get("BENCH_STORE", "memory")
+    return to_a2a(TrivialRunner(), secrets={"bench": "bench-secret-0001"}, store=store)
 
 
 class A2ATask(BaseModel):
@@ -137,3 +141,20 @@ def raw_sse_app() -> Any:
 
 
 trivial = TrivialRunner()
+
+
+class TickingRunner:
+    """Emits ``BENCH_TICKS`` progress events 20 ms apart, each saying when (time.time_ns) it was emitted."""
+
+    name = "ticking"
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        for _ in range(int(os.environ.get("BENCH_TICKS", "100"))):
+            await asyncio.sleep(0.02)
+            yield Progress(str(time.time_ns()))
+        yield Done()
+
+
+def ticking_app() -> Any:
+    """A replica: ``BENCH_STORE`` and ``BENCH_BUS`` name the shared store and event bus."""
+    return to_a2a(TickingRunner(), store=os.environ["BENCH_STORE"], event_bus=os.environ["BENCH_BUS"])

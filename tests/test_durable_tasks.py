@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
-import services
 from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 from a2a.types import Task, TaskState, TaskStatus
-from a2a_calls import call, error_of, get_task, run_task, start_task, state, wait_for_state
+from a2a_calls import call, data_message, error_of, get_task, run_task, start_task, state, wait_for_state
 from processes import serve_process
 
 from a2a_bridge import ConfigurationError, to_a2a
@@ -24,6 +24,7 @@ from a2a_bridge.protocol.server.handler import LOST_TASK_MESSAGE
 from a2a_bridge.protocol.server.stores import open_store
 from a2a_bridge.protocol.server.stores.database import TaskHeldElsewhere
 from a2a_bridge.serving.store_url import parse_store_url
+from a2a_bridge.testing import services
 
 LEASE = "2"
 _databases = itertools.count()
@@ -183,3 +184,47 @@ def test_store_and_task_store_are_one_choice():
 
     with pytest.raises(ConfigurationError, match="either store= or task_store="):
         to_a2a(agent, store="sqlite:///tasks.db", task_store=object())
+
+
+def test_finished_tasks_beyond_keep_tasks_are_forgotten_oldest_first(tmp_path):
+    server = serve_process(
+        "agents:steady",
+        args=["--store", f"sqlite:///{tmp_path}/tasks.db", "--keep-tasks", "2", "--lease-seconds", "1"],
+        env={"STEADY_STEPS": "1"},
+    )
+    try:
+        ids = [run_task(server.url, f"job {n}")["id"] for n in range(4)]
+        deadline = time.monotonic() + 10
+        while len(call(server.url, "ListTasks", {}).get("tasks", [])) > 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        kept = {t["id"] for t in call(server.url, "ListTasks", {})["tasks"]}
+        assert kept == set(ids[2:])
+        assert error_of(server.url, "GetTask", {"id": ids[0]})["code"] == -32001
+    finally:
+        server.stop()
+
+
+def test_a_graph_with_a_sqlite_checkpointer_resumes_its_task_after_a_restart(tmp_path):
+    store = f"sqlite:///{tmp_path}/tasks.db"
+    args = ["--store", store, "--checkpointer", f"sqlite:///{tmp_path}/checkpoints.db", "--lease-seconds", "2"]
+    env = {"GRAPHS_MARKER_DIR": str(tmp_path)}
+    nodes = tmp_path / "nodes"
+    first = serve_process("graphs:served_steps", args=args, env=env)
+    try:
+        params = {"message": data_message({"topic": "GPUs"}), "configuration": {"returnImmediately": True}}
+        task_id = call(first.url, "SendMessage", params)["task"]["id"]
+        deadline = time.monotonic() + 20
+        while (not nodes.exists() or len(nodes.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        first.kill()
+    second = serve_process("graphs:served_steps", args=args, env=env)
+    try:
+        done = wait_for_state(second.url, task_id, {"completed", "failed", "canceled"}, timeout=30)
+        assert state(done) == "completed"
+        after_restart = [node for pid, node in (line.split() for line in nodes.read_text().splitlines())
+                         if int(pid) == second.process.pid]  # fmt: skip
+        assert after_restart[-1] == "publish"
+        assert "plan" not in after_restart, "the graph went on from its checkpoint"
+    finally:
+        second.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ from a2a_bridge.serving.limits import BodySizeLimit
 from a2a_bridge.serving.store_url import StoreUrl
 
 __all__ = ["AppConfig", "build_app"]
+
+logger = logging.getLogger("a2a_bridge.server")
 
 HEALTH_PATH = "/healthz"
 PUBLIC_PATHS = frozenset({AGENT_CARD_WELL_KNOWN_PATH, HEALTH_PATH})
@@ -119,6 +122,11 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     if config.event_bus is not None:
         bus = RedisEventBus(config.event_bus, on_cancel=handler.stop_run)
         handler.bus = executor.bus = bus
+    if handler.recovers_tasks and not config.store.durable and config.task_store is None:
+        logger.warning(
+            "the agent could resume tasks after a restart, but its tasks are in memory: serve it with "
+            "store='sqlite:///...' or store='postgresql://...' too (docs/deploying.md)"
+        )
     keeper: LeaseKeeper | None = None
     if opened.shared is not None:
         opened.shared.on_final = handler.stop_run

@@ -11,6 +11,11 @@ task runs directly (:mod:`a2a_bridge.protocol.server.direct_run`); everything
 else goes through ``LegacyRequestHandler`` and its event queues, which is about
 twice as fast as the SDK's default V2 handler on small tasks, with the same
 semantics. ``docs/architecture.md`` draws it.
+
+With a database store the handler also answers for other replicas: it takes
+over a task whose server died (:meth:`ValidatingRequestHandler.recover`),
+follows a task running elsewhere through the event bus, and checks after a
+cancel that the task really ended canceled in the shared store.
 """
 
 from __future__ import annotations

@@ -54,17 +54,14 @@ class LeaseKeeper:
 
     async def _keep(self) -> None:
         interval = self.store.lease.total_seconds() / 3
-        rounds = 0
         while True:
             try:
                 await self.renew()
                 await self.take_over_lapsed()
-                if rounds % 10 == 0:
-                    await self.trim()
+                await self.trim()
             except Exception:
                 # A database blip must not end the job: the next round tries again.
                 logger.exception("lease round failed; retrying in %.1f s", interval)
-            rounds += 1
             # Jitter, so replicas started together do not sweep in lockstep.
             await asyncio.sleep(interval * random.uniform(0.8, 1.0))
 

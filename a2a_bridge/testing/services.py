@@ -1,4 +1,4 @@
-"""Real Postgres and Redis for the tests: a temporary data directory, a free loopback port, stopped afterwards.
+"""Real Postgres and Redis for tests and benchmarks: temporary data, a free loopback port, stopped afterwards.
 
 ``scripts/install-services.sh`` (run by ``make test``) installs them. Postgres
 refuses to run as root, so as root its commands run as the ``postgres`` user.
