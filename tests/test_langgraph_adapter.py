@@ -258,8 +258,10 @@ def test_bad_adapter_options_are_named(chat):
 
     with pytest.raises(ConfigurationError, match="unknown option"):
         to_a2a(graphs.chat_graph(chat), checkpointr="memory")
-    with pytest.raises(ConfigurationError, match="checkpointer must be"):
-        to_a2a(graphs.chat_graph(chat), checkpointer="postgres://x")
+    with pytest.raises(ConfigurationError, match="checkpointer must be") as raised:
+        to_a2a(graphs.chat_graph(chat), checkpointer="mysql://admin:s3cret@db/x")
+    assert "'mysql' URL" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
     from langgraph.graph import MessagesState, StateGraph
 
     with pytest.raises(ConfigurationError, match="serve the compiled graph"):
