@@ -57,8 +57,9 @@ class CheckpointedGraph:
         elif isinstance(checkpointer, BaseCheckpointSaver):
             self._saver = checkpointer
         else:
+            # Only the scheme of a URL: the rest may hold a password.
             shown = (
-                "a postgresql:// URL" if isinstance(checkpointer, str) and "://" in checkpointer else repr(checkpointer)
+                f"a {checkpointer.partition('://')[0]!r} URL" if isinstance(checkpointer, str) else repr(checkpointer)
             )
             raise ConfigurationError(
                 "checkpointer must be None, 'memory', 'sqlite:///PATH', 'postgresql://...' or a LangGraph "
