@@ -52,7 +52,8 @@ def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> Opene
     from a2a_bridge.protocol.server.stores.database import SharedTaskStore
 
     if url.kind == "sqlite":
-        engine = create_async_engine(url.url)
+        # One connection: SQLite takes one writer at a time, and queueing here is cheaper than its busy-wait.
+        engine = create_async_engine(url.url, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
