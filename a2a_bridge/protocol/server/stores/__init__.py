@@ -40,6 +40,12 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _begin_immediate(connection: Any) -> None:
+    # SQLAlchemy's recipe for serializable SQLite transactions: take the write lock at BEGIN, so that
+    # a read-then-write is never interleaved with another process's write (a restart overlapping).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> OpenedStore:
     """The store ``url`` names; a database is opened lazily, in the serving event loop."""
     from a2a_bridge.protocol.server.stores.memory import RetainingTaskStore
@@ -53,8 +59,9 @@ def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> Opene
 
     if url.kind == "sqlite":
         # One connection: SQLite takes one writer at a time, and queueing here is cheaper than its busy-wait.
-        engine = create_async_engine(url.url, pool_size=1, max_overflow=0)
+        engine = create_async_engine(url.url, pool_size=1, max_overflow=0, connect_args={"isolation_level": None})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     else:
         engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     replica_id = uuid.uuid4().hex

@@ -1,10 +1,11 @@
 """The SDK's ``DatabaseTaskStore`` made safe for several replicas (SQLite or Postgres).
 
-Each row gains three columns: a ``version`` that every write compares and
-bumps (so a read-check-write is atomic without row locks, on either engine),
-and a lease, ``lease_owner`` and ``lease_expires``: the replica running a
-task (submitted or working) holds it and renews it (:mod:`.leases`). Two rules
-follow from them:
+Each row gains three columns: a ``version`` that every write bumps, and a
+lease, ``lease_owner`` and ``lease_expires``: the replica running a task
+(submitted or working) holds it and renews it (:mod:`.leases`). Writes are
+group-committed: whatever saves arrive while one transaction commits go
+together in the next, which reads the rows it changes under a lock (Postgres
+``FOR UPDATE``, SQLite ``BEGIN IMMEDIATE``). Two rules follow:
 
 - **Final is final.** A stored completed, failed, canceled or rejected task
   never changes. A later write is dropped and the store calls ``on_final``,
@@ -17,21 +18,23 @@ Reads, ListTasks and its cursor paging, and owner scoping are the SDK's own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import DatabaseTaskStore
 from a2a.types import Task, TaskState
-from sqlalchemy import DateTime, Integer, String, insert, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from a2a_bridge.errors import BridgeError
-from a2a_bridge.protocol.sdk_internals import TaskMixin, task_columns
+from a2a_bridge.protocol.sdk_internals import TASK_COLUMNS, TaskMixin, task_columns
 
 __all__ = ["FINAL_STATE_NAMES", "TABLE", "SharedTaskStore", "TaskHeldElsewhere", "TaskRow", "utcnow"]
 
@@ -68,7 +71,19 @@ class TaskRow(TaskMixin, _Base):
     lease_expires: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-_CURRENT = select(TaskRow.version, TaskRow.owner, TaskRow.status, TaskRow.lease_owner, TaskRow.lease_expires)
+_CURRENT = select(
+    TaskRow.id, TaskRow.version, TaskRow.owner, TaskRow.status, TaskRow.lease_owner, TaskRow.lease_expires
+)
+_WRITTEN = ("version", *TASK_COLUMNS, "protocol_version", "lease_owner", "lease_expires")
+_UPDATE = update(TaskRow).where(TaskRow.id == bindparam("b_id")).values({name: bindparam(name) for name in _WRITTEN})
+
+
+@dataclass(slots=True)
+class _Write:
+    task_id: str
+    state: int
+    values: dict[str, Any]
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 def utcnow() -> datetime:
@@ -91,6 +106,8 @@ class SharedTaskStore(DatabaseTaskStore):
         self.replica_id = replica_id
         self.lease = timedelta(seconds=lease_seconds)
         self.on_final: Callable[[str], None] = lambda task_id: None
+        self._queue: list[_Write] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
         if self._initialized:
@@ -109,44 +126,84 @@ class SharedTaskStore(DatabaseTaskStore):
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self.initialize()
-        owner = self.owner_resolver(context)
-        values = self._values(task, owner)
+        write = _Write(task.id, task.status.state, self._values(task, self.owner_resolver(context)))
+        self._queue.append(write)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="a2a-bridge-store-writer")
+        await write.done
+
+    async def _drain(self) -> None:
+        """Commit queued writes, as many as have arrived, one transaction per batch (a group commit)."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                outcomes = await self._commit_with_retries(batch)
+            except Exception as exc:
+                outcomes = {write.task_id: exc for write in batch}
+            for write in batch:
+                if not write.done.done():
+                    outcome = outcomes.get(write.task_id)
+                    if outcome is None:
+                        write.done.set_result(None)
+                    else:
+                        write.done.set_exception(outcome)
+
+    async def _commit_with_retries(self, batch: list[_Write]) -> dict[str, Exception | None]:
         for _ in range(_RACES):
-            if await self._write(task, values):
-                return
-        raise TaskHeldElsewhere(f"task {task.id} changed {_RACES} times while this replica tried to save it")
+            try:
+                return await self._commit(batch)
+            except IntegrityError:
+                continue  # another replica inserted one of these tasks first: read again
+        raise TaskHeldElsewhere(f"{len(batch)} task writes kept racing another replica's")
 
-    async def _write(self, task: Task, values: dict[str, Any]) -> bool:
-        """One compare-and-swap attempt; False when another writer got in between."""
-        try:
-            async with self.async_session_maker.begin() as session:
-                current = (await session.execute(_CURRENT.where(TaskRow.id == task.id))).one_or_none()
-                if current is None:
-                    await session.execute(insert(TaskRow).values(id=task.id, version=1, **values))
-                    return True
-                if not self._may_write(task, values, current):
-                    return True
-                done = await session.execute(
-                    update(TaskRow)
-                    .where(TaskRow.id == task.id, TaskRow.version == current.version)
-                    .values(version=current.version + 1, **values)
-                )
-                return bool(done.rowcount)  # type: ignore[attr-defined]
-        except IntegrityError:
-            return False  # another replica inserted the same task first
+    async def _commit(self, batch: list[_Write]) -> dict[str, Exception | None]:
+        # A save is a whole snapshot: of several writes to one task in a batch, the last one stands.
+        latest = {write.task_id: write for write in batch}
+        outcomes: dict[str, Exception | None] = {}
+        finals: list[str] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        async with self.engine.begin() as connection:
+            # Locked for the transaction: rows on Postgres; the whole database on SQLite (BEGIN IMMEDIATE).
+            current = {
+                row.id: row
+                for row in await connection.execute(_CURRENT.where(TaskRow.id.in_(latest)).with_for_update())
+            }
+            for task_id, write in latest.items():
+                row = current.get(task_id)
+                if row is None:
+                    inserts.append({"id": task_id, "version": 1, **write.values})
+                    continue
+                try:
+                    verdict = self._may_write(task_id, write, row)
+                except TaskHeldElsewhere as exc:
+                    outcomes[task_id] = exc
+                    continue
+                if verdict == "write":
+                    updates.append({"b_id": task_id, "version": row.version + 1, **write.values})
+                elif verdict == "final":
+                    finals.append(task_id)
+            if inserts:
+                await connection.execute(insert(TaskRow), inserts)
+            if updates:
+                await connection.execute(_UPDATE, updates)
+        for task_id in finals:
+            self.on_final(task_id)
+        return outcomes
 
-    def _may_write(self, task: Task, values: dict[str, Any], current: Any) -> bool:
-        if current.owner != values["owner"]:
-            raise TaskHeldElsewhere(f"task {task.id} belongs to another caller")
+    def _may_write(self, task_id: str, write: _Write, current: Any) -> str:
+        """``write``, ``skip`` (nothing changed), or ``final`` (the task already ended: dropped)."""
+        if current.owner != write.values["owner"]:
+            raise TaskHeldElsewhere(f"task {task_id} belongs to another caller")
         stored_state = (current.status or {}).get("state")
         if stored_state in FINAL_STATE_NAMES:
-            if values["status"] != current.status:
-                logger.info("task %s is already %s; dropped a later write from this replica", task.id, stored_state)
-                self.on_final(task.id)
-            return False
+            if write.values["status"] == current.status:
+                return "skip"
+            logger.info("task %s is already %s; dropped a later write from this replica", task_id, stored_state)
+            return "final"
         held_by_other = current.lease_owner not in (None, self.replica_id)
         live = current.lease_expires is not None and current.lease_expires > utcnow()
         # A cancel may end a task another replica runs; that replica notices at its next write.
-        if held_by_other and live and task.status.state != TaskState.TASK_STATE_CANCELED:
-            raise TaskHeldElsewhere(f"task {task.id} is running on another replica")
-        return True
+        if held_by_other and live and write.state != TaskState.TASK_STATE_CANCELED:
+            raise TaskHeldElsewhere(f"task {task_id} is running on another replica")
+        return "write"
