@@ -173,16 +173,27 @@ def test_the_dispatcher_takes_what_the_json_rpc_endpoint_gives_it():
     assert {"context_builder", "enable_v0_3_compat"} <= parameters.keys()
 
 
-def test_the_sdk_task_table_has_the_columns_a_shared_store_writes():
+async def test_a_shared_store_writes_the_row_the_sdks_own_store_would(tmp_path):
     from a2a.server.models import TaskMixin, TaskModel
     from a2a.server.tasks import DatabaseTaskStore
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from a2a_bridge.protocol.server.stores.database import SharedTaskStore
 
     assert sdk_internals.TaskMixin is TaskMixin
-    for name in sdk_internals.TASK_COLUMNS:
+    task = Task(
+        id="t",
+        context_id="c",
+        status=TaskStatus(state=TaskState.TASK_STATE_WORKING, message=Message(message_id="s", parts=[Part(text="hi")])),
+        history=[Message(role=Role.ROLE_USER, message_id="m", parts=[Part(text="q"), Part(data=struct_pb2.Value())])],
+        artifacts=[Artifact(artifact_id="a", name="response", parts=[Part(text="answer")])],
+    )
+    task.status.timestamp.GetCurrentTime()
+    task.metadata.update({"usage": {"total_tokens": 3}})
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
+    ours = SharedTaskStore(engine, replica_id="r", lease_seconds=15)._values(task, "alice")
+    theirs = DatabaseTaskStore(engine)._to_orm(task, "alice")
+    for name in ("context_id", "kind", "owner", "last_updated", "status", "artifacts", "history", "task_metadata"):
         assert hasattr(TaskModel, name), f"the SDK's task table lost the column {name!r}"
-    task = Task(id="t", context_id="c", status=TaskStatus(state=TaskState.TASK_STATE_WORKING))
-    store = DatabaseTaskStore.__new__(DatabaseTaskStore)
-    store.core_to_model_conversion = None
-    store.task_model = TaskModel
-    columns = sdk_internals.task_columns(store, task, "alice")
-    assert (columns["owner"], columns["context_id"], columns["status"]["state"]) == ("alice", "c", "TASK_STATE_WORKING")
+        assert ours[name] == getattr(theirs, name), name
+    await engine.dispose()

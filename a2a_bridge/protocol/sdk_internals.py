@@ -20,7 +20,7 @@ from a2a.client.card_resolver import parse_agent_card
 from a2a.server.request_handlers import LegacyRequestHandler
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
-from a2a.server.tasks import DatabaseTaskStore, task_manager
+from a2a.server.tasks import task_manager
 from a2a.types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from a2a.utils.errors import A2AError
 from a2a.utils.proto_utils import validate_proto_required_fields
@@ -37,11 +37,9 @@ __all__ = [
     "parse_agent_card",
     "register_run",
     "unregister_run",
-    "TASK_COLUMNS",
     "TaskMixin",
     "all_runs",
     "running",
-    "task_columns",
     "validate_history_length",
     "validate_proto_required_fields",
 ]
@@ -53,9 +51,6 @@ except ImportError:  # SQLAlchemy is an extra; the memory store does without it
     class TaskMixin:  # type: ignore[no-redef]
         """Stands in without SQLAlchemy; parse_store_url names the extra to install."""
 
-
-# The columns of the SDK's task table that a save writes (its TaskMixin, less the id).
-TASK_COLUMNS = ("context_id", "kind", "owner", "last_updated", "status", "artifacts", "history", "task_metadata")
 
 # The SDK wraps this in a tracing span even with tracing off, which cost more than the function.
 append_artifact_to_task = inspect.unwrap(task_manager.append_artifact_to_task)
@@ -75,12 +70,6 @@ def apply_task_event(task: Task, event: TaskStatusUpdateEvent | TaskArtifactUpda
         task.status.CopyFrom(event.status)
     else:
         append_artifact_to_task(task, event)
-
-
-def task_columns(store: DatabaseTaskStore, task: Task, owner: str) -> dict[str, Any]:
-    """The SDK's own column values for ``task`` (JSON of status, artifacts, history, metadata)."""
-    row = store._to_orm(task, owner)
-    return {name: getattr(row, name) for name in TASK_COLUMNS}
 
 
 def check_handler(handler: LegacyRequestHandler) -> None:

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from a2a.server.tasks import TaskStore
 
 from a2a_bridge.serving.store_url import StoreUrl
@@ -40,6 +41,10 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _begin_immediate(connection: Any) -> None:
     # SQLAlchemy's recipe for serializable SQLite transactions: take the write lock at BEGIN, so that
     # a read-then-write is never interleaved with another process's write (a restart overlapping).
@@ -59,11 +64,13 @@ def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> Opene
 
     if url.kind == "sqlite":
         # One connection: SQLite takes one writer at a time, and queueing here is cheaper than its busy-wait.
-        engine = create_async_engine(url.url, pool_size=1, max_overflow=0, connect_args={"isolation_level": None})
+        engine = create_async_engine(
+            url.url, pool_size=1, max_overflow=0, connect_args={"isolation_level": None}, json_serializer=_json
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     else:
-        engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json)
     replica_id = uuid.uuid4().hex
     store = SharedTaskStore(engine, replica_id=replica_id, lease_seconds=lease_seconds)
     return OpenedStore(store, shared=store, engine=engine)
