@@ -179,3 +179,19 @@ class SteadyAgent:
 
 # Served by `a2a-bridge serve agents:steady` in the failover tests.
 steady = SteadyAgent(steps=int(os.environ.get("STEADY_STEPS", "10")), marker_dir=os.environ.get("STEADY_MARKER_DIR"))
+
+
+@dataclass
+class PidAskingAgent:
+    """Asks for the budget, then answers with it and with the process that answered."""
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        if not turn.resuming:
+            yield NeedsInput("What is your budget in USD?")
+            return
+        yield TextDelta(f"budget noted: {turn.text} (pid {os.getpid()})")
+        yield Done()
+
+
+# Served by `a2a-bridge serve agents:asking` in the replica tests.
+asking = PidAskingAgent()

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from a2a.types import SubscribeToTaskRequest, TaskState
-from a2a_calls import V1, call, data_message, get_task, message, start_task, state, wait_for_state
+from a2a_calls import V1, call, data_message, error_of, get_task, message, start_task, state, wait_for_state
 from processes import serve_process
 from sdk import sdk_client
 
@@ -34,6 +34,17 @@ def replicas(shared, tmp_path, request):
     args = ["--store", store, "--event-bus", redis.url, "--lease-seconds", "2"]
     env = {"STEADY_MARKER_DIR": str(tmp_path), "STEADY_STEPS": "25"}
     started = [serve_process("agents:steady", args=args, env=env) for _ in range(2)]
+    yield started
+    for replica in started:
+        replica.stop()
+
+
+@pytest.fixture
+def replicas_of_asking(shared):
+    postgres, redis = shared
+    store = postgres.create_database("asking")
+    args = ["--store", store, "--event-bus", redis.url]
+    started = [serve_process("agents:asking", args=args) for _ in range(2)]
     yield started
     for replica in started:
         replica.stop()
@@ -231,3 +242,22 @@ async def test_a_thousand_tasks_over_two_replicas_with_one_killed_half_way_lose_
     finally:
         for replica in replicas:
             replica.stop()
+
+
+def test_an_answer_taken_by_another_replica_is_never_overwritten_by_the_first(replicas_of_asking):
+    """The multi-replica bug class of a2a-python #1188: a stale copy of an input-required task."""
+    a, b = replicas_of_asking
+    asked = call(a.url, "SendMessage", {"message": message("plan my fleet")})["task"]
+    assert state(asked) == "input_required"
+    answer = {**message("5000"), "taskId": asked["id"], "contextId": asked["contextId"]}
+    answered = call(b.url, "SendMessage", {"message": answer})["task"]
+    assert state(answered) == "completed"
+    assert f"(pid {b.process.pid})" in answered["artifacts"][0]["parts"][0]["text"]
+    on_a = get_task(a.url, asked["id"])
+    assert state(on_a) == "completed"
+    assert on_a["artifacts"] == answered["artifacts"], "A serves what B wrote"
+    assert [m["parts"][0]["text"] for m in on_a["history"] if m["role"] == "ROLE_USER"] == ["plan my fleet", "5000"]
+    again = {**message("9000"), "taskId": asked["id"], "contextId": asked["contextId"]}
+    refused = error_of(a.url, "SendMessage", {"message": again})
+    assert "terminal" in refused["message"].lower()
+    assert get_task(b.url, asked["id"])["artifacts"] == answered["artifacts"]
