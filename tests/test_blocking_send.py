@@ -156,3 +156,19 @@ def test_bad_envelopes_get_the_sdks_errors(echo_url, body, headers, code, says):
     assert error["code"] == code, error  # type: ignore[index]
     assert says in str(error).lower() or says in str(error)
     assert "Traceback" not in str(answered)
+
+
+@pytest.mark.parametrize(
+    ("method", "hint"), [("SendMessage", "'message/send'"), ("GetTask", "'tasks/get'"), ("ListTasks", "")]
+)
+def test_a_v1_method_without_the_version_header_is_told_what_to_send(echo_url, method, hint):
+    params = {"message": _message()} if method == "SendMessage" else {"id": "t"} if method == "GetTask" else {}
+    body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+
+    answered = _send(echo_url, body, {"Authorization": f"Bearer {SECRET}"})
+
+    error = answered["error"]
+    assert (answered["id"], error["code"]) == (7, -32009)
+    assert "the A2A-Version header is missing" in error["message"]
+    assert "send 'A2A-Version: 1.0'" in error["message"]
+    assert hint in error["message"]

@@ -63,7 +63,7 @@ def test_call_json_output(steady):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["call", "{url}", "hi"], "requires a bearer secret"),
+        (["call", "{url}", "hi"], "requires a bearer secret: add --secret VALUE, --secret @FILE or --secret env:VAR"),
         (["call", "{url}", "hi", "--secret", "wrong-secret"], "refused the credentials (HTTP 401)"),
         (["call", "{url}", "--data", "[1]", "--secret", SECRET], "--data must be a JSON object"),
         (["call", "{url}", "--secret", SECRET], "give the message TEXT, --data JSON, or both"),

@@ -13,7 +13,7 @@ import time
 import graphs
 import httpx
 import pytest
-from a2a.types import CancelTaskRequest, GetTaskRequest, Part, TaskState
+from a2a.types import CancelTaskRequest, GetTaskRequest, ListTasksRequest, Part, TaskState
 from sdk import artifact_data, artifact_texts, collect, get_json, get_text, request, sdk_client, user_message
 
 from a2a_bridge import Backend, to_a2a
@@ -285,3 +285,22 @@ async def test_a_graph_on_the_real_embedded_vllm(live_server, embedded_vllm):
     usage = task.metadata["usage"]
     assert usage["prompt_tokens"] > 0
     assert 0 < usage["completion_tokens"] <= 24
+
+
+@pytest.mark.parametrize("road", ["blocking", "return_immediately", "streaming"])
+async def test_a_task_is_working_while_its_first_node_runs(live_server, road):
+    """No node has finished and nothing was said yet: the task is still working, not submitted."""
+    stoppable = graphs.Stoppable()
+    server = live_server(to_a2a(stoppable.graph()))
+    client = await client_for(server)
+    streaming = await sdk_client(server.url, binding="JSONRPC", streaming=True, secret=None)
+    send = request(user_message(text="go"), return_immediately=road == "return_immediately")
+    sender = asyncio.ensure_future(collect(streaming if road == "streaming" else client, send))
+    assert await asyncio.to_thread(stoppable.started.wait, 5)
+    await asyncio.sleep(0.1)
+    listed = await client.list_tasks(ListTasksRequest())
+    [task] = listed.tasks
+    assert task.status.state == TaskState.TASK_STATE_WORKING
+    assert (await client.get_task(GetTaskRequest(id=task.id))).status.state == TaskState.TASK_STATE_WORKING
+    await client.cancel_task(CancelTaskRequest(id=task.id))
+    await sender

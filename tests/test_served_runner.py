@@ -59,8 +59,10 @@ async def test_streaming_send_shows_progress_chunks_and_final_state(live_server,
     kinds = [e.WhichOneof("payload") for e in events]
     assert kinds[0] == "task"
     progress = [e.status_update for e in events if e.HasField("status_update")]
-    assert progress[0].status.state == TaskState.TASK_STATE_WORKING
-    assert progress[0].status.message.parts[0].text == "echoing"
+    assert progress[0].status.state == TaskState.TASK_STATE_WORKING, "working as soon as the runner starts"
+    assert not progress[0].status.HasField("message")
+    assert progress[1].status.state == TaskState.TASK_STATE_WORKING
+    assert progress[1].status.message.parts[0].text == "echoing"
     assert progress[-1].status.state == TaskState.TASK_STATE_COMPLETED
     chunks = [e.artifact_update for e in events if e.HasField("artifact_update")]
     streamed = [c for c in chunks if c.artifact.name == "response" and not c.last_chunk]

@@ -16,7 +16,7 @@ from a2a_bridge.calling.card_view import AgentCardView, fetch_card
 from a2a_bridge.calling.remote_agent import RemoteAgent
 from a2a_bridge.calling.results import RemoteResult
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
-from a2a_bridge.errors import CardError, ConfigurationError
+from a2a_bridge.errors import CardError, ConfigurationError, RemoteAuthError
 from a2a_bridge.http_client import async_client
 from a2a_bridge.runner import Artifact, Progress, TextDelta
 from a2a_bridge.task_states import TERMINAL
@@ -165,7 +165,17 @@ async def _call(args: argparse.Namespace, err: Console) -> RemoteResult:
 
 def run_call(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
-    result = asyncio.run(_call(args, err))
+    try:
+        result = asyncio.run(_call(args, err))
+    except RemoteAuthError as exc:
+        if args.secret:
+            raise
+        # The library's wording names the keyword argument; here the flag is what to give.
+        raise RemoteAuthError(
+            f"{exc.agent or args.url} requires a bearer secret: add --secret VALUE, --secret @FILE or --secret env:VAR",
+            agent=exc.agent,
+            url=exc.url,
+        ) from None
     _print_result(result, as_json=args.json, streamed=args.stream and not args.json, err=err)
     if result.state in _FAILED_STATES:
         reason = result.message or "no reason given"

@@ -8,11 +8,11 @@ of a small agent (see bench/). Here the executor publishes into a
 SDK's task manager does and saves it, so GetTask, ListTasks and CancelTask see
 the task mid-run as before. SubscribeToTask is served from the sink.
 
-A status change is saved at once: the caller's answer waits for the last one.
-Other events (the new task, artifact chunks) usually arrive just before one, so
-they are saved with it, or on the next turn of the event loop at the latest.
-A task that finishes at once is saved once instead of four times; each save
-is a deep copy of the task.
+A final or input-required status is saved at once: the caller's answer waits
+for it. Other events (the new task, working steps, artifact chunks) are saved
+with the next such status, or on the next turn of the event loop at the
+latest. A task that finishes at once is saved once instead of five times;
+each save is a deep copy of the task, or a database write.
 """
 
 from __future__ import annotations
@@ -23,11 +23,15 @@ from collections.abc import AsyncIterator
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.tasks import TaskStore
-from a2a.types import SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from a2a.types import SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatusUpdateEvent
 
 from a2a_bridge.protocol.sdk_internals import apply_task_event
+from a2a_bridge.protocol.wire.states import TERMINAL_STATES
 
 __all__ = ["TaskSink", "runs_directly"]
+
+# The states a caller waits for; the others (working, with or without a step) are saved on the next loop turn.
+_SAVED_AT_ONCE = frozenset({*TERMINAL_STATES, TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def runs_directly(params: SendMessageRequest) -> bool:
@@ -57,7 +61,7 @@ class TaskSink(EventQueue):
             apply_task_event(self.task, event)
         else:
             raise TypeError(f"a task cannot take a {type(event).__name__} event")
-        if isinstance(event, TaskStatusUpdateEvent):
+        if isinstance(event, TaskStatusUpdateEvent) and event.status.state in _SAVED_AT_ONCE:
             await self._save()
         elif not self._unsaved:
             self._unsaved = True

@@ -103,6 +103,7 @@ class RunnerExecutor(AgentExecutor):
         )
         try:
             turn = self._turn(context, task, resuming, seen)
+            await publisher.working()
             async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
                 async for event in events:
                     if await publisher.publish(event):

@@ -18,7 +18,7 @@ from typing import Any
 from a2a.server.request_handlers import build_error_response
 from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.types import SendMessageRequest, SendMessageResponse, Task
-from a2a.utils.errors import InternalError
+from a2a.utils.errors import InternalError, VersionNotSupportedError
 from google.protobuf.json_format import ParseError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,6 +33,15 @@ __all__ = ["JsonRpcEndpoint"]
 
 logger = logging.getLogger("a2a_bridge.jsonrpc")
 _V1 = re.compile(r"1(\.\d+){0,2}")
+# The v1.0 JSON-RPC methods, each with its v0.3 name.
+_V1_METHODS: dict[str, str | None] = {
+    "SendMessage": "message/send",
+    "SendStreamingMessage": "message/stream",
+    "GetTask": "tasks/get",
+    "ListTasks": None,
+    "CancelTask": "tasks/cancel",
+    "SubscribeToTask": "tasks/resubscribe",
+}
 
 
 class JsonRpcEndpoint:
@@ -45,8 +54,12 @@ class JsonRpcEndpoint:
 
     async def handle(self, request: Request) -> Response:
         # The body is cached on the request, so the dispatcher can read it again.
-        call = _send_message_call(await request.body(), request.headers.get("a2a-version", ""))
+        body = await request.body()
+        version = request.headers.get("a2a-version", "")
+        call = _send_message_call(body, version)
         if call is None:
+            if not version and (missing := _v1_call_without_version(body)) is not None:
+                return FastJSONResponse(build_error_response(missing[0], missing[1]))
             return await self.dispatcher.handle_requests(request)
         request_id, params = call
         context = self.context_builder.build(request)
@@ -64,6 +77,24 @@ class JsonRpcEndpoint:
             return FastJSONResponse(build_error_response(request_id, error))
         response = SendMessageResponse(task=result) if isinstance(result, Task) else SendMessageResponse(message=result)
         return FastJSONResponse({"jsonrpc": "2.0", "id": request_id, "result": message_to_json(response)})
+
+
+def _v1_call_without_version(body: bytes) -> tuple[str | int | None, VersionNotSupportedError] | None:
+    """A v1.0 method name with no ``A2A-Version`` header: the SDK would take it as v0.3 and say only that."""
+    try:
+        payload: Any = read_json(body)
+    except ValueError:
+        return None
+    method = payload.get("method") if isinstance(payload, dict) else None
+    if method not in _V1_METHODS:
+        return None
+    request_id = payload.get("id")
+    v03_name = _V1_METHODS[method]
+    message = (
+        f"the A2A-Version header is missing, so this was read as A2A v0.3, which has no method {method!r}: "
+        "send 'A2A-Version: 1.0' with it" + (f", or use the v0.3 name {v03_name!r}" if v03_name else "")
+    )
+    return request_id if isinstance(request_id, str | int) else None, VersionNotSupportedError(message=message)
 
 
 def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessageRequest] | None:

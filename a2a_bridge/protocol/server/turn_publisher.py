@@ -84,6 +84,10 @@ class TurnPublisher:
         if self.coalescer is not None:
             await self.coalescer.flush()
 
+    async def working(self) -> None:
+        """The runner has started: the task is working from now on, whatever it says first."""
+        await self.events.status(TaskState.TASK_STATE_WORKING)
+
     async def abort(self, state: TaskState, message: str | None = None) -> None:
         """End the turn early (cancel, crash): drop buffered text, then say so, unless the task already ended."""
         if self.coalescer is not None:
