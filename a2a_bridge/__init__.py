@@ -10,7 +10,7 @@ from a2a_bridge.backends.topology import Topology
 from a2a_bridge.calling.card_view import AgentCardView
 from a2a_bridge.calling.registry import AgentRegistry, RegistryEntry
 from a2a_bridge.calling.remote_agent import RemoteAgent
-from a2a_bridge.calling.results import RemoteArtifact, RemoteResult
+from a2a_bridge.calling.results import RemoteArtifact, RemoteResult, TaskPage
 from a2a_bridge.errors import (
     AdapterNotFound,
     BackendError,
@@ -85,6 +85,7 @@ __all__ = [
     "Skill",
     "TIERS",
     "TaskNotFound",
+    "TaskPage",
     "TextDelta",
     "TierProfile",
     "Topology",

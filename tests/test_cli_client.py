@@ -1,4 +1,4 @@
-"""``a2a-bridge card`` and ``a2a-bridge call`` as subprocesses."""
+"""``a2a-bridge card``, ``call`` and ``task`` as subprocesses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from a2a_calls import start_task
 from processes import TESTS, free_port, serve_process
 from sdk import SECRET
 
@@ -79,3 +80,43 @@ def test_failures_exit_nonzero_with_one_line(steady, args, message):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("a2a-bridge: error: ")
     assert message in lines[0]
+
+
+def test_task_get_list_and_cancel_cover_a_tasks_life(tmp_path):
+    agent = serve_process(
+        "agents:steady", secrets={"orchestrator": SECRET}, args=["--store", f"sqlite:///{tmp_path}/tasks.db"]
+    )
+    try:
+        done = json.loads(cli("call", agent.url, "first", "--secret", SECRET, "--json").stdout)
+        cli("call", agent.url, "second", "--secret", SECRET)
+
+        got = cli("task", "get", agent.url, done["task_id"], "--secret", SECRET, "--json")
+        assert got.returncode == 0, got.stderr
+        assert (json.loads(got.stdout)["state"], json.loads(got.stdout)["text"]) == ("completed", done["text"])
+
+        first_page = json.loads(cli("task", "list", agent.url, "--secret", SECRET, "--page-size", "1", "--json").stdout)
+        assert (len(first_page["tasks"]), first_page["total"]) == (1, 2)
+        token = first_page["next_page_token"]
+        rest = cli("task", "list", agent.url, "--secret", SECRET, "--page-token", token, "--json")
+        listed = {t["task_id"] for t in first_page["tasks"] + json.loads(rest.stdout)["tasks"]}
+        assert done["task_id"] in listed
+        assert len(listed) == 2
+        table = cli("task", "list", agent.url, "--secret", SECRET, "--state", "completed")
+        assert done["task_id"] in table.stdout
+        assert "2 of 2 tasks" in table.stdout
+
+        running = start_task(agent.url, "long", secret=SECRET)
+        canceled = cli("task", "cancel", agent.url, running, "--secret", SECRET)
+        assert canceled.returncode == 0, canceled.stderr
+        assert "canceled" in canceled.stderr
+        again = cli("task", "cancel", agent.url, running, "--secret", SECRET)
+        assert again.returncode == 2
+        assert "cannot be canceled" in again.stderr
+
+        unknown = cli("task", "get", agent.url, "no-such-task", "--secret", SECRET)
+        assert unknown.returncode == 2
+        assert unknown.stderr.strip().splitlines()[-1].startswith("a2a-bridge: error: ")
+        no_secret = cli("task", "list", agent.url)
+        assert "requires a bearer secret: add --secret VALUE" in no_secret.stderr
+    finally:
+        agent.stop()

@@ -16,7 +16,7 @@ EXPECTED = {
         "TierProfile", "Topology", "BridgeError", "CardError", "ConfigurationError", "Done", "Event", "Failed",
         "FieldError", "FilePart", "InputValidationError", "NeedsInput", "Progress", "RegistryEntry",
         "RemoteAgent", "RemoteAgentError", "RemoteArtifact", "RemoteAuthError", "RemoteInputError",
-        "RemoteResult", "RemoteTimeout", "RemoteUnavailable", "Runner", "Skill", "TaskNotFound",
+        "RemoteResult", "RemoteTimeout", "RemoteUnavailable", "Runner", "Skill", "TaskNotFound", "TaskPage",
         "TextDelta", "TraceContext", "Turn", "UnsupportedOperation", "Usage", "__version__",
         "serve", "to_a2a",
     },

@@ -13,9 +13,10 @@ from typing import Any, Protocol
 import httpx
 
 from a2a_bridge.calling.card_view import AgentCardView
-from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
+from a2a_bridge.task_states import TaskState
 
-__all__ = ["Connection", "Outgoing", "open_connection"]
+__all__ = ["Connection", "Outgoing", "TaskQuery", "open_connection"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,16 @@ class Outgoing:
     metadata: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """Which of the caller's tasks to list: by conversation, by state, one page at a time."""
+
+    context_id: str | None = None
+    state: TaskState | None = None
+    page_size: int = 50
+    page_token: str = ""
+
+
 class Connection(Protocol):
     """A client for one replica. Errors are the core's :class:`RemoteAgentError` tree."""
 
@@ -39,6 +50,8 @@ class Connection(Protocol):
     async def get_task(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult: ...
 
     async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult: ...
+
+    async def list_tasks(self, query: TaskQuery, *, headers: Mapping[str, str]) -> TaskPage: ...
 
 
 def open_connection(card: AgentCardView, *, http: httpx.AsyncClient) -> Connection:

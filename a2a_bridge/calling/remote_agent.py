@@ -26,8 +26,8 @@ import httpx
 
 from a2a_bridge.calling.attempts import Attempts, Endpoint
 from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
-from a2a_bridge.calling.connections import Connection, Outgoing, open_connection
-from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, open_connection
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
 from a2a_bridge.errors import (
     CardError,
     ConfigurationError,
@@ -39,6 +39,7 @@ from a2a_bridge.errors import (
 )
 from a2a_bridge.http_client import async_client
 from a2a_bridge.runner import Progress, TraceContext
+from a2a_bridge.task_states import TaskState
 from a2a_bridge.tracing import trace_headers
 
 __all__ = ["RemoteAgent"]
@@ -343,6 +344,27 @@ class RemoteAgent:
         """Cancel the task on the replica that runs it."""
         headers = self._headers(trace)
         return await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
+
+    async def list_tasks(
+        self,
+        *,
+        context_id: str | None = None,
+        state: TaskState | None = None,
+        page_size: int = 50,
+        page_token: str = "",
+        trace: TraceContext | None = None,
+    ) -> TaskPage:
+        """One page of this caller's tasks on the remote, newest first; replicas sharing a store list the same."""
+        if not 1 <= page_size <= 100:
+            raise ConfigurationError(f"page_size must be between 1 and 100, got {page_size}")
+        query = TaskQuery(context_id=context_id, state=state, page_size=page_size, page_token=page_token)
+        headers = self._headers(trace)
+
+        async def op(connection: Connection) -> TaskPage:
+            return await connection.list_tasks(query, headers=headers)
+
+        page, _ = await self._with_failover(op, self._attempts(None))
+        return page
 
     # --- lifetime ----------------------------------------------------------------
 

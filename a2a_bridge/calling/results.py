@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 from a2a_bridge.runner import Artifact, FilePart, Progress, TextDelta, Usage
 from a2a_bridge.task_states import TERMINAL, TaskState
 
-__all__ = ["RemoteArtifact", "RemoteEvent", "RemoteResult", "TaskState", "usage_from"]
+__all__ = ["RemoteArtifact", "RemoteEvent", "RemoteResult", "TaskPage", "TaskState", "usage_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +80,18 @@ def usage_from(value: Any) -> Usage | None:
         )
     except (TypeError, ValueError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of a remote's tasks, newest first.
+
+    Attributes:
+        tasks: The tasks on this page.
+        next_page_token: Pass it on for the next page; empty on the last one.
+        total: How many tasks match, on every page.
+    """
+
+    tasks: tuple[RemoteResult, ...]
+    next_page_token: str = ""
+    total: int = 0

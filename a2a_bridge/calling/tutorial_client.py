@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from a2a_bridge.calling.card_view import AgentCardView
-from a2a_bridge.calling.connections import Outgoing
+from a2a_bridge.calling.connections import Outgoing, TaskQuery
 from a2a_bridge.calling.http_errors import error_for_status, error_for_transport
-from a2a_bridge.calling.results import RemoteEvent, RemoteResult, usage_from
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage, usage_from
 from a2a_bridge.errors import FieldError, RemoteAgentError, RemoteInputError, UnsupportedOperation
 from a2a_bridge.profile import single_text_field
 from a2a_bridge.runner import TextDelta
@@ -103,6 +103,9 @@ class TutorialConnection:
 
     async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
         raise self._unsupported("CancelTask")
+
+    async def list_tasks(self, query: TaskQuery, *, headers: Mapping[str, str]) -> TaskPage:
+        raise self._unsupported("ListTasks")
 
     def _unsupported(self, what: str) -> UnsupportedOperation:
         return UnsupportedOperation(

@@ -33,14 +33,14 @@ from a2a.types import (
     Task,
 )
 
-from a2a_bridge.calling.connections import Outgoing
-from a2a_bridge.calling.results import RemoteEvent, RemoteResult
+from a2a_bridge.calling.connections import Outgoing, TaskQuery
+from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
 from a2a_bridge.errors import CardError, RemoteAgentError, RemoteTimeout, RemoteUnavailable
 from a2a_bridge.protocol.client.errors import translate
 from a2a_bridge.protocol.client.task_results import StreamFold, result_from_message, result_from_task
 from a2a_bridge.protocol.wire.cards import card_to_dict, parse_card
 from a2a_bridge.protocol.wire.parts import data_part
-from a2a_bridge.protocol.wire.states import TERMINAL_STATES
+from a2a_bridge.protocol.wire.states import TERMINAL_STATES, state_value
 
 __all__ = ["A2AConnection", "build_message", "sdk_card_as_dict"]
 
@@ -179,6 +179,24 @@ class A2AConnection:
     async def cancel(self, task_id: str, *, headers: Mapping[str, str]) -> RemoteResult:
         return await self._task_call(
             self._blocking.cancel_task(CancelTaskRequest(id=task_id), context=self._context(headers))
+        )
+
+    async def list_tasks(self, query: TaskQuery, *, headers: Mapping[str, str]) -> TaskPage:
+        request = ListTasksRequest(
+            context_id=query.context_id or "", page_size=query.page_size, page_token=query.page_token
+        )
+        if query.state is not None:
+            request.status = state_value(query.state)  # type: ignore[assignment]  # the enum is an int at runtime
+        try:
+            listed = await self._blocking.list_tasks(request, context=self._context(headers))
+        except Exception as exc:
+            if (error := translate(exc, agent=self.agent, url=self.url)) is None:
+                raise
+            raise error from exc
+        return TaskPage(
+            tasks=tuple(result_from_task(task, agent=self.agent, url=self.url) for task in listed.tasks),
+            next_page_token=listed.next_page_token,
+            total=listed.total_size,
         )
 
     async def _task_call(self, call: Awaitable[Task]) -> RemoteResult:

@@ -7,7 +7,7 @@ from a2a.types import TaskState
 from a2a_bridge.task_states import STATES, TERMINAL
 from a2a_bridge.task_states import TaskState as StateName
 
-__all__ = ["TERMINAL_STATES", "state_name"]
+__all__ = ["TERMINAL_STATES", "state_name", "state_value"]
 
 _BY_NAME: dict[StateName, int] = {name: TaskState.Value(f"TASK_STATE_{name.upper()}") for name in STATES}
 _BY_VALUE: dict[int, StateName] = {value: name for name, value in _BY_NAME.items()}
@@ -17,3 +17,8 @@ TERMINAL_STATES: frozenset[int] = frozenset(_BY_NAME[name] for name in TERMINAL)
 def state_name(state: int) -> StateName:
     """The core's name of an A2A task state; ``"unknown"`` for one it does not know."""
     return _BY_VALUE.get(state, "unknown")
+
+
+def state_value(name: StateName) -> int:
+    """The A2A task-state enum value of one of the core's state names."""
+    return _BY_NAME[name]
