@@ -240,3 +240,18 @@ def test_error_responses_carry_no_stack_trace(echo):
         assert response.status_code < 500, response.text
         assert "Traceback" not in response.text
         assert 'File "' not in response.text
+
+
+@pytest.mark.parametrize("path", ["/", "/message:send"])
+def test_an_unknown_role_says_which_roles_there_are(echo, path):
+    agent, client = echo
+    params = send_params(data={"query": "q"})
+    params["message"]["role"] = "ROLE_BOSS"
+    body = rpc("SendMessage", params) if path == "/" else params
+    answer = client.post(path, json=body, headers={**AUTH, **V1}).json()
+    error = answer["error"]
+    details = error["data"] if path == "/" else error["details"]
+    [violation] = next(d for d in details if "fieldViolations" in d)["fieldViolations"]
+    assert violation["field"] == "message.role"
+    assert "one of ROLE_USER, ROLE_AGENT" in violation["description"]
+    assert agent.turns == []

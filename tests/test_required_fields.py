@@ -1,4 +1,4 @@
-"""The quick REQUIRED-field check agrees with the SDK's, error for error."""
+"""The quick REQUIRED-field check agrees with the SDK's, error for error (and explains enums)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def _errors(check, message) -> object:
 def test_the_quick_check_raises_exactly_when_the_sdk_does(kind, payload, complete):
     message = ParseDict(payload, kind())
 
-    ours = _errors(check_required_fields, message)
-    assert ours == _errors(validate_proto_required_fields, message)
-    assert (ours is None) == complete
+    ours, theirs = _errors(check_required_fields, message), _errors(validate_proto_required_fields, message)
+    assert (ours is None) == (theirs is None) == complete
+    for mine, sdk in zip((ours or {}).get("errors", []), (theirs or {}).get("errors", []), strict=True):
+        assert mine["field"] == sdk["field"]
+        if mine["field"] == "message.role":  # an enum: ours also says which values it takes
+            assert (
+                mine["message"]
+                == "Field is required: one of ROLE_USER, ROLE_AGENT (a value it does not know counts as missing)."
+            )
+        else:
+            assert mine["message"] == sdk["message"]

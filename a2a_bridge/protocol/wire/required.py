@@ -5,13 +5,16 @@ every call and walks into each ``data`` part's Struct, which holds no required
 field at all: about 80 us for a one-line message, and more for large data.
 Here the walk is planned once per message type and skips subtrees that hold no
 required field. Only when it finds a problem does the SDK's own check run, so
-callers get exactly the SDK's error, and a disagreement can only cost time.
+callers get the SDK's error, and a disagreement can only cost time. A missing
+enum (``role``: ``ROLE_BOSS`` parses as unset) also says which values it takes.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
+from a2a.types import InvalidParamsError
 from google.api.field_behavior_pb2 import FieldBehavior, field_behavior
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -83,7 +86,34 @@ def _complete(message: Message) -> bool:
     return True
 
 
+def _field_at(descriptor: Descriptor, path: str) -> FieldDescriptor | None:
+    field: FieldDescriptor | None = None
+    for name in path.split("."):
+        name = name.split("[", 1)[0]
+        field = descriptor.fields_by_name.get(name) if descriptor is not None else None
+        if field is None:
+            return None
+        descriptor = field.message_type
+    return field
+
+
+def _explain_enums(message: Message, errors: list[dict[str, Any]]) -> None:
+    """An enum the caller misspelled arrives unset; say which values it takes, not only that it is required."""
+    for error in errors:
+        field = _field_at(message.DESCRIPTOR, str(error.get("field", "")))
+        if field is not None and field.enum_type is not None:
+            names = [value.name for value in field.enum_type.values if value.number != 0]
+            error["message"] = (
+                f"Field is required: one of {', '.join(names)} (a value it does not know counts as missing)."
+            )
+
+
 def check_required_fields(message: Message) -> None:
     """Raise the SDK's InvalidParamsError when a REQUIRED field is missing."""
     if not _complete(message):
-        validate_proto_required_fields(message)
+        try:
+            validate_proto_required_fields(message)
+        except InvalidParamsError as exc:
+            if isinstance(exc.data, dict) and isinstance(exc.data.get("errors"), list):
+                _explain_enums(message, exc.data["errors"])
+            raise
