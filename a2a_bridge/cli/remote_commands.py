@@ -164,11 +164,10 @@ def _print_result(result: RemoteResult, *, as_json: bool, streamed: bool, err: C
 
 
 async def _call(args: argparse.Namespace, err: Console) -> RemoteResult:
-    secret = read_secret(args.secret, what=args.url) if args.secret else None
     data = _data(args.data)
     if args.text is None and data is None:
         raise ConfigurationError("give the message TEXT, --data JSON, or both")
-    async with RemoteAgent(args.url, secret=secret, replicas=args.replica, timeout=args.timeout) as agent:
+    async with _agent(args) as agent:
         kwargs: dict[str, Any] = {"data": data, "context_id": args.context_id, "task_id": args.task_id}
         if not args.stream:
             with err.status(f"waiting for {args.url} ..."):
