@@ -204,25 +204,25 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             async for event in super().on_subscribe_to_task(params, context):
                 yield event
             return
-        # The checks of the SDK's handler, for a task whose events never pass through its queues.
-        check_required_fields(params)
-        if not self.card.capabilities.streaming:
-            raise UnsupportedOperationError(message="Streaming is not supported by the agent")
-        if await self.task_store.get(params.id, context) is None:
-            raise TaskNotFoundError
+        await self._subscribable(params, context)
         async for event in sink.follow():
             yield event
 
-    async def _follow_elsewhere(
-        self, params: SubscribeToTaskRequest, context: ServerCallContext
-    ) -> AsyncGenerator[Event]:
-        """SubscribeToTask for a task another replica runs: its events, through the bus."""
+    async def _subscribable(self, params: SubscribeToTaskRequest, context: ServerCallContext) -> Task:
+        """The checks of the SDK's handler, for a task whose events never pass through its queues."""
         check_required_fields(params)
         if not self.card.capabilities.streaming:
             raise UnsupportedOperationError(message="Streaming is not supported by the agent")
         task = await self.task_store.get(params.id, context)
         if task is None:
             raise TaskNotFoundError
+        return task
+
+    async def _follow_elsewhere(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        """SubscribeToTask for a task another replica runs: its events, through the bus."""
+        task = await self._subscribable(params, context)
         if task.status.state in TERMINAL_STATES:
             raise UnsupportedOperationError(
                 message=f"Task {task.id} is in terminal state: {TaskState.Name(task.status.state)}"
