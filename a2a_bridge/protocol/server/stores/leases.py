@@ -77,17 +77,14 @@ class LeaseKeeper:
         """Claim each task whose lease lapsed, and hand it to ``recover``. Returns how many."""
         now = utcnow()
         async with self.store.async_session_maker() as session:
+            # Only what a claim needs: the rows' JSON (history, artifacts) is read by recover, once claimed.
             lapsed = (
-                (
-                    await session.execute(
-                        select(TaskRow)
-                        .where(TaskRow.lease_owner.is_not(None), TaskRow.lease_expires < now)
-                        .limit(_TAKEOVERS_PER_ROUND)
-                    )
+                await session.execute(
+                    select(TaskRow.id, TaskRow.version, TaskRow.owner, TaskRow.lease_owner)
+                    .where(TaskRow.lease_owner.is_not(None), TaskRow.lease_expires < now)
+                    .limit(_TAKEOVERS_PER_ROUND)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
         taken = 0
         for row in lapsed:
             if not await self._claim(row.id, row.version):
