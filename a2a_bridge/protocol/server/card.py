@@ -47,6 +47,12 @@ def _interfaces(base_url: str) -> list[AgentInterface]:
     ]
 
 
+def _extension(uri: str, description: str, params: dict[str, Any]) -> AgentExtension:
+    # Not required: a client that ignores an extension can still send text.
+    struct = ParseDict(params, struct_pb2.Struct())
+    return AgentExtension(uri=uri, description=description, required=False, params=struct)
+
+
 def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
     params: dict[str, Any] = {}
     if profile.input_schema is not None:
@@ -55,22 +61,14 @@ def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
         params["output"] = dict(profile.output_schema)
     if not params:
         return None
-    return AgentExtension(
-        uri=TASK_SCHEMA_EXTENSION,
-        description="JSON schemas of the task's structured input (a data part) and output (the 'output' artifact).",
-        required=False,
-        params=ParseDict(params, struct_pb2.Struct()),
-    )
+    description = "JSON schemas of the task's structured input (a data part) and output (the 'output' artifact)."
+    return _extension(TASK_SCHEMA_EXTENSION, description, params)
 
 
 def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtension:
     params = {"endpoint": f"{base_url.rstrip('/')}/tasks/send", "task_schema": tasks_send_schema(profile)}
-    return AgentExtension(
-        uri=TASKS_SEND_EXTENSION,
-        description="The tutorial's simplified POST /tasks/send: its endpoint and task_schema.",
-        required=False,
-        params=ParseDict(params, struct_pb2.Struct()),
-    )
+    description = "The tutorial's simplified POST /tasks/send: its endpoint and task_schema."
+    return _extension(TASKS_SEND_EXTENSION, description, params)
 
 
 def build_card(profile: AgentProfile, *, base_url: str, secured: bool) -> AgentCard:
