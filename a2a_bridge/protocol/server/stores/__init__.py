@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from a2a.server.tasks import TaskStore
 
+from a2a_bridge.protocol.server.stores.memory import RetainingTaskStore
 from a2a_bridge.serving.store_url import StoreUrl
 
 __all__ = ["OpenedStore", "open_store"]
@@ -53,8 +54,6 @@ def _begin_immediate(connection: Any) -> None:
 
 def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> OpenedStore:
     """The store ``url`` names; a database is opened lazily, in the serving event loop."""
-    from a2a_bridge.protocol.server.stores.memory import RetainingTaskStore
-
     if url.kind == "memory":
         return OpenedStore(RetainingTaskStore(keep_tasks))
     from sqlalchemy import event
