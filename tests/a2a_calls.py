@@ -10,19 +10,22 @@ import httpx
 V1 = {"A2A-Version": "1.0"}
 
 
-def call(url: str, method: str, params: dict[str, Any], *, secret: str | None = None, timeout: float = 30) -> Any:
-    """The ``result`` of one call; raises AssertionError carrying the error when there is one."""
+def _reply(url: str, method: str, params: dict[str, Any], *, secret: str | None, timeout: float) -> dict[str, Any]:
     headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {})}
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-    reply = httpx.post(url + "/", json=body, headers=headers, timeout=timeout).json()
+    reply: dict[str, Any] = httpx.post(url + "/", json=body, headers=headers, timeout=timeout).json()
+    return reply
+
+
+def call(url: str, method: str, params: dict[str, Any], *, secret: str | None = None, timeout: float = 30) -> Any:
+    """The ``result`` of one call; raises AssertionError carrying the error when there is one."""
+    reply = _reply(url, method, params, secret=secret, timeout=timeout)
     assert "error" not in reply, reply["error"]
     return reply["result"]
 
 
 def error_of(url: str, method: str, params: dict[str, Any], *, secret: str | None = None) -> dict[str, Any]:
-    headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {})}
-    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-    reply = httpx.post(url + "/", json=body, headers=headers, timeout=30).json()
+    reply = _reply(url, method, params, secret=secret, timeout=30)
     assert "error" in reply, reply
     error: dict[str, Any] = reply["error"]
     return error
