@@ -13,6 +13,8 @@ import sys
 import pytest
 from pydantic import BaseModel
 
+from a2a_bridge.backends.embedded import EmbeddedVLLM
+
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(1500)]
 
 
@@ -78,3 +80,11 @@ def test_a_second_up_reuses_the_running_server(embedded_vllm):
     )
     assert status.returncode == 0
     assert "healthy" in status.stdout
+
+
+def test_the_environment_holds_only_what_is_used(embedded_vllm):
+    # The weights package's own dependencies would compile llama.cpp from source on every fresh machine.
+    probe = "import importlib.util as u; print([m for m in ('llama_cpp', 'llm', 'torchvision') if u.find_spec(m)])"
+    result = subprocess.run([str(EmbeddedVLLM().python), "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

