@@ -23,6 +23,7 @@ from a2a.types import (
     AgentSkill,
     Artifact,
     CancelTaskRequest,
+    GetTaskRequest,
     InvalidParamsError,
     Message,
     Part,
@@ -171,6 +172,17 @@ def test_errors_and_history_helpers():
 def test_the_dispatcher_takes_what_the_json_rpc_endpoint_gives_it():
     parameters = inspect.signature(sdk_internals.JsonRpcDispatcher).parameters
     assert {"context_builder", "enable_v0_3_compat"} <= parameters.keys()
+
+
+def test_the_request_models_are_the_ones_each_dispatcher_validates_with():
+    from pydantic import BaseModel
+
+    v03 = sdk_internals.V03_REQUEST_MODELS
+    assert {"message/send", "message/stream", "tasks/get", "tasks/cancel"} <= v03.keys()
+    assert all(issubclass(model, BaseModel) for model in v03.values())
+    assert sdk_internals.V1_REQUEST_MODELS["GetTask"] is GetTaskRequest
+    payload = sdk_internals.build_rest_error_payload(InvalidParamsError(message="params.id: missing"))
+    assert (payload["error"]["code"], payload["error"]["message"]) == (400, "params.id: missing")
 
 
 async def test_a_shared_store_writes_the_row_the_sdks_own_store_would(tmp_path):

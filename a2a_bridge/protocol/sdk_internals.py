@@ -22,15 +22,21 @@ from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.server.tasks import task_manager
 from a2a.types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from a2a.utils.error_handlers import build_rest_error_payload
 from a2a.utils.errors import A2AError
 from a2a.utils.proto_utils import validate_proto_required_fields
 from a2a.utils.task import apply_history_length, validate_history_length
+
+# isort: split
+# Only after the SDK's routes are loaded: imported first, this module is a circular import.
+from a2a.compat.v0_3.jsonrpc_adapter import JSONRPC03Adapter
 
 __all__ = [
     "A2AError",
     "JsonRpcDispatcher",
     "agent_card_to_dict",
     "append_artifact_to_task",
+    "build_rest_error_payload",
     "apply_history_length",
     "apply_task_event",
     "check_handler",
@@ -38,6 +44,8 @@ __all__ = [
     "register_run",
     "unregister_run",
     "TaskMixin",
+    "V03_REQUEST_MODELS",
+    "V1_REQUEST_MODELS",
     "all_runs",
     "running",
     "validate_history_length",
@@ -51,6 +59,10 @@ except ImportError:  # SQLAlchemy is an extra; the memory store does without it
     class TaskMixin:  # type: ignore[no-redef]
         """Stands in without SQLAlchemy; parse_store_url names the extra to install."""
 
+
+# The request type of each JSON-RPC method as the SDK's dispatchers validate it (v0.3 pydantic, v1.0 protobuf).
+V03_REQUEST_MODELS: dict[str, Any] = dict(JSONRPC03Adapter.METHOD_TO_MODEL)
+V1_REQUEST_MODELS: dict[str, Any] = dict(JsonRpcDispatcher.METHOD_TO_MODEL)
 
 # The SDK wraps this in a tracing span even with tracing off, which cost more than the function.
 append_artifact_to_task = inspect.unwrap(task_manager.append_artifact_to_task)

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from a2a_bridge.profile import AgentProfile
+from a2a_bridge.protocol.server.caller_errors import RestVersionCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -37,6 +38,7 @@ from a2a_bridge.protocol.server.jsonrpc_endpoint import JsonRpcEndpoint
 from a2a_bridge.protocol.server.stores import OpenedStore, open_store
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
+from a2a_bridge.protocol.server.tutorial_schema import TUTORIAL_PATH
 from a2a_bridge.protocol.wire.cards import card_to_dict
 from a2a_bridge.runner import Runner
 from a2a_bridge.serving.auth import BearerSecrets, auth_error_response
@@ -134,11 +136,14 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     routes: list[BaseRoute] = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, config.public_url).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health, methods=["GET"]),
-        Route("/tasks/send", TutorialEndpoint(handler).handle, methods=["POST"]),
+        Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
         Route("/", JsonRpcEndpoint(handler).handle, methods=["POST"]),
         *create_rest_routes(handler, enable_v0_3_compat=True),
     ]
-    middleware = [Middleware(BodySizeLimit, max_bytes=config.max_body_bytes)]
+    middleware = [
+        Middleware(BodySizeLimit, max_bytes=config.max_body_bytes),
+        Middleware(RestVersionCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}),
+    ]
     if secured:
         middleware.insert(
             0,

@@ -29,7 +29,7 @@ from google.protobuf.json_format import ParseDict, ParseError
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.json_files import read_json_object
 from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
-from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION, tasks_send_schema
+from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION, TUTORIAL_PATH, tasks_send_schema
 
 __all__ = ["BEARER_SCHEME", "build_card", "ensure_interfaces", "load_card"]
 
@@ -66,7 +66,7 @@ def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
 
 
 def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtension:
-    params = {"endpoint": f"{base_url.rstrip('/')}/tasks/send", "task_schema": tasks_send_schema(profile)}
+    params = {"endpoint": f"{base_url.rstrip('/')}{TUTORIAL_PATH}", "task_schema": tasks_send_schema(profile)}
     description = "The tutorial's simplified POST /tasks/send: its endpoint and task_schema."
     return _extension(TASKS_SEND_EXTENSION, description, params)
 

@@ -25,6 +25,14 @@ from starlette.responses import Response
 
 from a2a_bridge.fast_paths import fallback
 from a2a_bridge.protocol.sdk_internals import A2AError, JsonRpcDispatcher
+from a2a_bridge.protocol.server.caller_errors import (
+    envelope_error,
+    log_caller_error,
+    unsupported_version,
+    v03_error_response,
+    v03_params_error,
+    v1_params_error,
+)
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
 from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
@@ -56,11 +64,17 @@ class JsonRpcEndpoint:
         # The body is cached on the request, so the dispatcher can read it again.
         body = await request.body()
         version = request.headers.get("a2a-version", "")
-        call = _send_message_call(body, version)
+        try:
+            payload: Any = read_json(body)
+        except ValueError:
+            return await self.dispatcher.handle_requests(request)  # the SDK's -32700, at WARNING
+        if isinstance(payload, dict) and (refused := _caller_mistake(payload, version)) is not None:
+            return _refuse(payload, refused, version)
+        call = _send_message_call(payload, version)
         if call is None:
-            if not version and (missing := _v1_call_without_version(body)) is not None:
-                return FastJSONResponse(build_error_response(missing[0], missing[1]))
             return await self.dispatcher.handle_requests(request)
+        if isinstance(call, A2AError):
+            return _refuse(payload, call, version)
         request_id, params = call
         context = self.context_builder.build(request)
         context.tenant = params.tenant
@@ -69,7 +83,7 @@ class JsonRpcEndpoint:
         try:
             result = await self.handler.on_message_send(params, context)
         except A2AError as exc:
-            return FastJSONResponse(build_error_response(request_id, exc))
+            return _refuse(payload, exc, version)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("SendMessage failed (ref %s)", ref)
@@ -79,31 +93,42 @@ class JsonRpcEndpoint:
         return FastJSONResponse({"jsonrpc": "2.0", "id": request_id, "result": message_to_json(response)})
 
 
-def _v1_call_without_version(body: bytes) -> tuple[str | int | None, VersionNotSupportedError] | None:
-    """A v1.0 method name with no ``A2A-Version`` header: the SDK would take it as v0.3 and say only that."""
-    try:
-        payload: Any = read_json(body)
-    except ValueError:
-        return None
-    method = payload.get("method") if isinstance(payload, dict) else None
-    if method not in _V1_METHODS:
-        return None
+def _refuse(payload: dict[str, Any], error: A2AError, version: str) -> Response:
+    """The error for a caller's mistake, in the shape of the protocol version the caller speaks."""
     request_id = payload.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        request_id = None
+    log_caller_error(f"JSON-RPC, request id {request_id!r}", error)
+    if _V1.fullmatch(version) or payload.get("method") in _V1_METHODS:
+        return FastJSONResponse(build_error_response(request_id, error))
+    return FastJSONResponse(v03_error_response(request_id, error))
+
+
+def _caller_mistake(payload: dict[str, Any], version: str) -> A2AError | None:
+    """What the caller got wrong, found before the SDK's dispatcher logs it as a server error."""
+    if (error := unsupported_version(version) or envelope_error(payload)) is not None:
+        return error
+    method, params = payload["method"], payload.get("params", {})
+    if _V1.fullmatch(version):
+        return None if method == "SendMessage" else v1_params_error(method, params)
+    if method in _V1_METHODS:
+        return _v1_call_without_version(method)
+    return v03_params_error(method, payload)
+
+
+def _v1_call_without_version(method: str) -> VersionNotSupportedError:
+    """A v1.0 method name with no ``A2A-Version`` header: the SDK would take it as v0.3 and say only that."""
     v03_name = _V1_METHODS[method]
     message = (
         f"the A2A-Version header is missing, so this was read as A2A v0.3, which has no method {method!r}: "
         "send 'A2A-Version: 1.0' with it" + (f", or use the v0.3 name {v03_name!r}" if v03_name else "")
     )
-    return request_id if isinstance(request_id, str | int) else None, VersionNotSupportedError(message=message)
+    return VersionNotSupportedError(message=message)
 
 
-def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessageRequest] | None:
-    """The id and params of a well-formed v1.0 SendMessage, or None to leave it to the SDK."""
+def _send_message_call(payload: Any, version: str) -> tuple[str | int, SendMessageRequest] | A2AError | None:
+    """The id and params of a well-formed v1.0 SendMessage, what is wrong with its params, or None for the SDK."""
     if not _V1.fullmatch(version):
-        return None
-    try:
-        payload: Any = read_json(body)
-    except ValueError:
         return None
     if not isinstance(payload, dict) or payload.get("jsonrpc") != "2.0" or payload.get("method") != "SendMessage":
         return None
@@ -116,6 +141,5 @@ def _send_message_call(body: bytes, version: str) -> tuple[str | int, SendMessag
     try:
         return request_id, message_from_json(params, SendMessageRequest())
     except (ParseError, TypeError, ValueError) as exc:
-        # The dispatcher parses it again and answers with the SDK's own error.
         fallback("jsonrpc.send_message", f"params do not parse: {type(exc).__name__}")
-        return None
+        return v1_params_error("SendMessage", params)  # None: it parses the SDK's way, ignoring unknown fields

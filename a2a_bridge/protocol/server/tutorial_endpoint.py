@@ -21,9 +21,10 @@ from starlette.requests import Request
 
 from a2a_bridge.errors import InputValidationError
 from a2a_bridge.protocol.sdk_internals import A2AError
+from a2a_bridge.protocol.server.caller_errors import log_caller_error
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler, invalid_params
 from a2a_bridge.protocol.server.request_state import mark_tutorial
-from a2a_bridge.protocol.server.tutorial_schema import QUERY_FIELD, QUERY_INPUT
+from a2a_bridge.protocol.server.tutorial_schema import QUERY_FIELD, QUERY_INPUT, TUTORIAL_PATH
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
@@ -39,8 +40,14 @@ def tutorial_status(state: int) -> str:
     return to_tutorial(state_name(state))
 
 
+def _refused(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> FastJSONResponse:
+    log_caller_error(f"POST {TUTORIAL_PATH}", f"{status} {detail}")
+    body: dict[str, Any] = {"detail": detail} if errors is None else {"detail": detail, "errors": errors}
+    return FastJSONResponse(body, status_code=status)
+
+
 def _bad_request(detail: str, errors: list[dict[str, str]]) -> FastJSONResponse:
-    return FastJSONResponse({"detail": detail, "errors": errors}, status_code=400)
+    return _refused(400, detail, errors)
 
 
 def _invalid_input(exc: InvalidParamsError) -> FastJSONResponse:
@@ -143,7 +150,7 @@ class TutorialEndpoint:
                 f"send the answer with context.a2a_task_id = {waiting!r}"
             )
             errors = [{"field": "context.a2a_task_id", "message": f"required: task {waiting} waits for an answer"}]
-            return FastJSONResponse({"detail": detail, "errors": errors}, status_code=409)
+            return _refused(409, detail, errors)
         try:
             parts = self._parts(payload["input"], answering is not None)
         except InputValidationError as exc:
@@ -162,9 +169,9 @@ class TutorialEndpoint:
         except InvalidParamsError as exc:
             return _invalid_input(exc)
         except TaskNotFoundError:
-            return FastJSONResponse({"detail": f"no task {answering!r} to answer"}, status_code=404)
+            return _refused(404, f"no task {answering!r} to answer")
         except A2AError as exc:
-            return FastJSONResponse({"detail": exc.message or type(exc).__name__}, status_code=400)
+            return _refused(400, exc.message or type(exc).__name__)
         if not isinstance(result, Task):
             return FastJSONResponse({"detail": "the agent did not create a task"}, status_code=500)
         return FastJSONResponse(_result(payload["task_id"], result))

@@ -13,8 +13,16 @@ from typing import Any
 
 from a2a_bridge.profile import AgentProfile
 
-__all__ = ["QUERY_FIELD", "QUERY_INPUT", "SUMMARY_OUTPUT", "TASKS_SEND_EXTENSION", "tasks_send_schema"]
+__all__ = [
+    "QUERY_FIELD",
+    "QUERY_INPUT",
+    "SUMMARY_OUTPUT",
+    "TASKS_SEND_EXTENSION",
+    "TUTORIAL_PATH",
+    "tasks_send_schema",
+]
 
+TUTORIAL_PATH = "/tasks/send"
 TASKS_SEND_EXTENSION = "urn:a2a-bridge:ext:tasks-send:v1"
 QUERY_FIELD = "query"
 
