@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import logging
 import time
 
 import crews
@@ -188,7 +190,8 @@ async def test_32_concurrent_tasks_beat_a_six_thread_pool(live_server):
     assert elapsed < 5.0
 
 
-async def test_cancel_is_immediate_and_the_crew_stops_at_its_next_step(live_server):
+async def test_cancel_is_immediate_and_the_crew_stops_at_its_next_step(live_server, caplog):
+    caplog.set_level(logging.INFO)
     with ScriptedBackend() as llm_server:
         llm = Backend(llm_server.base_url, model="scripted-model").crewai_llm()
         llm_server.reply("research notes", latency=1.5)
@@ -205,9 +208,18 @@ async def test_cancel_is_immediate_and_the_crew_stops_at_its_next_step(live_serv
         took = time.monotonic() - start
         await asyncio.sleep(2.5)
 
+        gc.collect()  # asyncio reports an unretrieved exception when its future is collected
+
     assert canceled.status.state == TaskState.TASK_STATE_CANCELED
     assert took < 1.0, "cancel does not wait for the crew"
     assert len(llm_server.requests) == 1, "the second task's model call never happened"
+    # A cancel is an ordinary event: one INFO line, no ERROR, no traceback.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    [line] = [r for r in caplog.records if "cancel" in r.getMessage()]
+    assert (line.levelno, line.getMessage()) == (
+        logging.INFO,
+        f"task {task.id} was cancelled; its crew stopped at its next model call",
+    )
 
 
 async def test_delegate_tool_calls_a_served_runner(live_server, scripted_backend, llm):

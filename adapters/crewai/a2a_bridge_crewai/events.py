@@ -18,7 +18,6 @@ from crewai.events.types.agent_events import AgentExecutionStartedEvent
 from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMStreamChunkEvent
 from crewai.events.types.task_events import TaskCompletedEvent, TaskStartedEvent
 from crewai.events.types.tool_usage_events import ToolUsageFinishedEvent, ToolUsageStartedEvent
-from crewai.hooks.llm_hooks import register_before_llm_call_hook
 from crewai.types.usage_metrics import UsageMetrics
 
 from a2a_bridge import Event, Progress, TextDelta, Usage
@@ -110,10 +109,4 @@ def install() -> None:
             if event.chunk and event.tool_call is None:
                 _emit(TextDelta(event.chunk))
 
-        def stop_cancelled(context: Any) -> bool | None:
-            # A cancelled task's crew stops at the next model call it reaches.
-            sink = current_sink.get()
-            return False if sink is not None and sink.cancelled.is_set() else None
-
-        register_before_llm_call_hook(stop_cancelled)
         _installed = True

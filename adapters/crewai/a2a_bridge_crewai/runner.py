@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,10 +22,10 @@ from typing import Any
 from crewai import Crew
 from crewai.crews.crew_output import CrewOutput
 from crewai.events import crewai_event_bus
-from crewai.llms.base_llm import BaseLLM, call_stream_override
+from crewai.llms.base_llm import BaseLLM, LLMCallBlockedError, call_stream_override
 
 from a2a_bridge import Artifact, Done, Event, Progress, Turn
-from a2a_bridge_crewai import events, executor_state, locks
+from a2a_bridge_crewai import cancel, events, executor_state, locks
 from a2a_bridge_crewai.crews import CrewSource
 
 __all__ = ["CrewRunner"]
@@ -50,9 +51,9 @@ def _llms(crew: Crew) -> list[BaseLLM]:
     return found
 
 
-def _log_late_failure(future: Future[Any]) -> None:
-    if not future.cancelled() and (exc := future.exception()) is not None:
-        logger.info("a cancelled crew stopped: %s", exc)
+def _log_late_end(task_id: str, future: Future[Any]) -> None:
+    blocked = not future.cancelled() and isinstance(future.exception(), LLMCallBlockedError)
+    logger.info("task %s was cancelled; its crew stopped%s", task_id, " at its next model call" if blocked else "")
 
 
 class CrewRunner:
@@ -63,6 +64,7 @@ class CrewRunner:
         # CrewAI is largely synchronous; the default pool (cores + 4 threads) would queue 32 tasks.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="a2a-bridge-crew")
         events.install()
+        cancel.install()
         locks.install()
         executor_state.install()
 
@@ -107,7 +109,7 @@ class CrewRunner:
         finally:
             if not future.done():
                 sink.cancelled.set()
-                future.add_done_callback(_log_late_failure)
+                future.add_done_callback(functools.partial(_log_late_end, turn.task_id))
         for index, task_output in enumerate(output.tasks_output):
             name = task_output.name or f"task-{index + 1}"
             yield Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output))
