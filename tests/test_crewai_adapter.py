@@ -14,6 +14,7 @@ import pytest
 from a2a.types import CancelTaskRequest, TaskState
 from a2a_bridge_crewai import A2ADelegateTool, a2a_agent, executor_state
 from agents import EchoAgent
+from generated_crew.crew import generated_crew
 from sdk import artifact_data, collect, get_json, request, sdk_client, user_message
 
 from a2a_bridge import Backend, ConfigurationError, RemoteAgent, TextDelta, to_a2a
@@ -115,9 +116,35 @@ async def test_card_lists_role_and_goal_never_backstory(live_server, llm):
     async with httpx.AsyncClient() as http:
         card_text = (await http.get(server.url + CARD)).text
     card = json.loads(card_text)
-    assert [s["description"] for s in card["skills"]] == ["Researcher: Research {topic}", "Writer: Write about {topic}"]
+    assert [s["description"] for s in card["skills"]] == [
+        "Researcher: Research the given topic",
+        "Writer: Write about the given topic",
+    ]
     assert crews.BACKSTORY not in card_text
     assert "secret GPU broker" not in card_text
+
+
+@pytest.mark.parametrize("documented", [True, False], ids=["with a docstring", "without"])
+async def test_a_generated_crewbase_crew_reads_as_a_person_wrote_its_card(live_server, llm, documented):
+    crew_class = generated_crew(llm, documented=documented)
+    server = live_server(to_a2a(crew_class))
+    card = await get_json(server.url + CARD)
+    tool = await asyncio.to_thread(A2ADelegateTool, server.url)
+
+    expected = (
+        "LatestAiDevelopment crew" if documented else "A CrewAI crew of Senior Data Researcher and Reporting Analyst."
+    )
+    assert card["description"] == expected
+    assert [s["description"] for s in card["skills"]] == [
+        "Senior Data Researcher: Uncover cutting-edge developments in the given topic",
+        "Reporting Analyst: Create detailed reports based on the given topic data analysis and research findings",
+    ]
+    assert expected in tool.description
+    for text in (json.dumps(card), tool.description):
+        assert "{" + "topic}" not in text
+        assert " ," not in text
+        assert "  " not in text
+    assert set(card["capabilities"]["extensions"][0]["params"]["input"]["required"]) == {"topic", "current_year"}
 
 
 async def test_streaming_shows_crew_progress_and_tokens(live_server, scripted_backend, llm):

@@ -6,6 +6,7 @@ function, or a deep copy of a plain ``Crew``, so no state leaks between callers.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any
@@ -25,24 +26,49 @@ def _short(text: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
+def _readable(text: str | None, *, title: bool = False) -> str:
+    """Template text as a person would write it: no ``{placeholder}``, no stray whitespace.
+
+    A title such as ``{topic} Senior Data Researcher`` loses the placeholder; in a
+    sentence it becomes what it stands for (``developments in the given topic``).
+    """
+    if title:
+        filled = _PLACEHOLDER.sub("", text or "")
+    else:
+        filled = _PLACEHOLDER.sub(lambda m: "the given " + m.group(1).replace("_", " "), text or "")
+    return " ".join(filled.split())
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _description_of(obj: Any) -> str | None:
+    """The first paragraph of the docstring of the class or function the crew comes from."""
+    doc = inspect.getdoc(obj) if not isinstance(obj, Crew) else None
+    return " ".join(doc.split("\n\n", 1)[0].split()) if doc else None
+
+
 class CrewSource:
     """Makes a fresh crew per task and describes it for the card."""
 
-    def __init__(self, make: Callable[[], Crew], *, label: str) -> None:
+    def __init__(self, make: Callable[[], Crew], *, label: str, description: str | None = None) -> None:
         self._make = make
         self.label = label
+        self.description = description
         self.template = self.new()
 
     @classmethod
     def of(cls, obj: Any) -> CrewSource:
         if isinstance(obj, Crew):
             return cls(obj.copy, label=obj.name or "crew")
+        description = _description_of(obj if isinstance(obj, type) or not hasattr(obj, "crew") else type(obj))
         if isinstance(obj, type) and callable(getattr(obj, "crew", None)):
-            return cls(lambda: obj().crew(), label=obj.__name__)  # a @CrewBase class
+            return cls(lambda: obj().crew(), label=obj.__name__, description=description)  # a @CrewBase class
         if callable(getattr(obj, "crew", None)) and not isinstance(obj, type):
-            return cls(lambda: type(obj)().crew(), label=type(obj).__name__)  # an instance of one
+            return cls(lambda: type(obj)().crew(), label=type(obj).__name__, description=description)  # an instance
         if callable(obj):
-            return cls(obj, label=getattr(obj, "__name__", "crew"))  # a function returning a Crew
+            return cls(obj, label=getattr(obj, "__name__", "crew"), description=description)  # a function
         raise ConfigurationError(f"cannot make a crew from a {type(obj).__name__}")
 
     def new(self) -> Crew:
@@ -69,7 +95,8 @@ class CrewSource:
         return {
             "type": "object",
             "properties": {
-                name: {"type": "string", "description": f"fills {{{name}}} in the crew's tasks"} for name in names
+                name: {"type": "string", "description": f"the {name.replace('_', ' ')} the crew's tasks and agents use"}
+                for name in names
             },
             "required": names,
         }
@@ -86,7 +113,11 @@ class CrewSource:
         for index, task in enumerate(self.template.tasks):
             agent = task.agent
             name = task.name or f"task {index + 1}"
-            line = f"{agent.role}: {agent.goal}" if agent is not None else task.expected_output
+            line = (
+                f"{_readable(agent.role, title=True)}: {_readable(agent.goal)}"
+                if agent is not None
+                else _readable(task.expected_output)
+            )
             skills.append(Skill(id=slug(name, default="crew"), name=name, description=_short(line), tags=("crewai",)))
         return tuple(skills)
 
@@ -96,10 +127,11 @@ class CrewSource:
             if self.template.name and self.template.name != "crew"
             else slug(self.label, default="crew")
         )
-        roles = ", ".join(a.role for a in self.template.agents)
+        roles = [role for role in (_readable(a.role, title=True) for a in self.template.agents) if role]
+        description = self.description or (f"A CrewAI crew of {_listed(roles)}." if roles else "A CrewAI crew.")
         return AgentProfile(
             name=name,
-            description=_short(f"A CrewAI crew of {roles}.") if roles else "A CrewAI crew.",
+            description=_short(description),
             skills=self.skills(),
             input_schema=self.input_schema(),
             output_schema=self.output_schema(),

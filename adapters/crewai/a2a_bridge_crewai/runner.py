@@ -94,19 +94,21 @@ class CrewRunner:
         future = self.pool.submit(self._kickoff, sink, inputs, streaming=turn.streaming)
         done = asyncio.wrap_future(future)
         yield Progress("crew started", data={"inputs": sorted(inputs)})
+        getter: asyncio.Future[Any] | None = None
         try:
             while True:
-                getter: asyncio.Future[Any] = asyncio.ensure_future(sink.queue.get())
+                getter = asyncio.ensure_future(sink.queue.get())
                 finished, _ = await asyncio.wait([getter, done], return_when=asyncio.FIRST_COMPLETED)
                 if getter in finished:
                     yield getter.result()
                     continue
-                getter.cancel()
                 break
             while not sink.queue.empty():
                 yield sink.queue.get_nowait()
             output = done.result()
         finally:
+            if getter is not None:
+                getter.cancel()  # a cancelled run leaves it waiting, to be destroyed pending
             if not future.done():
                 sink.cancelled.set()
                 future.add_done_callback(functools.partial(_log_late_end, turn.task_id))

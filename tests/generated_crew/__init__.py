@@ -1,0 +1,1 @@
+"""A crew laid out the way `crewai create crew` writes one: YAML config, a @CrewBase class."""
