@@ -1,4 +1,4 @@
-"""Input and output JSON schemas: checking them and validating task input.
+"""Input and output schemas, as JSON schemas or pydantic models: checking them and validating task input.
 
 Errors name the offending field with a dotted path rooted at ``input``
 (``input.max_sources``, ``input.items[2].id``), so that a caller can fix a bad
@@ -17,17 +17,29 @@ from a2a_bridge.errors import ConfigurationError, FieldError, InputValidationErr
 from a2a_bridge.profile import single_text_field
 from a2a_bridge.serving.schema_precheck import compile_precheck
 
-__all__ = ["InputSchema", "check_schema"]
+__all__ = ["InputSchema", "check_schema", "schema_model"]
 
 _ROOT = "input"
 
 
-def check_schema(schema: Mapping[str, Any] | None, *, what: str) -> dict[str, Any] | None:
-    """Return ``schema`` as a plain dict, or raise if it is not a JSON schema."""
+def schema_model(schema: Any) -> Any | None:
+    """``schema`` if it is a pydantic model class, else None (told by its methods: the core needs no pydantic)."""
+    methods = ("model_json_schema", "model_validate")
+    if isinstance(schema, type) and all(callable(getattr(schema, name, None)) for name in methods):
+        return schema
+    return None
+
+
+def check_schema(schema: Any, *, what: str) -> dict[str, Any] | None:
+    """Return ``schema`` as a plain JSON schema dict, or raise if it is neither one nor a pydantic model."""
     if schema is None:
         return None
+    if (model := schema_model(schema)) is not None:
+        schema = model.model_json_schema()
     if not isinstance(schema, Mapping):
-        raise ConfigurationError(f"{what} must be a JSON schema object, got {type(schema).__name__}")
+        raise ConfigurationError(
+            f"{what} must be a JSON schema object or a pydantic model class, got {type(schema).__name__}"
+        )
     plain = dict(schema)
     try:
         validator_for(plain).check_schema(plain)
@@ -41,6 +53,17 @@ def _path(parts: Any) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
+
+
+_PYDANTIC_MESSAGES = {"missing": "required field is missing", "extra_forbidden": "unexpected field"}
+
+
+def _model_errors(exc: ValueError) -> list[FieldError] | None:
+    """A pydantic ValidationError's errors, one per field; None for any other ValueError."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return None
+    return [FieldError(_path(e["loc"]), _PYDANTIC_MESSAGES.get(e["type"], e["msg"])) for e in errors()]
 
 
 def _field_errors(error: js_exceptions.ValidationError) -> list[FieldError]:
@@ -57,11 +80,16 @@ def _field_errors(error: js_exceptions.ValidationError) -> list[FieldError]:
 
 
 class InputSchema:
-    """A compiled input schema that validates task input before any model call."""
+    """A compiled input schema that validates task input before any model call.
 
-    def __init__(self, schema: Mapping[str, Any], *, text_field: str | None = None) -> None:
+    Given a pydantic model, it validates with the model itself, so that its
+    types, constraints and validators hold; the card states the model's JSON schema.
+    """
+
+    def __init__(self, schema: Any, *, text_field: str | None = None) -> None:
         checked = check_schema(schema, what="input_schema")
         assert checked is not None
+        self.model = schema_model(schema)
         self.schema = checked
         self._validator = validator_for(checked)(checked)
         self._certainly_valid = compile_precheck(checked)
@@ -71,6 +99,14 @@ class InputSchema:
 
     def validate(self, data: Any) -> None:
         """Raise :class:`InputValidationError` naming every offending field."""
+        if self.model is not None:
+            try:
+                self.model.model_validate(data)
+            except ValueError as exc:
+                if (model_errors := _model_errors(exc)) is None:
+                    raise
+                raise InputValidationError(model_errors) from None
+            return
         if self._certainly_valid is not None and self._certainly_valid(data):
             return
         errors: list[FieldError] = []

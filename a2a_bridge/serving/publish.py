@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
 from a2a_bridge.serving.auth import check_secrets
-from a2a_bridge.serving.input_schema import check_schema
+from a2a_bridge.serving.input_schema import check_schema, schema_model
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
 
@@ -23,8 +24,8 @@ def to_a2a(
     description: str | None = None,
     version: str | None = None,
     skills: Iterable[Skill | str | Mapping[str, Any]] | None = None,
-    input_schema: Mapping[str, Any] | None = None,
-    output_schema: Mapping[str, Any] | None = None,
+    input_schema: Mapping[str, Any] | type | None = None,
+    output_schema: Mapping[str, Any] | type | None = None,
     text_field: str | None = None,
     secrets: Mapping[str, str] | None = None,
     public_url: str | None = None,
@@ -47,8 +48,9 @@ def to_a2a(
         description: Card description.
         version: Card version.
         skills: Skills for the card, as :class:`Skill`, dicts or plain names.
-        input_schema: JSON schema that every new task's input must match.
-        output_schema: JSON schema of the structured output.
+        input_schema: JSON schema, or pydantic model class, that every new
+            task's input must match; a model validates with its own rules.
+        output_schema: JSON schema, or pydantic model class, of the structured output.
         text_field: The input field that plain text fills when a message has
             no data part; by default the input schema's only string field.
         secrets: ``{caller_name: secret}``; when given, every route except the
@@ -94,8 +96,12 @@ def to_a2a(
     chosen = {key: value if value is not None else adapted.defaults.get(key) for key, value in given.items()}
     secrets, public_url = chosen.pop("secrets"), chosen.pop("public_url")
     profile = adapted.profile.with_overrides(**chosen)
-    check_schema(profile.input_schema, what="input_schema")
-    check_schema(profile.output_schema, what="output_schema")
+    input_model = schema_model(profile.input_schema)
+    profile = replace(
+        profile,
+        input_schema=check_schema(profile.input_schema, what="input_schema"),
+        output_schema=check_schema(profile.output_schema, what="output_schema"),
+    )
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
     if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
@@ -113,6 +119,7 @@ def to_a2a(
         raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
     config = AppConfig(
         profile=profile,
+        input_model=input_model,
         secrets=check_secrets(secrets),
         public_url=public_url.rstrip("/") if public_url else None,
         card=card,

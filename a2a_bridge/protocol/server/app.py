@@ -57,6 +57,7 @@ PUBLIC_PATHS = frozenset({AGENT_CARD_WELL_KNOWN_PATH, HEALTH_PATH})
 @dataclass(frozen=True)
 class AppConfig:
     profile: AgentProfile
+    input_model: Any  # the pydantic model the input schema came from, if it did
     secrets: dict[str, bytes]
     public_url: str | None
     card: Any
@@ -95,7 +96,9 @@ async def _health(request: Request) -> JSONResponse:
 def build_app(runner: Runner, config: AppConfig) -> Starlette:
     profile = config.profile
     input_schema = (
-        InputSchema(profile.input_schema, text_field=profile.text_field) if profile.input_schema is not None else None
+        InputSchema(config.input_model or profile.input_schema, text_field=profile.text_field)
+        if profile.input_schema is not None
+        else None
     )
     secured = bool(config.secrets)
 
