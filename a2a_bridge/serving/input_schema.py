@@ -82,17 +82,17 @@ def _field_errors(error: js_exceptions.ValidationError) -> list[FieldError]:
 class InputSchema:
     """A compiled input schema that validates task input before any model call.
 
-    Given a pydantic model, it validates with the model itself, so that its
-    types, constraints and validators hold; the card states the model's JSON schema.
+    Given the pydantic model the schema came from, it validates with the model
+    itself, so that its types, constraints and validators hold.
     """
 
-    def __init__(self, schema: Any, *, text_field: str | None = None) -> None:
+    def __init__(self, schema: Mapping[str, Any], *, text_field: str | None = None, model: Any = None) -> None:
         checked = check_schema(schema, what="input_schema")
         assert checked is not None
-        self.model = schema_model(schema)
         self.schema = checked
-        self._validator = validator_for(checked)(checked)
-        self._certainly_valid = compile_precheck(checked)
+        self.model = model  # the pydantic model ``schema`` came from, to validate with instead
+        self._validator = validator_for(checked)(checked) if model is None else None
+        self._certainly_valid = compile_precheck(checked) if model is None else None
         if text_field is not None and text_field not in (checked.get("properties") or {}):
             raise ConfigurationError(f"text_field {text_field!r} is not a property of the input schema")
         self.text_field = text_field or single_text_field(checked)
@@ -107,6 +107,7 @@ class InputSchema:
                     raise
                 raise InputValidationError(model_errors) from None
             return
+        assert self._validator is not None
         if self._certainly_valid is not None and self._certainly_valid(data):
             return
         errors: list[FieldError] = []

@@ -96,7 +96,7 @@ async def _health(request: Request) -> JSONResponse:
 def build_app(runner: Runner, config: AppConfig) -> Starlette:
     profile = config.profile
     input_schema = (
-        InputSchema(config.input_model or profile.input_schema, text_field=profile.text_field)
+        InputSchema(profile.input_schema, text_field=profile.text_field, model=config.input_model)
         if profile.input_schema is not None
         else None
     )

@@ -51,8 +51,8 @@ def log_caller_error(where: str, error: A2AError | str) -> None:
 
 def unsupported_version(version: str) -> VersionNotSupportedError | None:
     """The error for an ``A2A-Version`` header the server does not speak, or None."""
-    major = version.strip().split(".", 1)[0]
-    if version.strip() in ("", "0.3") or major == "1":
+    version = version.strip()
+    if version in ("", "0.3") or version.split(".", 1)[0] == "1":
         return None
     return VersionNotSupportedError(message=f"A2A-Version {version!r} is not supported: {_SUPPORTED}")
 
@@ -87,7 +87,7 @@ class RestVersionCheck:
 
 def _route_path(scope: Scope) -> str:
     path, root = str(scope["path"]), str(scope.get("root_path", ""))
-    return path[len(root) :] or "/" if root and path.startswith(root) else path
+    return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
 def envelope_error(payload: dict[str, Any]) -> A2AError | None:

@@ -68,7 +68,9 @@ class JsonRpcEndpoint:
             payload: Any = read_json(body)
         except ValueError:
             return await self.dispatcher.handle_requests(request)  # the SDK's -32700, at WARNING
-        if isinstance(payload, dict) and (refused := _caller_mistake(payload, version)) is not None:
+        if not isinstance(payload, dict):
+            return await self.dispatcher.handle_requests(request)  # a batch, or not an object: the SDK refuses it
+        if (refused := _caller_mistake(payload, version)) is not None:
             return _refuse(payload, refused, version)
         call = _send_message_call(payload, version)
         if call is None:
@@ -126,18 +128,15 @@ def _v1_call_without_version(method: str) -> VersionNotSupportedError:
     return VersionNotSupportedError(message=message)
 
 
-def _send_message_call(payload: Any, version: str) -> tuple[str | int, SendMessageRequest] | A2AError | None:
-    """The id and params of a well-formed v1.0 SendMessage, what is wrong with its params, or None for the SDK."""
-    if not _V1.fullmatch(version):
-        return None
-    if not isinstance(payload, dict) or payload.get("jsonrpc") != "2.0" or payload.get("method") != "SendMessage":
-        return None
+def _send_message_call(payload: dict[str, Any], version: str) -> tuple[str | int, SendMessageRequest] | A2AError | None:
+    """The id and params of a v1.0 SendMessage, what is wrong with its params, or None for the SDK.
+
+    ``payload`` has passed :func:`envelope_error` already.
+    """
     request_id = payload.get("id")
-    if "id" not in payload or isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        return None
+    if not _V1.fullmatch(version) or payload["method"] != "SendMessage" or request_id is None:
+        return None  # another method, or a notification: the SDK's
     params = payload.get("params", {})
-    if not isinstance(params, dict):
-        return None
     try:
         return request_id, message_from_json(params, SendMessageRequest())
     except (ParseError, TypeError, ValueError) as exc:

@@ -45,7 +45,7 @@ def _listed(items: list[str]) -> str:
 
 def _description_of(obj: Any) -> str | None:
     """The first paragraph of the docstring of the class or function the crew comes from."""
-    doc = inspect.getdoc(obj) if not isinstance(obj, Crew) else None
+    doc = inspect.getdoc(obj)
     return " ".join(doc.split("\n\n", 1)[0].split()) if doc else None
 
 
@@ -62,13 +62,12 @@ class CrewSource:
     def of(cls, obj: Any) -> CrewSource:
         if isinstance(obj, Crew):
             return cls(obj.copy, label=obj.name or "crew")
-        description = _description_of(obj if isinstance(obj, type) or not hasattr(obj, "crew") else type(obj))
-        if isinstance(obj, type) and callable(getattr(obj, "crew", None)):
-            return cls(lambda: obj().crew(), label=obj.__name__, description=description)  # a @CrewBase class
-        if callable(getattr(obj, "crew", None)) and not isinstance(obj, type):
-            return cls(lambda: type(obj)().crew(), label=type(obj).__name__, description=description)  # an instance
-        if callable(obj):
-            return cls(obj, label=getattr(obj, "__name__", "crew"), description=description)  # a function
+        if isinstance(obj, type) and callable(getattr(obj, "crew", None)):  # a @CrewBase class
+            return cls(lambda: obj().crew(), label=obj.__name__, description=_description_of(obj))
+        if callable(getattr(obj, "crew", None)) and not isinstance(obj, type):  # an instance of one
+            return cls(lambda: type(obj)().crew(), label=type(obj).__name__, description=_description_of(type(obj)))
+        if callable(obj):  # a function returning a Crew
+            return cls(obj, label=getattr(obj, "__name__", "crew"), description=_description_of(obj))
         raise ConfigurationError(f"cannot make a crew from a {type(obj).__name__}")
 
     def new(self) -> Crew:
