@@ -21,6 +21,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
 from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.serving.mount_path import route_path
 
 __all__ = ["BearerSecrets", "auth_error_response", "check_secrets"]
 
@@ -58,8 +59,8 @@ class BearerSecrets(AuthenticationBackend):
         self._public_paths = public_paths
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        # The raw scope path: building ``conn.url`` costs more than the rest of this check.
-        if conn.scope["path"] in self._public_paths:
+        # From the scope: building ``conn.url`` costs more than the rest of this check.
+        if route_path(conn.scope) in self._public_paths:
             return None
         header = conn.headers.get("authorization")
         if not header:

@@ -44,6 +44,7 @@ from a2a_bridge.runner import Runner
 from a2a_bridge.serving.auth import BearerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
+from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_path
 from a2a_bridge.serving.store_url import StoreUrl
 
 __all__ = ["AppConfig", "build_app"]
@@ -72,7 +73,7 @@ class AppConfig:
 
 
 class CardEndpoint:
-    """Serves the card; without a public URL, interfaces follow the request's host."""
+    """Serves the card; without a public URL, interfaces follow the request's host and root path."""
 
     def __init__(self, make_card: Callable[[str], AgentCard], public_url: str | None) -> None:
         self._make_card = make_card
@@ -80,7 +81,7 @@ class CardEndpoint:
         self._cache: dict[str, dict[str, Any]] = {}
 
     async def handle(self, request: Request) -> JSONResponse:
-        base = self._public_url or str(request.base_url).rstrip("/")
+        base = self._public_url or base_url_of(request.scope)
         body = self._cache.get(base)
         if body is None:
             body = card_to_dict(self._make_card(base))
@@ -156,6 +157,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
                 on_error=auth_error_response,
             ),
         )
+    if config.public_url is not None and (prefix := url_path(config.public_url)):
+        middleware.insert(0, Middleware(PublicPathPrefix, prefix=prefix))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -28,6 +28,7 @@ from a2a_bridge.protocol.sdk_internals import (
     A2AError,
     build_rest_error_payload,
 )
+from a2a_bridge.serving.mount_path import route_path
 
 __all__ = [
     "RestVersionCheck",
@@ -75,7 +76,7 @@ class RestVersionCheck:
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _route_path(scope) not in self.exempt:
+        if scope["type"] == "http" and route_path(scope) not in self.exempt:
             error = unsupported_version(Headers(scope=scope).get("a2a-version", ""))
             if error is not None:
                 log_caller_error(f"HTTP+JSON {scope['method']} {scope['path']}", error)
@@ -83,11 +84,6 @@ class RestVersionCheck:
                 await JSONResponse(payload, status_code=payload["error"]["code"])(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def _route_path(scope: Scope) -> str:
-    path, root = str(scope["path"]), str(scope.get("root_path", ""))
-    return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
 def envelope_error(payload: dict[str, Any]) -> A2AError | None:

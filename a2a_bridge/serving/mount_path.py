@@ -1,0 +1,56 @@
+"""Serving an agent under a path: mounted in another ASGI app, or behind a proxy, at ``public_url``'s path.
+
+ASGI names that path ``root_path``: Starlette's ``Mount`` sets it, uvicorn's
+``--root-path`` sets it, and routes match the request path with it taken off.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.datastructures import URL
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["PublicPathPrefix", "base_url_of", "route_path", "url_path"]
+
+
+def route_path(scope: Scope) -> str:
+    """The request path below the agent's root path, the way Starlette's router matches it."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def base_url_of(scope: Scope) -> str:
+    """The agent's own URL as the request reached it, root path included, without a trailing slash.
+
+    Starlette's ``request.base_url`` would give the outermost app's root instead,
+    which is not the agent's when it is mounted inside another app.
+    """
+    url = URL(scope=scope)
+    return f"{url.scheme}://{url.netloc}{str(scope.get('root_path', '')).rstrip('/')}"
+
+
+def url_path(url: str) -> str:
+    """The path of ``url`` without its trailing slash: ``https://gw.example/research/`` gives ``/research``."""
+    return urlsplit(url).path.rstrip("/")
+
+
+class PublicPathPrefix:
+    """Serves the agent under the path of its public URL, with the prefix or without it.
+
+    A proxy that passes ``/research/tasks/send`` on unchanged and one that strips
+    it to ``/tasks/send`` both reach the route, because the router takes the root
+    path off only where the request path starts with it. An app already mounted
+    under a path keeps the root path its parent gave it.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            scope = {**scope, "root_path": self.prefix}
+        await self.app(scope, receive, send)
