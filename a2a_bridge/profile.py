@@ -14,7 +14,7 @@ from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["TASK_SCHEMA_EXTENSION", "AgentProfile", "Skill", "single_text_field", "skills_from", "slug"]
+__all__ = ["TASK_SCHEMA_EXTENSION", "AgentProfile", "Skill", "text_field_of", "skills_from", "slug"]
 
 # The card extension that carries a profile's input and output schemas (docs/card-extensions.md).
 TASK_SCHEMA_EXTENSION = "urn:a2a-bridge:ext:task-schema:v1"
@@ -89,8 +89,8 @@ class AgentProfile:
             ``task_schema.input``).
         output_schema: JSON schema of structured output.
         streaming: Whether the runner streams; the card advertises it.
-        text_field: The input field plain text fills; by default the schema's
-            only string field, if it has exactly one.
+        text_field: The input field plain text fills; by default the one
+            :func:`text_field_of` chooses.
     """
 
     name: str = "agent"
@@ -109,6 +109,12 @@ class AgentProfile:
             given["skills"] = skills_from(given["skills"])
         return replace(self, **given)
 
+    def plain_text_field(self) -> str | None:
+        """The input field plain text fills, given or chosen; None without an input schema."""
+        if self.input_schema is None:
+            return None
+        return self.text_field or text_field_of(self.input_schema)
+
     def effective_skills(self) -> tuple[Skill, ...]:
         """The listed skills, or one skill named after the agent."""
         if self.skills:
@@ -116,15 +122,34 @@ class AgentProfile:
         return (Skill(id=slug(self.name), name=self.name, description=self.description or self.name),)
 
 
-def single_text_field(schema: Mapping[str, Any]) -> str | None:
-    """The one string property plain text can fill, or None when ambiguous."""
+# What a caller's plain text most likely means, first choice first, when several optional strings could take it.
+TEXT_FIELD_NAMES = ("text", "query", "question", "prompt", "message", "input", "request", "topic", "task")
+
+
+def _is_string(schema: Any) -> bool:
+    """A string property, ``Optional[str]`` as pydantic writes it (``anyOf`` with null) included."""
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    if kind == "string" or (isinstance(kind, list) and "string" in kind):
+        return True
+    return any(_is_string(option) for option in schema.get("anyOf") or schema.get("oneOf") or ())
+
+
+def text_field_of(schema: Mapping[str, Any]) -> str | None:
+    """The string field plain text fills, or None when text cannot make a valid input.
+
+    The only required field, when it is a string. With no required field: the
+    only string, else the first of :data:`TEXT_FIELD_NAMES` present, else the
+    first string listed.
+    """
     if schema.get("type") != "object":
         return None
     props: Mapping[str, Any] = schema.get("properties") or {}
     required: list[str] = list(schema.get("required") or [])
-    strings = [name for name, sub in props.items() if isinstance(sub, Mapping) and sub.get("type") == "string"]
-    if len(required) == 1:
-        return required[0] if required[0] in strings else None
-    if not required and len(strings) == 1:
-        return strings[0]
-    return None
+    strings = [name for name, sub in props.items() if _is_string(sub)]
+    if required:
+        return required[0] if len(required) == 1 and required[0] in strings else None
+    preferred = [name for name in TEXT_FIELD_NAMES if name in strings]
+    chosen = preferred or strings
+    return chosen[0] if chosen else None

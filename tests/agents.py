@@ -4,6 +4,7 @@ check what reached the agent (and that bad input never did)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -195,3 +196,25 @@ class PidAskingAgent:
 
 # Served by `a2a-bridge serve agents:asking` in the replica tests.
 asking = PidAskingAgent()
+
+
+BRIEF_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "body": {"type": "string"}, "pages": {"type": "integer"}},
+}
+
+
+@dataclass
+class InputEchoAgent:
+    """Answers with the input it was given, so a test sees which field plain text filled."""
+
+    input_schema: dict[str, Any] = field(default_factory=lambda: BRIEF_SCHEMA)
+    turns: list[Turn] = field(default_factory=list)
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        self.turns.append(turn)
+        yield Done(text=json.dumps(turn.data, sort_keys=True))
+
+
+# Served by `a2a-bridge serve agents:brief` in the CLI tests: every input optional, none named like text.
+brief = InputEchoAgent()

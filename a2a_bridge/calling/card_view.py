@@ -16,7 +16,7 @@ import httpx
 
 from a2a_bridge.errors import CardError
 from a2a_bridge.json_files import read_json_object
-from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, Skill
+from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, Skill, text_field_of
 
 __all__ = ["CARD_PATH", "AgentCardView", "fetch_card", "read_card_file"]
 
@@ -85,14 +85,27 @@ class AgentCardView:
                 )
         return tuple(skills)
 
+    @property
+    def text_field(self) -> str | None:
+        """The input field plain text fills: as the card states it, else as the bridge would choose it."""
+        if self.input_schema is None:
+            return None
+        stated = self._task_schema(self.raw).get("textField")
+        return stated if isinstance(stated, str) and stated else text_field_of(self.input_schema)
+
     @classmethod
-    def _schemas(cls, card: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    def _task_schema(cls, card: Mapping[str, Any]) -> Mapping[str, Any]:
         capabilities = card.get("capabilities") or {}
         for extension in capabilities.get("extensions") or [] if isinstance(capabilities, Mapping) else []:
             if isinstance(extension, Mapping) and extension.get("uri") == TASK_SCHEMA_EXTENSION:
                 params = extension.get("params") or {}
-                return params.get("input"), params.get("output")
-        return None, None
+                return params if isinstance(params, Mapping) else {}
+        return {}
+
+    @classmethod
+    def _schemas(cls, card: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+        params = cls._task_schema(card)
+        return params.get("input"), params.get("output")
 
     @classmethod
     def _bearer(cls, card: Mapping[str, Any]) -> bool:

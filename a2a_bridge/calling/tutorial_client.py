@@ -13,7 +13,6 @@ from a2a_bridge.calling.connections import Outgoing, TaskQuery
 from a2a_bridge.calling.http_errors import error_for_status, error_for_transport
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage, usage_from
 from a2a_bridge.errors import FieldError, RemoteAgentError, RemoteInputError, UnsupportedOperation
-from a2a_bridge.profile import single_text_field
 from a2a_bridge.runner import TextDelta
 from a2a_bridge.task_states import from_tutorial
 
@@ -31,7 +30,7 @@ class TutorialConnection:
         self.agent = card.name
         self.url = url
         self.http = http
-        self._text_field = single_text_field(card.input_schema) if card.input_schema else None
+        self._text_field = card.text_field
 
     def _input(self, text: str | None, data: Mapping[str, Any] | None) -> dict[str, Any]:
         if data is not None:

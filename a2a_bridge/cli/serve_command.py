@@ -59,6 +59,12 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--name", help="override the card name")
     serve.add_argument("--description", help="override the card description")
     serve.add_argument(
+        "--text-field",
+        metavar="FIELD",
+        help="the input field a plain text message fills (default: the only required string field, or an "
+        "optional one: text, query, question, prompt, ... or else the first)",
+    )
+    serve.add_argument(
         "--keep-tasks",
         type=int,
         default=DEFAULT_KEEP_TASKS,
@@ -131,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         name=args.name,
         description=args.description,
+        text_field=args.text_field,
         keep_tasks=args.keep_tasks,
         store=_url(args.store, "--store"),
         lease_seconds=args.lease_seconds,

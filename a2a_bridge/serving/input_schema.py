@@ -14,7 +14,7 @@ from jsonschema import exceptions as js_exceptions
 from jsonschema.validators import validator_for
 
 from a2a_bridge.errors import ConfigurationError, FieldError, InputValidationError
-from a2a_bridge.profile import single_text_field
+from a2a_bridge.profile import text_field_of
 from a2a_bridge.serving.schema_precheck import compile_precheck
 
 __all__ = ["InputSchema", "check_schema", "schema_model"]
@@ -95,7 +95,7 @@ class InputSchema:
         self._certainly_valid = compile_precheck(checked) if model is None else None
         if text_field is not None and text_field not in (checked.get("properties") or {}):
             raise ConfigurationError(f"text_field {text_field!r} is not a property of the input schema")
-        self.text_field = text_field or single_text_field(checked)
+        self.text_field = text_field or text_field_of(checked)
 
     def validate(self, data: Any) -> None:
         """Raise :class:`InputValidationError` naming every offending field."""
@@ -119,7 +119,7 @@ class InputSchema:
             raise InputValidationError(errors)
 
     def from_text(self, text: str) -> dict[str, Any] | None:
-        """Map plain text onto the schema's single text field, if it has one."""
+        """Map plain text onto the schema's text field, if it has one."""
         if self.text_field is None:
             return None
         return {self.text_field: text}

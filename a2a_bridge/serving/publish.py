@@ -52,7 +52,9 @@ def to_a2a(
             task's input must match; a model validates with its own rules.
         output_schema: JSON schema, or pydantic model class, of the structured output.
         text_field: The input field that plain text fills when a message has
-            no data part; by default the input schema's only string field.
+            no data part; by default its only required string field, or with
+            none required, its text field by name (``text``, ``query``, ...)
+            or else its first string field.
         secrets: ``{caller_name: secret}``; when given, every route except the
             card and ``/healthz`` needs ``Authorization: Bearer <secret>``.
         public_url: The URL callers reach the agent at, for the card's
@@ -102,6 +104,10 @@ def to_a2a(
         input_schema=check_schema(profile.input_schema, what="input_schema"),
         output_schema=check_schema(profile.output_schema, what="output_schema"),
     )
+    if profile.text_field is not None and profile.input_schema is None:
+        raise ConfigurationError(
+            f"text_field {profile.text_field!r} needs an input schema; without one the agent gets plain text as it is"
+        )
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
     if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:

@@ -57,6 +57,8 @@ def _schema_extension(profile: AgentProfile) -> AgentExtension | None:
     params: dict[str, Any] = {}
     if profile.input_schema is not None:
         params["input"] = dict(profile.input_schema)
+        if (text_field := profile.plain_text_field()) is not None:
+            params["textField"] = text_field
     if profile.output_schema is not None:
         params["output"] = dict(profile.output_schema)
     if not params:
