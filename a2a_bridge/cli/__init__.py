@@ -3,7 +3,7 @@
     a2a-bridge serve MODULE:ATTR [--port P] [--secret NAME=SECRET ...]   serve an agent
     a2a-bridge card URL [--json]                                          show and validate a card
     a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
-    a2a-bridge backend up|down|status|command|tiers|check                 model backends
+    a2a-bridge backend up|down|status|scripted|command|tiers|check        model backends
 
 Errors print one line, ``a2a-bridge: error: ...``, and exit with status 2; a
 task that fails exits with status 1.

@@ -1,9 +1,12 @@
-"""``a2a-bridge backend ...``: the embedded vLLM, tier launch commands, health checks."""
+"""``a2a-bridge backend ...``: the embedded vLLM, the scripted test backend, tier launch commands, health checks."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.embedded import EmbeddedVLLM
 from a2a_bridge.backends.tiers import RUNTIMES, TIERS, get_tier, launch_command, shell_command
 from a2a_bridge.backends.topology import Topology
-from a2a_bridge.errors import BackendError
+from a2a_bridge.errors import BackendError, ConfigurationError
 
 __all__ = ["add_parser"]
 
@@ -40,6 +43,20 @@ def add_parser(commands: Any) -> None:
     status = verbs.add_parser("status", help="is the embedded vLLM running?")
     status.add_argument("--home", type=Path, default=None)
     status.set_defaults(run=run_status)
+
+    scripted = verbs.add_parser(
+        "scripted",
+        help="serve the scripted OpenAI-compatible backend, for tests, until stopped",
+        description="Serve the scripted backend in the foreground. Unscripted requests get 'echo: <last user "
+        "message>'. POST /scripted/replies adds replies; GET /scripted/requests lists what it received.",
+    )
+    scripted.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    scripted.add_argument("--port", type=int, default=8001, help="port, 0 for any free one (default: %(default)s)")
+    scripted.add_argument("--model", default="scripted-model", help="the model name it serves (default: %(default)s)")
+    scripted.add_argument("--replies", type=Path, metavar="FILE", help='a JSON file {"replies": [...]} to answer with')
+    scripted.add_argument("--latency", type=float, default=0.0, help="seconds before each answer (default: 0)")
+    scripted.add_argument("--token-latency", type=float, default=0.0, help="seconds between streamed tokens")
+    scripted.set_defaults(run=run_scripted)
 
     command = verbs.add_parser("command", help="print the exact launch command for a tier")
     command.add_argument("--tier", required=True, choices=list(TIERS))
@@ -92,6 +109,38 @@ def run_status(args: argparse.Namespace) -> int:
     healthy = embedded.healthy(state.port)
     print(f"running: pid {state.pid}, http://127.0.0.1:{state.port}/v1, {'healthy' if healthy else 'not healthy yet'}")
     return 0 if healthy else 1
+
+
+def run_scripted(args: argparse.Namespace) -> int:
+    from a2a_bridge.testing.reply_script import load_reply_script
+    from a2a_bridge.testing.scripted_backend import ScriptedBackend
+
+    if args.latency < 0 or args.token_latency < 0:
+        raise ConfigurationError("--latency and --token-latency must not be negative")
+    replies = load_reply_script(args.replies) if args.replies else []
+    backend = ScriptedBackend(
+        model=args.model, latency=args.latency, token_latency=args.token_latency, host=args.host, port=args.port
+    )
+    for reply in replies:
+        backend.reply(**reply)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        backend.start()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    console = Console(stderr=True)
+    scripted = f"{len(replies)} scripted repl{'y' if len(replies) == 1 else 'ies'}"
+    console.print(f"[green]ready[/]: {backend.base_url} serves {args.model}, {scripted}; stop it with Ctrl-C")
+    # The one line on stdout, for a script that started it on port 0.
+    print(f"{backend.base_url} {args.model} pid={os.getpid()}", flush=True)
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        backend.stop()
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -11,6 +11,11 @@ streamed), answers with scripted replies (text, tool calls or JSON), reports
 
 Without a matching reply it echoes the last user message, so an unscripted
 call is still deterministic. Token counts are word counts.
+
+From another process, ``a2a-bridge backend scripted --port 8001`` runs one;
+``POST /scripted/replies`` scripts it (entries as in
+:mod:`a2a_bridge.testing.reply_script`) and ``GET /scripted/requests`` lists
+what it received.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.testing.live_server import LiveServer
+from a2a_bridge.testing.reply_script import reply_arguments
 
 __all__ = ["RecordedRequest", "Reply", "ScriptedBackend", "ToolCall"]
 
@@ -128,10 +135,21 @@ class ScriptedBackend:
         model: The served model name; requests for another model get 404.
         latency: Seconds before each answer starts, unless a reply sets its own.
         token_latency: Seconds between streamed tokens.
+        host, port: Where to listen; port 0 picks a free one.
     """
 
-    def __init__(self, *, model: str = "scripted-model", latency: float = 0.0, token_latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        model: str = "scripted-model",
+        latency: float = 0.0,
+        token_latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.model = model
+        self.host = host
+        self.port = port
         self.latency = latency
         self.token_latency = token_latency
         self.requests: list[RecordedRequest] = []
@@ -142,6 +160,8 @@ class ScriptedBackend:
             routes=[
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/scripted/replies", self._add_replies, methods=["POST"]),
+                Route("/scripted/requests", self._recorded, methods=["GET"]),
             ]
         )
 
@@ -193,7 +213,7 @@ class ScriptedBackend:
         return f"{self.url}/v1"
 
     def start(self) -> ScriptedBackend:
-        self._server = LiveServer(self.app).start()
+        self._server = LiveServer(self.app, host=self.host, port=self.port).start()
         return self
 
     def stop(self) -> None:
@@ -215,6 +235,25 @@ class ScriptedBackend:
                 "object": "list",
                 "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "a2a-bridge-testing"}],
             }
+        )
+
+    async def _add_replies(self, request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "request body is not valid JSON")
+        entries = body if isinstance(body, list) else [body]
+        try:
+            replies = [reply_arguments(entry, f"replies[{index}]") for index, entry in enumerate(entries)]
+        except ConfigurationError as exc:
+            return _error(400, str(exc))
+        for arguments in replies:
+            self.reply(**arguments)
+        return JSONResponse({"added": len(replies)})
+
+    async def _recorded(self, request: Request) -> JSONResponse:
+        return JSONResponse(
+            [{"received_at": r.received_at, "headers": r.headers, "body": r.body} for r in list(self.requests)]
         )
 
     async def _chat(self, request: Request) -> Response:
