@@ -16,12 +16,15 @@ from a2a_bridge.testing import ScriptedBackend
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from demos.mesh.display import MeshDisplay  # noqa: E402
+from demos.mesh.display import MeshDisplay, findings  # noqa: E402
 from demos.mesh.mesh import Mesh  # noqa: E402
-from demos.mesh.run import ROLES, run_orchestrator  # noqa: E402
+from demos.mesh.run import ROLES, key_facts_of, run_orchestrator  # noqa: E402
+
+A100_FACT = "An A100 80GB SXM4 rents for $1.69/hr on demand and about $0.82/hr on spot, as of 29 Jun 2026."
 
 
 def script_the_mesh(llm: ScriptedBackend) -> None:
+    llm.rule(lambda r: "Pick the facts" in r.system, json={"facts": [A100_FACT, "A made-up fact.", A100_FACT]})
     llm.rule(
         lambda r: "task planner" in r.system,
         json={
@@ -46,8 +49,18 @@ def test_make_demo_runs_the_whole_mesh_on_a_backend_url():
         requests = list(llm.requests)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for section in ("Plan", "A2A hops", "Answer", "Facts (via MCP)", "Sources", "Tokens and estimated cost per agent"):
+    sections = (
+        "Plan, by mesh-model (held to the workers that exist)", "A2A hops", "Answer, written by mesh-model",
+        "Key facts, picked by mesh-model", "Facts: data, from the team's notes through MCP",
+        "Cost estimates: data, computed from the tier table", "Sources: data",
+        "Tokens and estimated cost per agent", "How to read this",
+    )  # fmt: skip
+    for section in sections:
         assert section in out, f"{section!r} missing from the demo output"
+    key_facts = out[out.index("Key facts, picked by") : out.index("Facts: data")]
+    assert "$1.69/hr on demand" in key_facts
+    assert "made-up" not in key_facts, "a pick outside the facts found is not shown as a key fact"
+    assert "135M-parameter" not in out, "the tiny model's warning is for the embedded vLLM only"
     assert "Orchestrate on an H200 and run workers on A100 spot." in out
     assert "An A100 80GB SXM4 rents for $1.69/hr on demand" in out, "a fact found through MCP"
     assert "A100 80GB pricing for worker agents" in out, "its source"
@@ -77,6 +90,25 @@ async def test_the_mesh_completes_on_the_real_embedded_vllm(embedded_vllm):
     assert [step["step"] for step in state["usage"]] == ["plan", "synthesize"]
     assert all(step["completion_tokens"] > 0 for step in state["usage"])
     assert state["messages"][-1].text.strip()
+    facts = findings(state).facts
+    assert facts, "the research worker found facts through MCP"
+    picked = await key_facts_of(state, dict.fromkeys(ROLES, embedded_vllm), "Compare H200 and A100 rental prices.", 48)
+    assert picked is not None
+    assert picked.error is None
+    assert picked.facts
+    assert set(picked.facts) <= set(facts), "guided decoding holds the picks to the facts"
+    assert state["usage"][-1]["step"] == "key facts"
+
+
+def test_the_legend_names_the_model_and_with_the_tiny_one_says_how_to_run_on_a_gpu():
+    for tiny in (True, False):
+        console = Console(file=io.StringIO(), width=200)
+        MeshDisplay(console, model="smollm2-135m-instruct", tiny_model=tiny).legend()
+        out = console.file.getvalue()  # type: ignore[attr-defined]
+        assert "written by the model (smollm2-135m-instruct)" in out
+        assert "data, true whatever the model writes" in out
+        assert ("135M-parameter model on the CPU" in out) is tiny
+        assert ("demos/mesh/run.py --backend http://HOST:8000/v1" in out) is tiny
 
 
 def tutorial_orchestrator_model() -> str:

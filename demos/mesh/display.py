@@ -1,4 +1,9 @@
-"""The demo's terminal display: the plan, each A2A hop live, the answer, sources and costs."""
+"""The demo's terminal display: the plan, each A2A hop live, the answer, sources and costs.
+
+Every panel says where its content comes from: written by the model, chosen by
+the model within the data (structured output), or data that holds whatever the
+model writes.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from a2a_bridge import TIERS, TierProfile
+from demos.mesh.key_facts import KeyFacts
 
 # How the tutorial deploys each role: the tier, and whether it runs on spot capacity.
 PRICED_AS: dict[str, tuple[str, bool]] = {
@@ -35,11 +41,40 @@ class Hop:
     note: str = ""
 
 
-class MeshDisplay:
-    """Prints the run as it happens; keeps a live table of the hops."""
+@dataclass(frozen=True)
+class Findings:
+    """What the workers returned as data, in sub-task order, each item once."""
 
-    def __init__(self, console: Console) -> None:
+    facts: list[str]
+    sources: list[str]
+    estimates: list[dict[str, Any]]
+    failures: list[str]
+
+
+def findings(state: dict[str, Any]) -> Findings:
+    found = Findings([], [], [], [])
+    for result in sorted(state.get("results", []), key=lambda r: r["index"]):
+        data = result.get("data") or {}
+        found.facts.extend(f for f in data.get("facts", []) if f not in found.facts)
+        found.sources.extend(s for s in data.get("sources", []) if s not in found.sources)
+        found.estimates.extend(data.get("estimates", []))
+        if result["status"] != "completed":
+            found.failures.append(f"sub-task {result['index'] + 1} failed: {result['error']}")
+    return found
+
+
+class MeshDisplay:
+    """Prints the run as it happens; keeps a live table of the hops.
+
+    Args:
+        model: The orchestrator's model, named where it wrote or chose something.
+        tiny_model: Whether that is the embedded 135M model, whose prose needs a word of warning.
+    """
+
+    def __init__(self, console: Console, *, model: str = "the model", tiny_model: bool = False) -> None:
         self.console = console
+        self.model = model
+        self.tiny_model = tiny_model
         self.hops: dict[int, Hop] = {}
         self.live: Live | None = None
 
@@ -100,7 +135,7 @@ class MeshDisplay:
         if event.get("error"):
             self.log(f"[red]planning failed:[/] {event['error']}")
             return
-        table = Table(title="Plan (structured output, workers limited to those that exist)", title_justify="left")
+        table = Table(title=f"Plan, by {self.model} (held to the workers that exist)", title_justify="left")
         table.add_column("#")
         table.add_column("worker")
         table.add_column("sub-task")
@@ -108,34 +143,51 @@ class MeshDisplay:
             table.add_row(str(index + 1), subtask["worker"], subtask["query"])
         self.console.print(table)
 
-    def answer(self, state: dict[str, Any]) -> None:
+    def answer(self, state: dict[str, Any], key_facts: KeyFacts | None = None) -> None:
         answer = state["messages"][-1].text if state.get("messages") else "(no answer)"
-        self.console.print(Panel(answer, title="Answer", title_align="left"))
-        sources: list[str] = []
-        facts: list[str] = []
-        estimates: list[dict[str, Any]] = []
-        for result in sorted(state.get("results", []), key=lambda r: r["index"]):
-            data = result.get("data") or {}
-            sources += [s for s in data.get("sources", []) if s not in sources]
-            facts += [f for f in data.get("facts", []) if f not in facts]
-            estimates += data.get("estimates", [])
-            if result["status"] != "completed":
-                self.console.print(f"[red]sub-task {result['index'] + 1} failed:[/] {result['error']}")
-        if facts:
-            self.console.print(
-                Panel("\n".join(f"• {fact}" for fact in facts), title="Facts (via MCP)", title_align="left")
-            )
-        if estimates:
+        self.console.print(Panel(answer, title=f"Answer, written by {self.model}", title_align="left"))
+        found = findings(state)
+        for failure in found.failures:
+            self.console.print(f"[red]{failure}[/]")
+        if key_facts is not None:
+            body = "\n".join(f"• {fact}" for fact in key_facts.facts) or f"[yellow]{key_facts.error}[/]"
+            title = f"Key facts, picked by {self.model} among the facts found"
+            self.console.print(Panel(body, title=title, title_align="left"))
+        if found.facts:
+            facts = "\n".join(f"• {fact}" for fact in found.facts)
+            self.console.print(Panel(facts, title="Facts: data, from the team's notes through MCP", title_align="left"))
+        if found.estimates:
             lines = [
                 f"• {e['gpu']}: ${e['on_demand_usd_month']:,.0f}/month on demand, "
                 f"${e['spot_usd_month']:,.0f}/month spot ({e['spot_saving_percent']}% less)"
-                for e in estimates
+                for e in found.estimates
             ]
-            self.console.print(Panel("\n".join(lines), title="Cost estimates (synthesis worker)", title_align="left"))
-        if sources:
-            self.console.print(
-                Panel("\n".join(f"[{i + 1}] {s}" for i, s in enumerate(sources)), title="Sources", title_align="left")
-            )
+            title = "Cost estimates: data, computed from the tier table by the synthesis worker"
+            self.console.print(Panel("\n".join(lines), title=title, title_align="left"))
+        if found.sources:
+            sources = "\n".join(f"[{i + 1}] {s}" for i, s in enumerate(found.sources))
+            self.console.print(Panel(sources, title="Sources: data, the notes the facts come from", title_align="left"))
+
+    def legend(self) -> None:
+        """Which parts the model wrote and which are data; with the tiny model, what to expect of it."""
+        lines = [
+            f"[bold]written by the model[/] ({self.model}): the answer, the plan's sub-tasks, the workers' prose",
+            "[bold]chosen by the model within the data[/] (structured output: it cannot pick anything else): "
+            "the plan's workers, the key facts",
+            "[bold]data[/], true whatever the model writes: the facts and sources (notes, through MCP), the cost "
+            "estimates (tier table) and the token counts (vLLM's usage)",
+        ]
+        if self.tiny_model:
+            lines += [
+                "",
+                f"{self.model} is a 135M-parameter model on the CPU. It is here to run the plumbing for real "
+                "(batching, streaming, structured output, usage), and its prose often reads as nonsense: "
+                "the answer above is exactly what it wrote. For real answers, run the same mesh on your GPU vLLM "
+                "(--model NAME picks one of its models), or give each role its own backend with a topology file:",
+                "  .venv/bin/python demos/mesh/run.py --backend http://HOST:8000/v1",
+                "  .venv/bin/python demos/mesh/run.py --topology topology.toml",
+            ]
+        self.console.print(Panel("\n".join(lines), title="How to read this", title_align="left", style="dim"))
 
     def costs(self, state: dict[str, Any]) -> None:
         rows: dict[str, list[int]] = {}

@@ -30,7 +30,8 @@ from rich.panel import Panel  # noqa: E402
 
 from a2a_bridge import Backend, BridgeError, Topology  # noqa: E402
 from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
-from demos.mesh.display import MeshDisplay  # noqa: E402
+from demos.mesh.display import MeshDisplay, findings  # noqa: E402
+from demos.mesh.key_facts import KeyFacts, pick_key_facts  # noqa: E402
 from demos.mesh.mesh import Mesh  # noqa: E402
 
 ROLES = ("orchestrator", "research-worker", "synthesis-worker")
@@ -87,6 +88,28 @@ async def run_orchestrator(mesh: Mesh, backends: dict[str, Backend], question: s
         return final
 
 
+async def key_facts_of(state: dict[str, Any], backends: dict[str, Backend], question: str,
+                       max_tokens: int) -> KeyFacts | None:  # fmt: skip
+    """The orchestrator's model picks the facts that answer the question; its tokens count as the orchestrator's."""
+    facts = findings(state).facts
+    if not facts:
+        return None
+    chat = backends["orchestrator"].chat_model(max_tokens=max_tokens * 2, temperature=0)
+    picked = await pick_key_facts(chat, question, facts)
+    if picked.usage is not None:
+        state.setdefault("usage", []).append({"step": "key facts", **picked.usage})
+    return picked
+
+
+async def ask(mesh: Mesh, backends: dict[str, Backend], question: str, display: MeshDisplay,
+              max_tokens: int) -> tuple[dict[str, Any], KeyFacts | None]:  # fmt: skip
+    """The whole run in one event loop, so that the model clients' connections stay usable."""
+    state = await run_orchestrator(mesh, backends, question, display, max_tokens)
+    with display.console.status(f"{backends['orchestrator'].request_model} picks the key facts ..."):
+        key_facts = await key_facts_of(state, backends, question, max_tokens)
+    return state, key_facts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--question", default=DEFAULT_QUESTION, help="what to ask the mesh")
@@ -107,10 +130,13 @@ def main() -> int:
         mesh = Mesh(backends, max_tokens=args.max_tokens)
         with console.status("starting the MCP server and the workers ..."):
             mesh.start(lambda message: console.print(f"[dim]{message}[/]"))
-        display = MeshDisplay(console)
-        state = asyncio.run(run_orchestrator(mesh, backends, args.question, display, args.max_tokens))
-        display.answer(state)
+        display = MeshDisplay(
+            console, model=backends["orchestrator"].request_model, tiny_model=not (args.backend or args.topology)
+        )
+        state, key_facts = asyncio.run(ask(mesh, backends, args.question, display, args.max_tokens))
+        display.answer(state, key_facts)
         display.costs(state)
+        display.legend()
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
