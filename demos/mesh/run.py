@@ -31,6 +31,7 @@ from rich.panel import Panel  # noqa: E402
 from a2a_bridge import Backend, BridgeError, Topology  # noqa: E402
 from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
 from demos.mesh.display import MeshDisplay, findings  # noqa: E402
+from demos.mesh.key_facts import MAX_TOKENS as KEY_FACTS_MAX_TOKENS  # noqa: E402
 from demos.mesh.key_facts import KeyFacts, pick_key_facts  # noqa: E402
 from demos.mesh.mesh import Mesh  # noqa: E402
 
@@ -88,13 +89,12 @@ async def run_orchestrator(mesh: Mesh, backends: dict[str, Backend], question: s
         return final
 
 
-async def key_facts_of(state: dict[str, Any], backends: dict[str, Backend], question: str,
-                       max_tokens: int) -> KeyFacts | None:  # fmt: skip
+async def key_facts_of(state: dict[str, Any], backends: dict[str, Backend], question: str) -> KeyFacts | None:
     """The orchestrator's model picks the facts that answer the question; its tokens count as the orchestrator's."""
     facts = findings(state).facts
     if not facts:
         return None
-    chat = backends["orchestrator"].chat_model(max_tokens=max_tokens * 2, temperature=0)
+    chat = backends["orchestrator"].chat_model(max_tokens=KEY_FACTS_MAX_TOKENS, temperature=0)
     picked = await pick_key_facts(chat, question, facts)
     if picked.usage is not None:
         state.setdefault("usage", []).append({"step": "key facts", **picked.usage})
@@ -106,7 +106,7 @@ async def ask(mesh: Mesh, backends: dict[str, Backend], question: str, display: 
     """The whole run in one event loop, so that the model clients' connections stay usable."""
     state = await run_orchestrator(mesh, backends, question, display, max_tokens)
     with display.console.status(f"{backends['orchestrator'].request_model} picks the key facts ..."):
-        key_facts = await key_facts_of(state, backends, question, max_tokens)
+        key_facts = await key_facts_of(state, backends, question)
     return state, key_facts
 
 
