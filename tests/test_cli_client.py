@@ -82,7 +82,7 @@ def test_failures_exit_nonzero_with_one_line(steady, args, message):
     assert message in lines[0]
 
 
-def test_task_get_list_and_cancel_cover_a_tasks_life(tmp_path):
+def test_task_get_and_list_cover_a_tasks_life(tmp_path):
     agent = serve_process(
         "agents:steady", secrets={"orchestrator": SECRET}, args=["--store", f"sqlite:///{tmp_path}/tasks.db"]
     )
@@ -105,6 +105,19 @@ def test_task_get_list_and_cancel_cover_a_tasks_life(tmp_path):
         assert done["task_id"] in table.stdout
         assert "2 of 2 tasks" in table.stdout
 
+        unknown = cli("task", "get", agent.url, "no-such-task", "--secret", SECRET)
+        assert unknown.returncode == 2
+        assert unknown.stderr.strip().splitlines()[-1].startswith("a2a-bridge: error: ")
+        no_secret = cli("task", "list", agent.url)
+        assert "requires a bearer secret: add --secret VALUE" in no_secret.stderr
+    finally:
+        agent.stop()
+
+
+def test_task_cancel_stops_a_running_task_once():
+    # Two minutes of steps: the task is still running whatever the CLI's start-up costs on a busy machine.
+    agent = serve_process("agents:steady", secrets={"orchestrator": SECRET}, env={"STEADY_STEPS": "600"})
+    try:
         running = start_task(agent.url, "long", secret=SECRET)
         canceled = cli("task", "cancel", agent.url, running, "--secret", SECRET)
         assert canceled.returncode == 0, canceled.stderr
@@ -112,11 +125,5 @@ def test_task_get_list_and_cancel_cover_a_tasks_life(tmp_path):
         again = cli("task", "cancel", agent.url, running, "--secret", SECRET)
         assert again.returncode == 2
         assert "cannot be canceled" in again.stderr
-
-        unknown = cli("task", "get", agent.url, "no-such-task", "--secret", SECRET)
-        assert unknown.returncode == 2
-        assert unknown.stderr.strip().splitlines()[-1].startswith("a2a-bridge: error: ")
-        no_secret = cli("task", "list", agent.url)
-        assert "requires a bearer secret: add --secret VALUE" in no_secret.stderr
     finally:
         agent.stop()
