@@ -11,6 +11,11 @@ an async-generator function ``fn(turn)``::
         yield Progress("thinking")
         yield TextDelta(turn.text)
         yield Done(output={"echo": turn.text})
+
+A turn ends with exactly one of :class:`Done`, :class:`Failed`,
+:class:`Rejected`, :class:`NeedsInput` or :class:`NeedsAuth` (a runner that
+just returns is Done). A runner whose ``direct_replies`` attribute is True may
+instead answer a new message with a :class:`DirectReply` and no task at all.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 __all__ = [
     "Artifact",
+    "DirectReply",
     "Done",
     "Event",
     "Failed",
     "FilePart",
+    "NeedsAuth",
     "NeedsInput",
     "Progress",
+    "Rejected",
     "Runner",
     "TextDelta",
     "TraceContext",
@@ -70,6 +78,7 @@ class Turn:
     Attributes:
         task_id: The A2A task id; the same across the turns of one task.
         context_id: The conversation id; the same across related tasks.
+        message_id: The id the caller gave this message; unique per message.
         text: All text parts of the message, joined by newlines.
         data: The structured input (already validated against the input
             schema), or None when the message carried no data.
@@ -77,7 +86,8 @@ class Turn:
         caller: The name of the secret the caller authenticated with, or None
             when the agent is served without secrets.
         trace: Trace identifiers from the request headers.
-        resuming: True when this turn answers a :class:`NeedsInput`.
+        resuming: True when this turn answers a :class:`NeedsInput` or a
+            :class:`NeedsAuth`.
         recovering: True when the server that ran this turn stopped before it
             ended, and this one takes the task over. Only a runner whose
             ``recovers_tasks`` attribute is True gets such a turn; it continues
@@ -90,6 +100,7 @@ class Turn:
 
     task_id: str
     context_id: str
+    message_id: str = ""
     text: str = ""
     data: Mapping[str, Any] | None = None
     files: tuple[FilePart, ...] = ()
@@ -174,6 +185,19 @@ class NeedsInput:
 
 
 @dataclass(frozen=True, slots=True)
+class NeedsAuth:
+    """The runner needs the caller to authenticate (e.g. to a downstream service) before it can go on.
+
+    The task enters ``auth-required``; ``prompt`` says what to do, and ``data``
+    can carry the details (an authorization URL, the scopes). The caller's next
+    message on the same task starts a new turn with ``resuming=True``.
+    """
+
+    prompt: str
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     """The task completed.
 
@@ -197,7 +221,30 @@ class Failed:
     usage: Usage | None = None
 
 
-Event: TypeAlias = Progress | TextDelta | Artifact | NeedsInput | Done | Failed
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The agent declines the task without trying it (out of scope, against policy).
+
+    The task ends ``rejected`` with ``message``, which is shown to the caller.
+    """
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectReply:
+    """An answer as a single message, with no task: for questions that need no tracking.
+
+    Only a runner whose ``direct_replies`` attribute is True may yield it, and
+    only as the first and only event of a new message's turn.
+    """
+
+    text: str = ""
+    data: Mapping[str, Any] | None = None
+    files: tuple[FilePart, ...] = ()
+
+
+Event: TypeAlias = Progress | TextDelta | Artifact | NeedsInput | NeedsAuth | Done | Failed | Rejected | DirectReply
 
 
 @runtime_checkable
@@ -207,6 +254,10 @@ class Runner(Protocol):
     A runner may also set ``recovers_tasks = True``: it can continue a task
     whose server stopped mid-turn (see :attr:`Turn.recovering`). Without it,
     such a task fails with a message saying so.
+
+    A runner that sets ``direct_replies = True`` may answer a new message with
+    a :class:`DirectReply` instead of a task. Its task is then created at its first
+    event rather than the moment it starts, since until then it may never exist.
     """
 
     def run(self, turn: Turn) -> AsyncIterator[Event]: ...

@@ -41,7 +41,7 @@ async def test_messages_graph_answers_text_with_usage(live_server, scripted_back
 
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     assert artifact_texts(task, "response") == ["A100 spot costs $0.82/hr"]
-    assert dict(task.metadata["usage"]) == {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9, "calls": 1}
+    assert dict(task.metadata["usage"]) == {"promptTokens": 5, "completionTokens": 4, "totalTokens": 9, "calls": 1}
     assert scripted_backend.requests[0].last_user == "What does an A100 cost?"
     card = await get_json(server.url + CARD)
     assert card["name"] == "chatter"
@@ -283,8 +283,8 @@ async def test_a_graph_on_the_real_embedded_vllm(live_server, embedded_vllm):
     assert texts[-1].artifact.parts[0].text.strip()
     task = await client.get_task(GetTaskRequest(id=events[0].task.id))
     usage = task.metadata["usage"]
-    assert usage["prompt_tokens"] > 0
-    assert 0 < usage["completion_tokens"] <= 24
+    assert usage["promptTokens"] > 0
+    assert 0 < usage["completionTokens"] <= 24
 
 
 @pytest.mark.parametrize("road", ["blocking", "return_immediately", "streaming"])

@@ -27,7 +27,7 @@ async def test_blocking_send_completes_with_text_output_and_usage(live_server, b
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     assert artifact_texts(task, "response") == ["gpu prices fell "]
     assert artifact_data(task, "output") == [{"summary": "GPU PRICES FELL", "sources": ["echo://"]}]
-    assert dict(task.metadata["usage"]) == {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6, "calls": 1}
+    assert dict(task.metadata["usage"]) == {"promptTokens": 3, "completionTokens": 3, "totalTokens": 6, "calls": 1}
     turn = agent.turns[0]
     assert turn.data == {"query": "gpu prices fell"}
     assert turn.caller == "orchestrator"

@@ -69,13 +69,13 @@ RemoteEvent: TypeAlias = Progress | TextDelta | Artifact | RemoteResult
 
 
 def usage_from(value: Any) -> Usage | None:
-    """Read a usage dict as the bridge writes it (``prompt_tokens``, ``completion_tokens``, ``calls``)."""
+    """Read a usage dict as the bridge writes it: camelCase in A2A task metadata, snake_case in /tasks/send."""
     if not isinstance(value, Mapping):
         return None
     try:
         return Usage(
-            prompt_tokens=int(value.get("prompt_tokens", 0)),
-            completion_tokens=int(value.get("completion_tokens", 0)),
+            prompt_tokens=int(value.get("promptTokens", value.get("prompt_tokens", 0))),
+            completion_tokens=int(value.get("completionTokens", value.get("completion_tokens", 0))),
             calls=int(value.get("calls", 0)),
         )
     except (TypeError, ValueError):

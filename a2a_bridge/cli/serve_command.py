@@ -97,6 +97,12 @@ def add_parser(commands: Any) -> None:
         metavar="S",
         help="with a database store, how long a running task stays claimed without renewal (default: %(default)s)",
     )
+    serve.add_argument(
+        "--no-v03-compat",
+        dest="v03_compat",
+        action="store_false",
+        help="speak A2A 1.0 only: refuse v0.3 requests, and serve a card of v1.0 fields only (docs/conformance.md)",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
         "--sdk-tracing",
@@ -142,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         store=_url(args.store, "--store"),
         lease_seconds=args.lease_seconds,
         event_bus=_url(args.event_bus, "--event-bus") if args.event_bus else None,
+        v03_compat=args.v03_compat,
         **adapter_options,
     )
     return 0

@@ -37,6 +37,7 @@ def to_a2a(
     event_bus: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     coalesce_interval: float = 0.02,
+    v03_compat: bool = True,
     **adapter_options: Any,
 ) -> Any:
     """Publish ``obj`` as an A2A agent and return the ASGI app.
@@ -74,6 +75,12 @@ def to_a2a(
         max_body_bytes: Larger request bodies get HTTP 413.
         coalesce_interval: Seconds between streamed text events; text that
             arrives in between is sent together.
+        v03_compat: Also answer A2A v0.3 clients (requests without an
+            ``A2A-Version`` header; CrewAI's own A2A client is one). The card
+            then lists the v0.3 interface and carries the v0.3 fields (``url``,
+            ``preferredTransport``, ``protocolVersion``) beside the v1.0 ones.
+            False serves A2A 1.0 only, with a card of v1.0 fields only, as the
+            A2A TCK's strict card schema wants (``docs/conformance.md``).
         **adapter_options: Passed to the adapter that handles ``obj``.
 
     Raises:
@@ -121,6 +128,8 @@ def to_a2a(
         raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
     if coalesce_interval < 0:
         raise ConfigurationError("coalesce_interval must not be negative")
+    if not isinstance(v03_compat, bool):
+        raise ConfigurationError(f"v03_compat must be True or False, got {v03_compat!r}")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
     config = AppConfig(
@@ -137,6 +146,7 @@ def to_a2a(
         max_body_bytes=max_body_bytes,
         coalesce_interval=coalesce_interval,
         on_shutdown=adapted.on_shutdown,
+        v03_compat=v03_compat,
     )
     return build_app(adapted.runner, config)
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import inspect
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from a2a.server.routes import create_rest_routes
@@ -25,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a2a_bridge.profile import AgentProfile
@@ -35,6 +38,7 @@ from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.jsonrpc_endpoint import JsonRpcEndpoint
+from a2a_bridge.protocol.server.media_types import RestMediaType
 from a2a_bridge.protocol.server.stores import OpenedStore, open_store
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
@@ -53,6 +57,8 @@ logger = logging.getLogger("a2a_bridge.server")
 
 HEALTH_PATH = "/healthz"
 PUBLIC_PATHS = frozenset({AGENT_CARD_WELL_KNOWN_PATH, HEALTH_PATH})
+# Callers may keep the card five minutes: long enough to spare the server, short enough for a redeploy.
+CARD_CACHE_CONTROL = "public, max-age=300"
 
 
 @dataclass(frozen=True)
@@ -70,24 +76,37 @@ class AppConfig:
     max_body_bytes: int
     coalesce_interval: float
     on_shutdown: Callable[[], Any] | None
+    v03_compat: bool = True
 
 
 class CardEndpoint:
-    """Serves the card; without a public URL, interfaces follow the request's host and root path."""
+    """Serves the card; without a public URL, interfaces follow the request's host and root path.
+
+    With the caching headers of spec §8.6: ``Cache-Control``, an ``ETag`` of the
+    card's bytes (``If-None-Match`` gets 304) and ``Last-Modified``, the time
+    the server started, since the card cannot change while it runs.
+    """
 
     def __init__(self, make_card: Callable[[str], AgentCard], public_url: str | None) -> None:
         self._make_card = make_card
         self._public_url = public_url
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, tuple[bytes, dict[str, str]]] = {}
+        self._last_modified = formatdate(usegmt=True)
 
-    async def handle(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> Response:
         base = self._public_url or base_url_of(request.scope)
-        body = self._cache.get(base)
-        if body is None:
-            body = card_to_dict(self._make_card(base))
+        cached = self._cache.get(base)
+        if cached is None:
+            body = json.dumps(card_to_dict(self._make_card(base)), ensure_ascii=False, separators=(",", ":")).encode()
+            etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+            headers = {"Cache-Control": CARD_CACHE_CONTROL, "ETag": etag, "Last-Modified": self._last_modified}
+            cached = (body, headers)
             if len(self._cache) < 64:
-                self._cache[base] = body
-        return JSONResponse(body)
+                self._cache[base] = cached
+        body, headers = cached
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
 
 
 async def _health(request: Request) -> JSONResponse:
@@ -107,8 +126,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         if config.card is not None:
             card = AgentCard()
             card.CopyFrom(load_card(config.card))
-            return ensure_interfaces(card, base_url)
-        return build_card(profile, base_url=base_url, secured=secured)
+            return ensure_interfaces(card, base_url, v03=config.v03_compat)
+        return build_card(profile, base_url=base_url, secured=secured, v03=config.v03_compat)
 
     static_card = make_card(config.public_url or "http://127.0.0.1")
     opened = (
@@ -124,6 +143,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         input_schema=input_schema,
         recovers_tasks=bool(getattr(runner, "recovers_tasks", False)),
     )
+    executor.watch = handler.watch
     bus: RedisEventBus | None = None
     if config.event_bus is not None:
         bus = RedisEventBus(config.event_bus, on_cancel=handler.stop_run)
@@ -141,12 +161,13 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, config.public_url).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health, methods=["GET"]),
         Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
-        Route("/", JsonRpcEndpoint(handler).handle, methods=["POST"]),
-        *create_rest_routes(handler, enable_v0_3_compat=True),
+        Route("/", JsonRpcEndpoint(handler, v03=config.v03_compat).handle, methods=["POST"]),
+        *create_rest_routes(handler, enable_v0_3_compat=config.v03_compat),
     ]
     middleware = [
         Middleware(BodySizeLimit, max_bytes=config.max_body_bytes),
-        Middleware(RestVersionCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}),
+        Middleware(RestMediaType),
+        Middleware(RestVersionCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}, v03=config.v03_compat),
     ]
     if secured:
         middleware.insert(

@@ -42,6 +42,7 @@ __all__ = [
 
 logger = logging.getLogger("a2a_bridge.requests")
 _SUPPORTED = "this agent speaks A2A 1.0 (send 'A2A-Version: 1.0') and 0.3 (send no A2A-Version header)"
+_SUPPORTED_V1 = "this agent speaks only A2A 1.0: send 'A2A-Version: 1.0'"
 
 
 def log_caller_error(where: str, error: A2AError | str) -> None:
@@ -50,12 +51,19 @@ def log_caller_error(where: str, error: A2AError | str) -> None:
     logger.warning("caller error (%s): %s", where, reason)
 
 
-def unsupported_version(version: str) -> VersionNotSupportedError | None:
-    """The error for an ``A2A-Version`` header the server does not speak, or None."""
+def unsupported_version(version: str, *, v03: bool = True) -> VersionNotSupportedError | None:
+    """The error for an ``A2A-Version`` header the server does not speak, or None.
+
+    No header means v0.3 (spec §3.6.2); with ``v03`` False the server speaks only 1.x.
+    """
     version = version.strip()
-    if version in ("", "0.3") or version.split(".", 1)[0] == "1":
+    if version.split(".", 1)[0] == "1" or (v03 and version in ("", "0.3")):
         return None
-    return VersionNotSupportedError(message=f"A2A-Version {version!r} is not supported: {_SUPPORTED}")
+    if not version:
+        return VersionNotSupportedError(message=f"no A2A-Version header, so this is A2A 0.3: {_SUPPORTED_V1}")
+    return VersionNotSupportedError(
+        message=f"A2A-Version {version!r} is not supported: {_SUPPORTED if v03 else _SUPPORTED_V1}"
+    )
 
 
 def v03_error_response(request_id: str | int | None, error: A2AError) -> dict[str, Any]:
@@ -71,13 +79,14 @@ class RestVersionCheck:
     The SDK would answer it too, with two log lines and no word of the versions that do work.
     """
 
-    def __init__(self, app: ASGIApp, *, exempt: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, exempt: frozenset[str], v03: bool = True) -> None:
         self.app = app
         self.exempt = exempt
+        self.v03 = v03
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and route_path(scope) not in self.exempt:
-            error = unsupported_version(Headers(scope=scope).get("a2a-version", ""))
+            error = unsupported_version(Headers(scope=scope).get("a2a-version", ""), v03=self.v03)
             if error is not None:
                 log_caller_error(f"HTTP+JSON {scope['method']} {scope['path']}", error)
                 payload = build_rest_error_payload(error)

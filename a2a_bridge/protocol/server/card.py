@@ -37,14 +37,17 @@ BEARER_SCHEME = "bearer"
 TEXT_MODES = ["text/plain", "application/json"]
 
 
-def _interfaces(base_url: str) -> list[AgentInterface]:
+def _interfaces(base_url: str, *, v03: bool) -> list[AgentInterface]:
     base = base_url.rstrip("/")
-    return [
+    interfaces = [
         AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="1.0"),
         AgentInterface(url=base, protocol_binding="HTTP+JSON", protocol_version="1.0"),
-        # The same JSON-RPC endpoint answers v0.3 clients (CrewAI's own A2A client is one).
-        AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="0.3"),
     ]
+    if v03:
+        # The same JSON-RPC endpoint answers v0.3 clients (CrewAI's own A2A client is one). Listing it makes
+        # the SDK write the card's v0.3 fields too (url, preferredTransport, protocolVersion).
+        interfaces.append(AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="0.3"))
+    return interfaces
 
 
 def _extension(uri: str, description: str, params: dict[str, Any]) -> AgentExtension:
@@ -73,7 +76,7 @@ def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtensio
     return _extension(TASKS_SEND_EXTENSION, description, params)
 
 
-def build_card(profile: AgentProfile, *, base_url: str, secured: bool) -> AgentCard:
+def build_card(profile: AgentProfile, *, base_url: str, secured: bool, v03: bool = True) -> AgentCard:
     """The public card: no prompts, no secrets, only what callers need."""
     extensions = [ext] if (ext := _schema_extension(profile)) else []
     extensions.append(_tasks_send_extension(profile, base_url))
@@ -81,7 +84,7 @@ def build_card(profile: AgentProfile, *, base_url: str, secured: bool) -> AgentC
         name=profile.name,
         description=profile.description or profile.name,
         version=profile.version,
-        supported_interfaces=_interfaces(base_url),
+        supported_interfaces=_interfaces(base_url, v03=v03),
         capabilities=AgentCapabilities(streaming=profile.streaming, push_notifications=False, extensions=extensions),
         default_input_modes=TEXT_MODES,
         default_output_modes=TEXT_MODES,
@@ -121,8 +124,8 @@ def load_card(source: AgentCard | Mapping[str, Any] | str | Path) -> AgentCard:
         raise ConfigurationError(f"card is not a valid A2A v1.0 Agent Card: {exc}") from None
 
 
-def ensure_interfaces(card: AgentCard, base_url: str) -> AgentCard:
+def ensure_interfaces(card: AgentCard, base_url: str, *, v03: bool = True) -> AgentCard:
     """Fill in the interfaces of a user-given card that names none."""
     if not card.supported_interfaces:
-        card.supported_interfaces.extend(_interfaces(base_url))
+        card.supported_interfaces.extend(_interfaces(base_url, v03=v03))
     return card

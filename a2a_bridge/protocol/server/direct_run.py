@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.tasks import TaskStore
-from a2a.types import SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatusUpdateEvent
+from a2a.types import Message, SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatusUpdateEvent
 
 from a2a_bridge.protocol.sdk_internals import apply_task_event
 from a2a_bridge.protocol.wire.states import TERMINAL_STATES
@@ -46,6 +46,7 @@ class TaskSink(EventQueue):
         self.store = store
         self.context = context
         self.task: Task | None = None
+        self.reply: Message | None = None  # the answer of a runner that answered without a task
         self._followers: list[asyncio.Queue[Event | None]] = []
         self._unsaved = False
         # Saves of one task stay in order even when the store awaits inside them.
@@ -53,6 +54,9 @@ class TaskSink(EventQueue):
         self._pending_save: asyncio.Task[None] | None = None  # held so the loop cannot drop it mid-save
 
     async def enqueue_event(self, event: Event) -> None:
+        if isinstance(event, Message) and self.task is None and self.reply is None:
+            self.reply = event
+            return
         if isinstance(event, Task):
             self.task = event
         elif self.task is None:

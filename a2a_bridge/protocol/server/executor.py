@@ -24,7 +24,8 @@ from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.request_state import IncomingTurn, incoming
 from a2a_bridge.protocol.server.task_events import TaskEvents
-from a2a_bridge.protocol.server.turn_publisher import TurnPublisher
+from a2a_bridge.protocol.server.turn_publisher import TurnPublisher, reply_message
+from a2a_bridge.protocol.server.turn_watch import TurnWatch
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.runner import Runner, Turn
 from a2a_bridge.tracing import trace_from_headers
@@ -32,6 +33,9 @@ from a2a_bridge.tracing import trace_from_headers
 __all__ = ["RunnerExecutor"]
 
 logger = logging.getLogger("a2a_bridge.executor")
+
+# The states a caller's next message answers: the runner asked for input, or for authentication.
+_RESUMABLE = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) -> dict[str, Any]:
@@ -46,8 +50,11 @@ def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) 
 class RunnerExecutor(AgentExecutor):
     """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
 
-    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False) -> None:
+    def __init__(
+        self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False, watch: TurnWatch | None = None
+    ) -> None:
         self.runner = runner
+        self.watch = watch
         self.coalesce_interval = coalesce_interval
         self.durable = durable
         self.stopping = False
@@ -63,6 +70,7 @@ class RunnerExecutor(AgentExecutor):
         return Turn(
             task_id=task.id,
             context_id=task.context_id,
+            message_id=context.message.message_id,
             text=message_input.text,
             data=message_input.data,
             files=message_input.files,
@@ -76,13 +84,16 @@ class RunnerExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         task = context.current_task
-        resuming = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        resuming = task is not None and task.status.state in _RESUMABLE
+        if task is not None and self.watch is not None:
+            await self.watch.turn_started(task.id, event_queue)
         if self.bus is not None:
             assert context.task_id
             event_queue = self.bus.tee(event_queue, context.task_id)
             if task is not None:
                 # A later turn: followers on other replicas start again from the task as it is now.
                 self.bus.send(task.id, task)
+        new_task = task is None
         if task is None:
             assert context.message is not None
             assert context.task_id
@@ -93,7 +104,6 @@ class RunnerExecutor(AgentExecutor):
                 status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
                 history=[context.message],
             )
-            await event_queue.enqueue_event(task)
         seen = incoming(context.call_context)
         publisher = TurnPublisher(
             TaskEvents(event_queue, task.id, task.context_id),
@@ -101,13 +111,31 @@ class RunnerExecutor(AgentExecutor):
             coalesce_interval=self.coalesce_interval,
             v03_caller=seen is not None and seen.legacy_caller,
         )
-        try:
-            turn = self._turn(context, task, resuming, seen)
+        # A runner that may answer without a task gets its task at its first event, not before.
+        started = not (new_task and getattr(self.runner, "direct_replies", False))
+
+        async def start() -> None:
+            if new_task:
+                await event_queue.enqueue_event(task)
             await publisher.working()
+
+        try:
+            if started:
+                await start()
+            turn = self._turn(context, task, resuming, seen)
             async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
                 async for event in events:
+                    if not started:
+                        started = True
+                        if isinstance(event, ev.DirectReply):
+                            await event_queue.enqueue_event(reply_message(event, task.context_id))
+                            return
+                        await start()
                     if await publisher.publish(event):
                         return
+            if not started:
+                started = True
+                await start()
             await publisher.publish(ev.Done())
         except asyncio.CancelledError:
             if self.stopping and self.durable:
@@ -115,11 +143,14 @@ class RunnerExecutor(AgentExecutor):
                 raise
             # CancelTask reports CANCELED on its own queue only; say it here too, so that a
             # caller streaming this task (or blocked on it) sees the end instead of hanging.
-            await publisher.abort(TaskState.TASK_STATE_CANCELED)
+            if started:
+                await publisher.abort(TaskState.TASK_STATE_CANCELED)
             raise
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("runner failed on task %s (ref %s)", task.id, ref)
+            if not started:
+                await start()
             await publisher.abort(
                 TaskState.TASK_STATE_FAILED, f"The agent failed while working on this task (ref {ref})."
             )

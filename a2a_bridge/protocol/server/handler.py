@@ -49,6 +49,7 @@ from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
 from a2a_bridge.protocol.server.task_events import TaskEvents
+from a2a_bridge.protocol.server.turn_watch import TurnWatch
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
@@ -61,6 +62,10 @@ LOST_TASK_MESSAGE = (
     "The server running this task stopped before it finished, and this agent cannot resume a task "
     "from where it stopped. Send the task again."
 )
+
+
+# A task in these states has no run: its next turn starts with the caller's next message.
+_AWAITING_CALLER = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def invalid_params(exc: InputValidationError) -> InvalidParamsError:
@@ -81,6 +86,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         self.input_schema = input_schema
         self.recovers_tasks = recovers_tasks
         self.bus: RedisEventBus | None = None
+        self.watch = TurnWatch()
         self._direct_runs: dict[str, TaskSink] = {}
 
     def check_input(self, params: SendMessageRequest, context: ServerCallContext, *, streaming: bool) -> None:
@@ -120,7 +126,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         run.add_done_callback(finished)
         return run
 
-    async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task:
+    async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task | Message:
         """Run a new task for a blocking caller; see :mod:`a2a_bridge.protocol.server.direct_run`."""
         sdk_internals.validate_history_length(params.configuration)
         task_id = new_id()
@@ -137,6 +143,8 @@ class ValidatingRequestHandler(LegacyRequestHandler):
                 raise
             # CancelTask stopped the run, here or on another replica: the store says how it ended.
             sink.task = await self.task_store.get(task_id, context) or sink.task
+        if sink.reply is not None:
+            return sink.reply
         if sink.task is None:
             raise InternalError(message="the agent ended without creating a task")
         return sdk_internals.apply_history_length(sink.task, params.configuration)
@@ -201,6 +209,16 @@ class ValidatingRequestHandler(LegacyRequestHandler):
                 yield event
             return
         if sink is None:
+            # Expected before looking, so that a turn starting meanwhile is not missed.
+            waiter = self.watch.expect(params.id)
+            if sdk_internals.running(self, params.id) is None:
+                task = await self._subscribable(params, context)
+                if task.status.state in _AWAITING_CALLER:
+                    yield task
+                    async for event in self.watch.follow(params.id, waiter):
+                        yield event
+                    return
+            self.watch.forget(params.id, waiter)
             async for event in super().on_subscribe_to_task(params, context):
                 yield event
             return

@@ -18,7 +18,7 @@ from typing import Any
 from a2a.server.request_handlers import build_error_response
 from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.types import SendMessageRequest, SendMessageResponse, Task
-from a2a.utils.errors import InternalError, VersionNotSupportedError
+from a2a.utils.errors import ContentTypeNotSupportedError, InternalError, VersionNotSupportedError
 from google.protobuf.json_format import ParseError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +34,7 @@ from a2a_bridge.protocol.server.caller_errors import (
     v1_params_error,
 )
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
+from a2a_bridge.protocol.server.media_types import json_content_type_error
 from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
 from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
 
@@ -55,22 +56,25 @@ _V1_METHODS: dict[str, str | None] = {
 class JsonRpcEndpoint:
     """``POST /``: JSON-RPC v1.0 and v0.3."""
 
-    def __init__(self, handler: ValidatingRequestHandler) -> None:
+    def __init__(self, handler: ValidatingRequestHandler, *, v03: bool = True) -> None:
         self.handler = handler
+        self.v03 = v03
         self.context_builder = DefaultServerCallContextBuilder()
-        self.dispatcher = JsonRpcDispatcher(handler, context_builder=self.context_builder, enable_v0_3_compat=True)
+        self.dispatcher = JsonRpcDispatcher(handler, context_builder=self.context_builder, enable_v0_3_compat=v03)
 
     async def handle(self, request: Request) -> Response:
+        version = request.headers.get("a2a-version", "")
+        if (wrong_type := json_content_type_error(request.headers.get("content-type"))) is not None:
+            return _refuse({}, ContentTypeNotSupportedError(message=wrong_type), version)
         # The body is cached on the request, so the dispatcher can read it again.
         body = await request.body()
-        version = request.headers.get("a2a-version", "")
         try:
             payload: Any = read_json(body)
         except ValueError:
             return await self.dispatcher.handle_requests(request)  # the SDK's -32700, at WARNING
         if not isinstance(payload, dict):
             return await self.dispatcher.handle_requests(request)  # a batch, or not an object: the SDK refuses it
-        if (refused := _caller_mistake(payload, version)) is not None:
+        if (refused := _caller_mistake(payload, version, v03=self.v03)) is not None:
             return _refuse(payload, refused, version)
         call = _send_message_call(payload, version)
         if call is None:
@@ -106,7 +110,7 @@ def _refuse(payload: dict[str, Any], error: A2AError, version: str) -> Response:
     return FastJSONResponse(v03_error_response(request_id, error))
 
 
-def _caller_mistake(payload: dict[str, Any], version: str) -> A2AError | None:
+def _caller_mistake(payload: dict[str, Any], version: str, *, v03: bool) -> A2AError | None:
     """What the caller got wrong, found before the SDK's dispatcher logs it as a server error."""
     if (error := unsupported_version(version) or envelope_error(payload)) is not None:
         return error
@@ -114,13 +118,15 @@ def _caller_mistake(payload: dict[str, Any], version: str) -> A2AError | None:
     if _V1.fullmatch(version):
         return None if method == "SendMessage" else v1_params_error(method, params)
     if method in _V1_METHODS:
-        return _v1_call_without_version(method)
+        return _v1_call_without_version(method, v03=v03)
+    if not v03:
+        return unsupported_version(version, v03=False)
     return v03_params_error(method, payload)
 
 
-def _v1_call_without_version(method: str) -> VersionNotSupportedError:
+def _v1_call_without_version(method: str, *, v03: bool) -> VersionNotSupportedError:
     """A v1.0 method name with no ``A2A-Version`` header: the SDK would take it as v0.3 and say only that."""
-    v03_name = _V1_METHODS[method]
+    v03_name = _V1_METHODS[method] if v03 else None
     message = (
         f"the A2A-Version header is missing, so this was read as A2A v0.3, which has no method {method!r}: "
         "send 'A2A-Version: 1.0' with it" + (f", or use the v0.3 name {v03_name!r}" if v03_name else "")

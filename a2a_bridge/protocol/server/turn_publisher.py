@@ -4,8 +4,11 @@ Progress     -> status WORKING, with the step as an agent message
 TextDelta    -> the "response" text artifact (coalesced when streaming)
 Artifact     -> a named artifact
 NeedsInput   -> status INPUT_REQUIRED; the next message resumes the task
+NeedsAuth    -> status AUTH_REQUIRED; the next message resumes the task
 Done         -> the "output" data artifact, then COMPLETED with usage
 Failed       -> FAILED with the runner's message
+Rejected     -> REJECTED with the runner's message
+DirectReply  -> an agent message and no task (the executor sends it, before any task exists)
 
 A v0.3 caller gets the same turn in the shape v0.3 clients read. The most
 common one, CrewAI's own A2A client, takes the answer from the text of every
@@ -27,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from a2a.types import Message, Part, TaskState
+from a2a.types import Message, Part, Role, TaskState
 
 from a2a_bridge import runner as ev
 from a2a_bridge.protocol.server.coalesce import DeltaCoalescer
@@ -36,11 +39,32 @@ from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFAC
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import data_part, file_part
 
-__all__ = ["TurnPublisher", "usage_metadata"]
+__all__ = ["TurnPublisher", "reply_message", "usage_metadata"]
 
 
 def usage_metadata(usage: ev.Usage | None) -> dict[str, Any] | None:
-    return {"usage": usage.as_dict()} if usage is not None else None
+    """A task's usage as metadata: camelCase keys, as all A2A v1.0 JSON (spec §5.5)."""
+    if usage is None:
+        return None
+    return {
+        "usage": {
+            "promptTokens": usage.prompt_tokens,
+            "completionTokens": usage.completion_tokens,
+            "totalTokens": usage.total_tokens,
+            "calls": usage.calls,
+        }
+    }
+
+
+def reply_message(event: ev.DirectReply, context_id: str) -> Message:
+    """A runner's answer without a task, as the agent message the caller receives."""
+    parts = [Part(text=event.text)] if event.text else []
+    if event.data is not None:
+        parts.append(data_part(event.data))
+    parts.extend(file_part(file) for file in event.files)
+    if not parts:
+        raise TypeError("a DirectReply needs text, data or files")
+    return Message(role=Role.ROLE_AGENT, context_id=context_id, message_id=new_id(), parts=parts)
 
 
 def _check_artifact(event: ev.Artifact) -> None:
@@ -151,6 +175,12 @@ class TurnPublisher:
             await self.events.status(
                 TaskState.TASK_STATE_INPUT_REQUIRED, message=self.agent_message(event.prompt, event.data)
             )
+        elif isinstance(event, ev.NeedsAuth):
+            await self.events.status(
+                TaskState.TASK_STATE_AUTH_REQUIRED, message=self.agent_message(event.prompt, event.data)
+            )
+        elif isinstance(event, ev.Rejected):
+            await self.events.status(TaskState.TASK_STATE_REJECTED, message=self.agent_message(event.message))
         elif isinstance(event, ev.Done):
             if event.output is not None:
                 await self.events.artifact(
@@ -162,6 +192,11 @@ class TurnPublisher:
                 TaskState.TASK_STATE_FAILED,
                 message=self.agent_message(event.message),
                 metadata=usage_metadata(event.usage),
+            )
+        elif isinstance(event, ev.DirectReply):
+            raise TypeError(
+                "a runner yielded DirectReply on a task: it can only answer a new message, as its first event, "
+                "from a runner whose direct_replies attribute is True"
             )
         else:
             raise TypeError(f"a runner yielded {type(event).__name__}, which is not an a2a_bridge event")

@@ -35,6 +35,13 @@ from a2a_bridge.task_states import to_tutorial
 
 __all__ = ["TutorialEndpoint", "tutorial_status"]
 
+# A2A task metadata is camelCase; the tutorial's answers keep the tutorial's own names.
+_TUTORIAL_USAGE_KEYS = {
+    "promptTokens": "prompt_tokens",
+    "completionTokens": "completion_tokens",
+    "totalTokens": "total_tokens",
+}
+
 
 def tutorial_status(state: int) -> str:
     return to_tutorial(state_name(state))
@@ -77,6 +84,20 @@ def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]
     return payload, None
 
 
+def _reply_result(client_task_id: str, reply: Message) -> dict[str, Any]:
+    """An answer given as a message, with no A2A task: completed, in the tutorial's shape."""
+    text = text_of(reply.parts)
+    output = next((struct_json(part.data) for part in reply.parts if part.HasField("data")), None)
+    return {
+        "task_id": client_task_id,
+        "status": "completed",
+        "output": output if isinstance(output, dict) else {"summary": text, "sources": []},
+        "text": text,
+        "a2a_task_id": None,
+        "context_id": reply.context_id,
+    }
+
+
 def _result(client_task_id: str, task: Task) -> dict[str, Any]:
     text = ""
     output: dict[str, Any] | None = None
@@ -102,8 +123,8 @@ def _result(client_task_id: str, task: Task) -> dict[str, Any]:
     elif task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
         result["question"] = message_text
     usage = struct_json(task.metadata).get("usage") if task.metadata else None
-    if usage:
-        result["usage"] = usage
+    if isinstance(usage, dict) and usage:
+        result["usage"] = {_TUTORIAL_USAGE_KEYS.get(key, key): value for key, value in usage.items()}
     return result
 
 
@@ -172,6 +193,6 @@ class TutorialEndpoint:
             return _refused(404, f"no task {answering!r} to answer")
         except A2AError as exc:
             return _refused(400, exc.message or type(exc).__name__)
-        if not isinstance(result, Task):
-            return FastJSONResponse({"detail": "the agent did not create a task"}, status_code=500)
+        if isinstance(result, Message):
+            return FastJSONResponse(_reply_result(payload["task_id"], result))
         return FastJSONResponse(_result(payload["task_id"], result))

@@ -1,0 +1,1 @@
+"""The A2A TCK against agents written on the public API (``docs/conformance.md``)."""
