@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from a2a_bridge import (
     Artifact,
     DirectReply,
-    Done,
     Event,
     FilePart,
     NeedsAuth,
@@ -49,9 +48,7 @@ class TckRunner:
 
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         prefix = turn.message_id
-        if turn.resuming:
-            yield Done(text=f"Resumed with: {turn.text}")
-        elif prefix.startswith("tck-message-response"):
+        if prefix.startswith("tck-message-response"):
             yield DirectReply("Direct message response")
         elif prefix.startswith("tck-input-required"):
             yield NeedsInput("The TCK asks for more input.")
@@ -79,6 +76,7 @@ class TckRunner:
             yield Progress("streaming")
             yield TextDelta(text)
         elif prefix.startswith("tck-complete-task"):
-            yield TextDelta("Hello from TCK")
+            # The same prefix completes a new task, or one that waited for the caller.
+            yield TextDelta(f"Resumed with: {turn.text}" if turn.resuming else "Hello from TCK")
         elif not prefix.startswith("tck-stream-002"):
             yield TextDelta(f"Unhandled messageId prefix: {prefix}")

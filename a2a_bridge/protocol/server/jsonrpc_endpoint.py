@@ -17,8 +17,8 @@ from typing import Any
 
 from a2a.server.request_handlers import build_error_response
 from a2a.server.routes import DefaultServerCallContextBuilder
-from a2a.types import SendMessageRequest, SendMessageResponse, Task
-from a2a.utils.errors import ContentTypeNotSupportedError, InternalError, VersionNotSupportedError
+from a2a.types import ContentTypeNotSupportedError, SendMessageRequest, SendMessageResponse, Task
+from a2a.utils.errors import InternalError, VersionNotSupportedError
 from google.protobuf.json_format import ParseError
 from starlette.requests import Request
 from starlette.responses import Response
