@@ -1,7 +1,8 @@
-"""Every A2A outcome a runner can give, over both bindings, with the a2a-sdk client.
+"""Every A2A outcome an agent can give, over both bindings, with the a2a-sdk client.
 
-The runner is the TCK's system under test (tests/conformance/tck_runner.py):
-the scenario is chosen by the message id, which the runner sees on its turn.
+Two agents act the outcomes out, chosen by the message id they see: a plain
+runner (tests/conformance/tck_runner.py) and a LangGraph graph served through
+the adapter (tests/conformance/tck_graph.py). Both are the TCK's systems under test.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import asyncio
 import httpx
 import pytest
 from a2a.types import GetTaskRequest, Message, Part, Role, SubscribeToTaskRequest, TaskState
+from a2a_bridge_langgraph import emit
 from a2a_calls import V1
+from conformance.tck_graph import tck_graph
 from conformance.tck_runner import TEXT_FILE_URL, TckRunner
 from google.protobuf.json_format import MessageToDict
+from langgraph.graph import END, START, MessagesState, StateGraph
 from sdk import BINDINGS, SECRET, collect, request, sdk_client
 
-from a2a_bridge import DirectReply, Done, Progress, to_a2a
+from a2a_bridge import ConfigurationError, DirectReply, Done, NeedsInput, Progress, to_a2a
 
 SECRETS = {"orchestrator": SECRET}
 
@@ -25,9 +29,11 @@ def scenario(name: str, *, text: str = "go", task_id: str = "") -> Message:
     return Message(role=Role.ROLE_USER, message_id=f"{name}-1", parts=[Part(text=text)], task_id=task_id)
 
 
-@pytest.fixture
-def served(live_server):
-    return live_server(to_a2a(TckRunner(), secrets=SECRETS))
+@pytest.fixture(params=["runner", "graph"])
+def served(request, live_server):
+    if request.param == "runner":
+        return live_server(to_a2a(TckRunner(), secrets=SECRETS))
+    return live_server(to_a2a(tck_graph(), secrets=SECRETS, direct_replies=True))
 
 
 async def send(url: str, binding: str, name: str, **fields):
@@ -137,3 +143,50 @@ async def test_subscribing_to_a_task_that_waits_for_input_follows_its_next_turn(
 
 async def _drain(stream):
     return [event async for event in stream]
+
+
+def one_node_graph(node):
+    builder = StateGraph(MessagesState)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.add_edge("node", END)
+    return builder.compile()
+
+
+async def test_a_graph_node_sees_the_message_id_in_its_config(live_server):
+    seen = []
+
+    def node(state: MessagesState, config) -> dict:
+        seen.append(config["metadata"]["a2a_message_id"])
+        return {}
+
+    server = live_server(to_a2a(one_node_graph(node), secrets=SECRETS))
+    await send(server.url, "JSONRPC", "graph-message")
+
+    assert seen == ["graph-message-1"]
+
+
+async def test_a_node_that_emits_what_only_interrupt_can_say_fails_the_task_and_says_why_in_the_log(
+    live_server, caplog
+):
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    def node(state: MessagesState) -> dict:
+        emit(NeedsInput("a question"))
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.add_edge("node", END)
+    server = live_server(to_a2a(builder.compile(), secrets=SECRETS))
+    event = await send(server.url, "JSONRPC", "emits-a-question")
+
+    assert event.task.status.state == TaskState.TASK_STATE_FAILED
+    assert "a node cannot emit NeedsInput" in caplog.text
+    assert "interrupt(" in caplog.text
+
+
+def test_direct_replies_of_a_graph_is_true_or_false():
+    with pytest.raises(ConfigurationError, match="direct_replies must be True or False, got 'yes'"):
+        to_a2a(tck_graph(), direct_replies="yes")

@@ -1,9 +1,9 @@
-"""The official A2A TCK, at MUST level, against a runner served on the public API.
+"""The official A2A TCK, at MUST level, against a runner and a LangGraph graph served on the public API.
 
 ``.ci/run`` points ``A2A_TCK_KIT`` at the kit; there, a missing kit fails the
 suite. Without the variable the test is skipped with where to get the kit.
-The two TCK runs go side by side: most of their time is the TCK's own
-10-second waits on streams that, rightly, stay open.
+The TCK runs go side by side: most of their time is the TCK's own 10-second
+waits on streams that, rightly, stay open.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conformance.kit import WHERE_TO_GET_IT, TckRun, install, kit_path, run_tck, unpack
+from conformance.tck_graph import tck_graph
 from conformance.tck_runner import TckRunner
 
 from a2a_bridge import to_a2a
 from a2a_bridge.testing import LiveServer
 
-TRANSPORTS = "jsonrpc,http_json"
+TRANSPORTS = "jsonrpc,http_json,grpc"
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +28,15 @@ def tck_runs(tmp_path_factory) -> dict[str, TckRun]:
         pytest.skip(f"A2A_TCK_KIT is not set; {WHERE_TO_GET_IT}")
     if not kit.exists():
         pytest.fail(f"A2A_TCK_KIT={kit} does not exist; {WHERE_TO_GET_IT}")
-    apps = {"v1.0 only": to_a2a(TckRunner(), v03_compat=False), "v1.0 and v0.3": to_a2a(TckRunner())}
+    apps = {
+        "runner, v1.0 only": to_a2a(TckRunner(), v03_compat=False, grpc_port=0),
+        "runner, v1.0 and v0.3": to_a2a(TckRunner(), grpc_port=0),
+        "graph, v1.0 only": to_a2a(tck_graph(), v03_compat=False, direct_replies=True, grpc_port=0),
+    }
     servers = {name: LiveServer(app).start() for name, app in apps.items()}
     try:
         sources = {name: unpack(kit, tmp_path_factory.mktemp("tck") / "a2a-tck") for name in apps}
-        install(sources["v1.0 only"])  # once, before two runs would each try
+        install(sources["runner, v1.0 only"])  # once, before the runs would each try
         with ThreadPoolExecutor(len(apps)) as pool:
             futures = {
                 name: pool.submit(run_tck, sources[name], server.url, level="must", transports=TRANSPORTS)
@@ -44,17 +49,25 @@ def tck_runs(tmp_path_factory) -> dict[str, TckRun]:
 
 
 @pytest.mark.timeout(900)
-def test_served_a2a_1_0_only_every_must_of_the_tck_passes(tck_runs):
-    run = tck_runs["v1.0 only"]
+@pytest.mark.parametrize("agent", ["runner", "graph"])
+def test_served_a2a_1_0_only_every_must_of_the_tck_passes(tck_runs, agent):
+    run = tck_runs[f"{agent}, v1.0 only"]
 
     assert run.failing("MUST") == {}, run.output
     assert run.failed == 0, run.output
-    assert run.passed >= 140, run.output
+    assert run.passed >= 190, run.output
+    assert {binding: counts["failed"] for binding, counts in run.transports.items()} == {
+        "agent_card": 0,
+        "jsonrpc": 0,
+        "http_json": 0,
+        "grpc": 0,
+    }
+    assert all(run.transports[binding]["passed"] > 50 for binding in ("jsonrpc", "http_json", "grpc"))
 
 
 @pytest.mark.timeout(900)
 def test_with_v03_compat_only_the_card_schema_check_fails_on_the_v03_fields(tck_runs):
-    run = tck_runs["v1.0 and v0.3"]
+    run = tck_runs["runner, v1.0 and v0.3"]
 
     failing = run.failing("MUST")
     assert list(failing) == ["CARD-STRUCT-001"], run.output

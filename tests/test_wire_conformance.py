@@ -151,3 +151,27 @@ def test_the_card_can_be_cached_and_revalidated(live_server):
     assert again.status_code == 304
     assert again.headers["etag"] == first.headers["etag"]
     assert again.content == b""
+
+
+def test_served_a2a_1_0_only_a_wrong_version_is_told_only_1_0_works(live_server):
+    server = live_server(to_a2a(EchoAgent(), v03_compat=False))
+
+    error = send_message(server.url, headers={"A2A-Version": "99.0"}).json()["error"]
+
+    assert error["code"] == -32009
+    assert error["message"] == (
+        "A2A-Version '99.0' is not supported: this agent speaks only A2A 1.0: send 'A2A-Version: 1.0'"
+    )
+
+
+def test_an_http_json_body_sent_as_text_gets_415_naming_the_type(live_server, caplog):
+    server = live_server(to_a2a(EchoAgent()))
+    body = httpx.Request("POST", "/", json={"message": message("gpu prices")}).content
+
+    response = httpx.post(server.url + "/message:send", content=body, headers={**V1, "Content-Type": "text/plain"})
+
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert "'text/plain'" in error["message"]
+    assert [r.levelname for r in caplog.records if r.name.startswith("a2a")] == ["WARNING"]

@@ -6,7 +6,7 @@ tutorial's ``/tasks/send`` through :mod:`a2a_bridge.calling.tutorial_client`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,9 +14,12 @@ import httpx
 
 from a2a_bridge.calling.card_view import AgentCardView
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
+from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.task_states import TaskState
 
-__all__ = ["Connection", "Outgoing", "TaskQuery", "open_connection"]
+__all__ = ["BINDINGS", "Connection", "Outgoing", "TaskQuery", "check_bindings", "open_connection"]
+
+BINDINGS = ("JSONRPC", "HTTP+JSON", "GRPC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +56,30 @@ class Connection(Protocol):
 
     async def list_tasks(self, query: TaskQuery, *, headers: Mapping[str, str]) -> TaskPage: ...
 
+    async def aclose(self) -> None: ...
 
-def open_connection(card: AgentCardView, *, http: httpx.AsyncClient) -> Connection:
+
+def check_bindings(bindings: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A caller's binding preference, checked: known names, at least one, gRPC only when installed."""
+    if bindings is None:
+        return None
+    if isinstance(bindings, str):
+        bindings = [bindings]
+    chosen = tuple(bindings)
+    unknown = [b for b in chosen if b not in BINDINGS]
+    if unknown or not chosen:
+        raise ConfigurationError(f"bindings must name some of {', '.join(BINDINGS)}, got {list(chosen)!r}")
+    if "GRPC" in chosen:
+        try:
+            import grpc  # noqa: F401
+        except ImportError:
+            raise ConfigurationError("the GRPC binding needs gRPC: pip install 'a2a-bridge-core[grpc]'") from None
+    return chosen
+
+
+def open_connection(
+    card: AgentCardView, *, http: httpx.AsyncClient, bindings: tuple[str, ...] | None = None
+) -> Connection:
     """The connection the card's protocol needs."""
     if card.protocol == "tutorial":
         from a2a_bridge.calling.tutorial_client import TutorialConnection
@@ -63,4 +88,4 @@ def open_connection(card: AgentCardView, *, http: httpx.AsyncClient) -> Connecti
     # Imported here: only a call over A2A loads the a2a-sdk.
     from a2a_bridge.protocol.client import A2AConnection
 
-    return A2AConnection(card.raw, http=http, agent=card.name, url=card.url)
+    return A2AConnection(card.raw, http=http, agent=card.name, url=card.url, bindings=bindings)

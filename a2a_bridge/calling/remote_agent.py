@@ -26,7 +26,7 @@ import httpx
 
 from a2a_bridge.calling.attempts import Attempts, Endpoint
 from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
-from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, open_connection
+from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, check_bindings, open_connection
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
 from a2a_bridge.errors import (
     CardError,
@@ -70,6 +70,10 @@ class RemoteAgent:
         backoff: Seconds before the first retry of a replica; doubles each time.
         http_client: An ``httpx.AsyncClient`` to use; it is not closed by us.
         name: A name for logs and errors; defaults to the card's name.
+        bindings: The A2A bindings this caller speaks, most preferred first:
+            ``"JSONRPC"``, ``"HTTP+JSON"``, ``"GRPC"`` (the ``grpc`` extra).
+            By default JSON-RPC or HTTP+JSON, as the card prefers; given, the
+            first one the card offers is used.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class RemoteAgent:
         backoff: float = 0.25,
         http_client: httpx.AsyncClient | None = None,
         name: str | None = None,
+        bindings: Sequence[str] | None = None,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ConfigurationError("timeout and connect_timeout must be positive")
@@ -92,6 +97,7 @@ class RemoteAgent:
         for replica in replicas:
             if not _is_url(replica):
                 raise ConfigurationError(f"replica {replica!r} is not an http(s) URL")
+        self._bindings = check_bindings(bindings)
         self._secret = secret
         self.timeout = timeout
         self.retries = retries
@@ -173,7 +179,7 @@ class RemoteAgent:
                         agent=card.name,
                         url=card.url,
                     )
-                endpoint.connection = open_connection(card, http=self._http)
+                endpoint.connection = open_connection(card, http=self._http, bindings=self._bindings)
             connection: Connection = endpoint.connection
             return connection
 
@@ -369,6 +375,9 @@ class RemoteAgent:
     # --- lifetime ----------------------------------------------------------------
 
     async def aclose(self) -> None:
+        for endpoint in self._endpoints:
+            if endpoint.connection is not None:
+                await endpoint.connection.aclose()
         if self._own_http:
             await self._http.aclose()
 

@@ -110,3 +110,6 @@ class TutorialConnection:
         return UnsupportedOperation(
             f"{self.agent} offers only the tutorial's /tasks/send, which has no {what}", agent=self.agent, url=self.url
         )
+
+    async def aclose(self) -> None:
+        """Nothing of its own to close: the HTTP client belongs to the caller."""

@@ -98,6 +98,12 @@ def add_parser(commands: Any) -> None:
         help="with a database store, how long a running task stays claimed without renewal (default: %(default)s)",
     )
     serve.add_argument(
+        "--grpc-port",
+        type=int,
+        metavar="PORT",
+        help="serve the gRPC binding too, on this port, with the same auth and tasks (needs the grpc extra)",
+    )
+    serve.add_argument(
         "--no-v03-compat",
         dest="v03_compat",
         action="store_false",
@@ -149,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         lease_seconds=args.lease_seconds,
         event_bus=_url(args.event_bus, "--event-bus") if args.event_bus else None,
         v03_compat=args.v03_compat,
+        grpc_port=args.grpc_port,
         **adapter_options,
     )
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from a2a.client.card_resolver import parse_agent_card
@@ -40,6 +41,7 @@ __all__ = [
     "apply_history_length",
     "apply_task_event",
     "check_handler",
+    "grpc_parts",
     "parse_agent_card",
     "register_run",
     "unregister_run",
@@ -119,3 +121,17 @@ def running(handler: LegacyRequestHandler, task_id: str) -> asyncio.Task[Any] | 
     with handler._running_agents_lock:
         run: asyncio.Task[Any] | None = handler._running_agents.get(task_id)
         return run
+
+
+def grpc_parts() -> tuple[Callable[[Any, Any], None], Callable[[Any], Any], Mapping[type, str]]:
+    """The SDK's gRPC servicer registration, its rich-status builder and its error reasons.
+
+    Imported on demand: grpcio is an extra. The registration is generated code
+    the SDK does not export; the builder turns a ``google.rpc.Status`` into what
+    ``ServicerContext.abort`` takes.
+    """
+    from a2a.types import a2a_pb2_grpc
+    from a2a.utils.errors import A2A_ERROR_REASONS
+    from a2a.utils.grpc_status import status_to_grpc
+
+    return a2a_pb2_grpc.add_A2AServiceServicer_to_server, status_to_grpc, A2A_ERROR_REASONS

@@ -62,7 +62,15 @@ class BearerSecrets(AuthenticationBackend):
         # From the scope: building ``conn.url`` costs more than the rest of this check.
         if route_path(conn.scope) in self._public_paths:
             return None
-        header = conn.headers.get("authorization")
+        caller = self.caller_of(conn.headers.get("authorization"))
+        return AuthCredentials(["authenticated"]), SimpleUser(caller)
+
+    def caller_of(self, header: str | None) -> str:
+        """The name of the caller an ``Authorization`` value authenticates, on any binding.
+
+        Raises:
+            AuthenticationError: the value is missing, malformed or not a known secret; the message says which.
+        """
         if not header:
             raise AuthenticationError("missing Authorization header: send 'Authorization: Bearer <secret>'")
         scheme, _, token = header.partition(" ")
@@ -76,7 +84,7 @@ class BearerSecrets(AuthenticationBackend):
                 caller = name
         if caller is None:
             raise AuthenticationError("the bearer secret is not valid for this agent")
-        return AuthCredentials(["authenticated"]), SimpleUser(caller)
+        return caller
 
 
 def auth_error_response(conn: HTTPConnection, exc: Exception) -> Response:

@@ -38,6 +38,8 @@ def to_a2a(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     coalesce_interval: float = 0.02,
     v03_compat: bool = True,
+    grpc_port: int | None = None,
+    grpc_host: str = "127.0.0.1",
     **adapter_options: Any,
 ) -> Any:
     """Publish ``obj`` as an A2A agent and return the ASGI app.
@@ -81,6 +83,10 @@ def to_a2a(
             ``preferredTransport``, ``protocolVersion``) beside the v1.0 ones.
             False serves A2A 1.0 only, with a card of v1.0 fields only, as the
             A2A TCK's strict card schema wants (``docs/conformance.md``).
+        grpc_port: Serve the gRPC binding too, on this port (0: a free one),
+            with the same auth, validation, limits and tasks; the card lists it.
+            Needs the ``grpc`` extra (``pip install 'a2a-bridge-core[grpc]'``).
+        grpc_host: The interface the gRPC binding listens on.
         **adapter_options: Passed to the adapter that handles ``obj``.
 
     Raises:
@@ -128,6 +134,8 @@ def to_a2a(
         raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
     if coalesce_interval < 0:
         raise ConfigurationError("coalesce_interval must not be negative")
+    if grpc_port is not None:
+        _check_grpc(grpc_port)
     if not isinstance(v03_compat, bool):
         raise ConfigurationError(f"v03_compat must be True or False, got {v03_compat!r}")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -147,8 +155,19 @@ def to_a2a(
         coalesce_interval=coalesce_interval,
         on_shutdown=adapted.on_shutdown,
         v03_compat=v03_compat,
+        grpc_port=grpc_port,
+        grpc_host=grpc_host,
     )
     return build_app(adapted.runner, config)
+
+
+def _check_grpc(port: object) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"grpc_port must be a port number (0 for a free one), got {port!r}")
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        raise ConfigurationError("grpc_port needs gRPC: pip install 'a2a-bridge-core[grpc]'") from None
 
 
 def serve(
@@ -165,5 +184,6 @@ def serve(
     """
     import uvicorn
 
+    options.setdefault("grpc_host", host)
     app = to_a2a(obj, **options)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

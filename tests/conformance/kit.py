@@ -38,6 +38,7 @@ class TckRun:
     failed: int
     skipped: int
     requirements: dict[str, dict[str, object]] = field(default_factory=dict)
+    transports: dict[str, dict[str, int]] = field(default_factory=dict)
     output: str = ""
 
     def failing(self, level: str) -> dict[str, list[str]]:
@@ -98,5 +99,6 @@ def run_tck(sources: Path, url: str, *, level: str, transports: str) -> TckRun:
         failed=int(suite.get("failures", 0)) + int(suite.get("errors", 0)),
         skipped=int(suite.get("skipped", 0)),
         requirements=compatibility["per_requirement"],
+        transports=compatibility["per_transport"],
         output=done.stdout[-4000:],
     )

@@ -32,7 +32,7 @@ TEXT_FILE = FilePart(name="output.txt", media_type="text/plain", content=b"tck")
 TEXT_FILE_URL = FilePart(name="output.txt", media_type="text/plain", url="https://example.com/output.txt")
 
 # Longer prefixes first: "tck-artifact-file-url" also starts with "tck-artifact-file".
-_STREAMED_TEXT = {
+STREAMED_TEXT = {
     "tck-stream-artifact-text": "Streamed text content",
     "tck-stream-ordering-001": "Ordered output",
     "tck-stream-001": "Stream hello from TCK",
@@ -72,7 +72,7 @@ class TckRunner:
         elif prefix.startswith("test-resubscribe-message-id"):
             yield Progress("working on a long task")
             await asyncio.sleep(LONG_TASK_SECONDS)
-        elif text := next((text for name, text in _STREAMED_TEXT.items() if prefix.startswith(name)), None):
+        elif text := next((text for name, text in STREAMED_TEXT.items() if prefix.startswith(name)), None):
             yield Progress("streaming")
             yield TextDelta(text)
         elif prefix.startswith("tck-complete-task"):

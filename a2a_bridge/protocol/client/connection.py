@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -47,6 +47,7 @@ __all__ = ["A2AConnection", "build_message", "sdk_card_as_dict"]
 logger = logging.getLogger("a2a_bridge.remote")
 # How long cancelling abandoned work may hold up a caller who has already given up.
 ABANDON_TIMEOUT = 5.0
+DEFAULT_BINDINGS = ("JSONRPC", "HTTP+JSON")
 
 
 def sdk_card_as_dict(card: object) -> dict[str, Any] | None:
@@ -77,20 +78,49 @@ def build_message(outgoing: Outgoing) -> Message:
 class A2AConnection:
     """A client for one replica, described by its card."""
 
-    def __init__(self, card: Mapping[str, Any], *, http: httpx.AsyncClient, agent: str, url: str) -> None:
+    def __init__(
+        self,
+        card: Mapping[str, Any],
+        *,
+        http: httpx.AsyncClient,
+        agent: str,
+        url: str,
+        bindings: Sequence[str] | None = None,
+    ) -> None:
         self.agent = agent
         self.url = url
         try:
             self.card: AgentCard = parse_card(card)
         except Exception as exc:
             raise CardError(f"the card of {agent} is not a valid A2A card: {exc}", agent=agent, url=url) from None
-        bindings = ["JSONRPC", "HTTP+JSON"]
-        self._blocking: Client = ClientFactory(
-            ClientConfig(streaming=False, httpx_client=http, supported_protocol_bindings=bindings)
-        ).create(self.card)
-        self._streaming: Client = ClientFactory(
-            ClientConfig(streaming=True, httpx_client=http, supported_protocol_bindings=bindings)
-        ).create(self.card)
+        self._channels: list[Any] = []
+        options: dict[str, Any] = {
+            "httpx_client": http,
+            "supported_protocol_bindings": list(bindings or DEFAULT_BINDINGS),
+            # A caller who names its bindings gets the first the card offers; otherwise the card's order wins.
+            "use_client_preference": bindings is not None,
+        }
+        if bindings is not None and "GRPC" in bindings:
+            options["grpc_channel_factory"] = self._grpc_channel
+        try:
+            self._blocking: Client = ClientFactory(ClientConfig(streaming=False, **options)).create(self.card)
+            self._streaming: Client = ClientFactory(ClientConfig(streaming=True, **options)).create(self.card)
+        except ValueError as exc:  # the SDK's word for "no binding in common"
+            wanted = ", ".join(options["supported_protocol_bindings"])
+            raise CardError(f"{agent} at {url} offers none of {wanted}: {exc}", agent=agent, url=url) from None
+
+    def _grpc_channel(self, address: str) -> Any:
+        import grpc.aio
+
+        channel = grpc.aio.insecure_channel(address)
+        self._channels.append(channel)
+        return channel
+
+    async def aclose(self) -> None:
+        """Close the gRPC channels this connection opened; the HTTP client belongs to the caller."""
+        channels, self._channels = self._channels, []
+        for channel in channels:
+            await channel.close()
 
     def _context(self, headers: Mapping[str, str]) -> ClientCallContext:
         return ClientCallContext(service_parameters=dict(headers))

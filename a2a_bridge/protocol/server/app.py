@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from a2a.server.routes import create_rest_routes
 from a2a.server.tasks import TaskStore
@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a2a_bridge.profile import AgentProfile
-from a2a_bridge.protocol.server.caller_errors import RestVersionCheck
+from a2a_bridge.protocol.server.caller_errors import RestRequestCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -45,6 +45,9 @@ from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
 from a2a_bridge.protocol.server.tutorial_schema import TUTORIAL_PATH
 from a2a_bridge.protocol.wire.cards import card_to_dict
 from a2a_bridge.runner import Runner
+
+if TYPE_CHECKING:
+    from a2a_bridge.protocol.server.grpc_binding import GrpcBinding
 from a2a_bridge.serving.auth import BearerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
@@ -77,6 +80,8 @@ class AppConfig:
     coalesce_interval: float
     on_shutdown: Callable[[], Any] | None
     v03_compat: bool = True
+    grpc_port: int | None = None  # None: no gRPC binding; 0: a free port
+    grpc_host: str = "127.0.0.1"
 
 
 class CardEndpoint:
@@ -122,12 +127,15 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     )
     secured = bool(config.secrets)
 
+    grpc: GrpcBinding | None = None
+
     def make_card(base_url: str) -> AgentCard:
+        grpc_port = grpc.port if grpc is not None else None
         if config.card is not None:
             card = AgentCard()
             card.CopyFrom(load_card(config.card))
-            return ensure_interfaces(card, base_url, v03=config.v03_compat)
-        return build_card(profile, base_url=base_url, secured=secured, v03=config.v03_compat)
+            return ensure_interfaces(card, base_url, v03=config.v03_compat, grpc_port=grpc_port)
+        return build_card(profile, base_url=base_url, secured=secured, v03=config.v03_compat, grpc_port=grpc_port)
 
     static_card = make_card(config.public_url or "http://127.0.0.1")
     opened = (
@@ -144,6 +152,16 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         recovers_tasks=bool(getattr(runner, "recovers_tasks", False)),
     )
     executor.watch = handler.watch
+    if config.grpc_port is not None:
+        from a2a_bridge.protocol.server.grpc_binding import GrpcBinding  # grpcio is an extra
+
+        grpc = GrpcBinding(
+            handler,
+            host=config.grpc_host,
+            port=config.grpc_port,
+            secrets=BearerSecrets(config.secrets, public_paths=frozenset()) if secured else None,
+            max_bytes=config.max_body_bytes,
+        )
     bus: RedisEventBus | None = None
     if config.event_bus is not None:
         bus = RedisEventBus(config.event_bus, on_cancel=handler.stop_run)
@@ -167,7 +185,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     middleware = [
         Middleware(BodySizeLimit, max_bytes=config.max_body_bytes),
         Middleware(RestMediaType),
-        Middleware(RestVersionCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}, v03=config.v03_compat),
+        Middleware(RestRequestCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}, v03=config.v03_compat),
     ]
     if secured:
         middleware.insert(
@@ -191,8 +209,12 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         if keeper is not None:
             await opened.shared.initialize()
             keeper.start()
+        if grpc is not None:
+            await grpc.start()
         yield
         executor.stopping = True
+        if grpc is not None:
+            await grpc.stop()
         await handler.stop_all_runs()
         if keeper is not None:
             await keeper.stop(hand_over=True)

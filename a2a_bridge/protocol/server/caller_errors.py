@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from a2a.server.request_handlers import build_error_response
-from a2a.types import InvalidParamsError, InvalidRequestError, VersionNotSupportedError
+from a2a.types import ContentTypeNotSupportedError, InvalidParamsError, InvalidRequestError, VersionNotSupportedError
 from google.protobuf.json_format import ParseDict, ParseError
 from pydantic import ValidationError
 from starlette.datastructures import Headers
@@ -28,10 +28,11 @@ from a2a_bridge.protocol.sdk_internals import (
     A2AError,
     build_rest_error_payload,
 )
+from a2a_bridge.protocol.server.media_types import json_content_type_error
 from a2a_bridge.serving.mount_path import route_path
 
 __all__ = [
-    "RestVersionCheck",
+    "RestRequestCheck",
     "envelope_error",
     "log_caller_error",
     "unsupported_version",
@@ -73,10 +74,12 @@ def v03_error_response(request_id: str | int | None, error: A2AError) -> dict[st
     return response
 
 
-class RestVersionCheck:
-    """Answers an ``A2A-Version`` the server does not speak on the HTTP+JSON routes, before the SDK.
+class RestRequestCheck:
+    """Answers, on the HTTP+JSON routes and before the SDK, an ``A2A-Version`` the server does not speak and
+    a body declared as something other than JSON (415, ContentTypeNotSupportedError).
 
-    The SDK would answer it too, with two log lines and no word of the versions that do work.
+    The SDK would answer the version too, with two log lines and no word of the versions that do work; a
+    body in another media type it would read as JSON all the same.
     """
 
     def __init__(self, app: ASGIApp, *, exempt: frozenset[str], v03: bool = True) -> None:
@@ -86,10 +89,16 @@ class RestVersionCheck:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and route_path(scope) not in self.exempt:
-            error = unsupported_version(Headers(scope=scope).get("a2a-version", ""), v03=self.v03)
+            headers = Headers(scope=scope)
+            error: A2AError | None = unsupported_version(headers.get("a2a-version", ""), v03=self.v03)
+            if error is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                wrong_type = json_content_type_error(headers.get("content-type"))
+                error = ContentTypeNotSupportedError(message=wrong_type) if wrong_type else None
             if error is not None:
                 log_caller_error(f"HTTP+JSON {scope['method']} {scope['path']}", error)
                 payload = build_rest_error_payload(error)
+                if isinstance(error, ContentTypeNotSupportedError):
+                    payload["error"]["code"] = 415  # spec §5.4; the SDK's map says 400
                 await JSONResponse(payload, status_code=payload["error"]["code"])(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from a2a.types import (
     AgentCapabilities,
@@ -37,12 +38,17 @@ BEARER_SCHEME = "bearer"
 TEXT_MODES = ["text/plain", "application/json"]
 
 
-def _interfaces(base_url: str, *, v03: bool) -> list[AgentInterface]:
+def _interfaces(base_url: str, *, v03: bool, grpc_port: int | None = None) -> list[AgentInterface]:
     base = base_url.rstrip("/")
     interfaces = [
         AgentInterface(url=f"{base}/", protocol_binding="JSONRPC", protocol_version="1.0"),
         AgentInterface(url=base, protocol_binding="HTTP+JSON", protocol_version="1.0"),
     ]
+    if grpc_port is not None:
+        # gRPC addresses are host:port, on the host callers reach the HTTP bindings at.
+        host = urlsplit(base).hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        interfaces.append(AgentInterface(url=f"{host}:{grpc_port}", protocol_binding="GRPC", protocol_version="1.0"))
     if v03:
         # The same JSON-RPC endpoint answers v0.3 clients (CrewAI's own A2A client is one). Listing it makes
         # the SDK write the card's v0.3 fields too (url, preferredTransport, protocolVersion).
@@ -76,7 +82,9 @@ def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtensio
     return _extension(TASKS_SEND_EXTENSION, description, params)
 
 
-def build_card(profile: AgentProfile, *, base_url: str, secured: bool, v03: bool = True) -> AgentCard:
+def build_card(
+    profile: AgentProfile, *, base_url: str, secured: bool, v03: bool = True, grpc_port: int | None = None
+) -> AgentCard:
     """The public card: no prompts, no secrets, only what callers need."""
     extensions = [ext] if (ext := _schema_extension(profile)) else []
     extensions.append(_tasks_send_extension(profile, base_url))
@@ -84,7 +92,7 @@ def build_card(profile: AgentProfile, *, base_url: str, secured: bool, v03: bool
         name=profile.name,
         description=profile.description or profile.name,
         version=profile.version,
-        supported_interfaces=_interfaces(base_url, v03=v03),
+        supported_interfaces=_interfaces(base_url, v03=v03, grpc_port=grpc_port),
         capabilities=AgentCapabilities(streaming=profile.streaming, push_notifications=False, extensions=extensions),
         default_input_modes=TEXT_MODES,
         default_output_modes=TEXT_MODES,
@@ -124,8 +132,8 @@ def load_card(source: AgentCard | Mapping[str, Any] | str | Path) -> AgentCard:
         raise ConfigurationError(f"card is not a valid A2A v1.0 Agent Card: {exc}") from None
 
 
-def ensure_interfaces(card: AgentCard, base_url: str, *, v03: bool = True) -> AgentCard:
+def ensure_interfaces(card: AgentCard, base_url: str, *, v03: bool = True, grpc_port: int | None = None) -> AgentCard:
     """Fill in the interfaces of a user-given card that names none."""
     if not card.supported_interfaces:
-        card.supported_interfaces.extend(_interfaces(base_url, v03=v03))
+        card.supported_interfaces.extend(_interfaces(base_url, v03=v03, grpc_port=grpc_port))
     return card

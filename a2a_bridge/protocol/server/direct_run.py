@@ -23,15 +23,15 @@ from collections.abc import AsyncIterator
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.tasks import TaskStore
-from a2a.types import Message, SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatusUpdateEvent
+from a2a.types import Message, SendMessageRequest, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 
 from a2a_bridge.protocol.sdk_internals import apply_task_event
-from a2a_bridge.protocol.wire.states import TERMINAL_STATES
+from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 
 __all__ = ["TaskSink", "runs_directly"]
 
 # The states a caller waits for; the others (working, with or without a step) are saved on the next loop turn.
-_SAVED_AT_ONCE = frozenset({*TERMINAL_STATES, TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
+_SAVED_AT_ONCE = TERMINAL_STATES | AWAITING_CALLER_STATES
 
 
 def runs_directly(params: SendMessageRequest) -> bool:

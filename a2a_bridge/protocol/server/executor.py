@@ -27,15 +27,13 @@ from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.server.turn_publisher import TurnPublisher, reply_message
 from a2a_bridge.protocol.server.turn_watch import TurnWatch
 from a2a_bridge.protocol.wire.parts import struct_json
+from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES
 from a2a_bridge.runner import Runner, Turn
 from a2a_bridge.tracing import trace_from_headers
 
 __all__ = ["RunnerExecutor"]
 
 logger = logging.getLogger("a2a_bridge.executor")
-
-# The states a caller's next message answers: the runner asked for input, or for authentication.
-_RESUMABLE = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) -> dict[str, Any]:
@@ -84,9 +82,9 @@ class RunnerExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         task = context.current_task
-        resuming = task is not None and task.status.state in _RESUMABLE
+        resuming = task is not None and task.status.state in AWAITING_CALLER_STATES
         if task is not None and self.watch is not None:
-            await self.watch.turn_started(task.id, event_queue)
+            event_queue = self.watch.tee(event_queue, task.id)
         if self.bus is not None:
             assert context.task_id
             event_queue = self.bus.tee(event_queue, context.task_id)

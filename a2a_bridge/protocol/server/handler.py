@@ -53,7 +53,7 @@ from a2a_bridge.protocol.server.turn_watch import TurnWatch
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
-from a2a_bridge.protocol.wire.states import TERMINAL_STATES
+from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.serving.input_schema import InputSchema
 
 __all__ = ["LOST_TASK_MESSAGE", "ValidatingRequestHandler", "invalid_params"]
@@ -62,10 +62,6 @@ LOST_TASK_MESSAGE = (
     "The server running this task stopped before it finished, and this agent cannot resume a task "
     "from where it stopped. Send the task again."
 )
-
-
-# A task in these states has no run: its next turn starts with the caller's next message.
-_AWAITING_CALLER = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
 
 
 def invalid_params(exc: InputValidationError) -> InvalidParamsError:
@@ -210,15 +206,15 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             return
         if sink is None:
             # Expected before looking, so that a turn starting meanwhile is not missed.
-            waiter = self.watch.expect(params.id)
+            next_turn = self.watch.expect(params.id)
             if sdk_internals.running(self, params.id) is None:
                 task = await self._subscribable(params, context)
-                if task.status.state in _AWAITING_CALLER:
+                if task.status.state in AWAITING_CALLER_STATES:
                     yield task
-                    async for event in self.watch.follow(params.id, waiter):
+                    async for event in self.watch.follow(params.id, next_turn):
                         yield event
                     return
-            self.watch.forget(params.id, waiter)
+            self.watch.forget(params.id, next_turn)
             async for event in super().on_subscribe_to_task(params, context):
                 yield event
             return

@@ -112,7 +112,9 @@ def _refuse(payload: dict[str, Any], error: A2AError, version: str) -> Response:
 
 def _caller_mistake(payload: dict[str, Any], version: str, *, v03: bool) -> A2AError | None:
     """What the caller got wrong, found before the SDK's dispatcher logs it as a server error."""
-    if (error := unsupported_version(version) or envelope_error(payload)) is not None:
+    # No header at all is v0.3; whether this server speaks it depends on the method asked for, below.
+    wrong_version = unsupported_version(version, v03=v03) if version.strip() else None
+    if (error := wrong_version or envelope_error(payload)) is not None:
         return error
     method, params = payload["method"], payload.get("params", {})
     if _V1.fullmatch(version):

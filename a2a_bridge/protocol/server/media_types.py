@@ -1,8 +1,9 @@
 """Which media types a request may come in, and which one its answer goes out as.
 
-JSON-RPC takes ``application/json`` (or any ``+json`` type); any other declared
-Content-Type is a ContentTypeNotSupportedError (-32005), as A2A v1.0 maps it.
-A request with no Content-Type at all is read as JSON: the body says what it is.
+JSON-RPC and HTTP+JSON take ``application/json`` (or any ``+json`` type); any
+other declared Content-Type is a ContentTypeNotSupportedError, which A2A v1.0
+maps to -32005 and to HTTP 415. A request with no Content-Type at all is read
+as JSON: the body says what it is.
 
 HTTP+JSON answers carry ``application/a2a+json`` from the SDK, which follows
 spec v1.0.1 (§11.1: ``application/a2a+json`` SHOULD be used). Spec v1.0.0
@@ -27,13 +28,13 @@ def _media_type(value: str) -> str:
 
 
 def json_content_type_error(content_type: str | None) -> str | None:
-    """What is wrong with a JSON-RPC request's Content-Type, or None when it is JSON."""
+    """What is wrong with a request's Content-Type, or None when it is JSON."""
     if not content_type:
         return None
     media_type = _media_type(content_type)
     if media_type == JSON or (media_type.startswith("application/") and media_type.endswith("+json")):
         return None
-    return f"Content-Type {media_type!r} is not supported: JSON-RPC requests are sent as {JSON!r}"
+    return f"Content-Type {media_type!r} is not supported: A2A requests are sent as {JSON!r}"
 
 
 def _speaks_plain_json(headers: Headers) -> bool:

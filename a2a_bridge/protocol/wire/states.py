@@ -7,11 +7,13 @@ from a2a.types import TaskState
 from a2a_bridge.task_states import STATES, TERMINAL
 from a2a_bridge.task_states import TaskState as StateName
 
-__all__ = ["TERMINAL_STATES", "state_name", "state_value"]
+__all__ = ["AWAITING_CALLER_STATES", "TERMINAL_STATES", "state_name", "state_value"]
 
 _BY_NAME: dict[StateName, int] = {name: TaskState.Value(f"TASK_STATE_{name.upper()}") for name in STATES}
 _BY_VALUE: dict[int, StateName] = {value: name for name, value in _BY_NAME.items()}
 TERMINAL_STATES: frozenset[int] = frozenset(_BY_NAME[name] for name in TERMINAL)
+# A task in these states has no run: the caller's next message starts its next turn.
+AWAITING_CALLER_STATES: frozenset[int] = frozenset(_BY_NAME[name] for name in ("input_required", "auth_required"))
 
 
 def state_name(state: int) -> StateName:

@@ -6,13 +6,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["A2ADelegateNode", "DelegationError", "__version__", "a2a_tools", "create_orchestrator"]
+__all__ = ["A2ADelegateNode", "DelegationError", "__version__", "a2a_tools", "create_orchestrator", "emit"]
 
 _LAZY = {
     "A2ADelegateNode": "a2a_bridge_langgraph.delegate",
     "DelegationError": "a2a_bridge_langgraph.delegate",
     "a2a_tools": "a2a_bridge_langgraph.tools",
     "create_orchestrator": "a2a_bridge_langgraph.orchestrator",
+    "emit": "a2a_bridge_langgraph.events",
 }
 
 

@@ -13,7 +13,14 @@ from a2a_bridge.adapter_api import defined_in
 
 __all__ = ["LangGraphAdapter", "adapter"]
 
-_OPTIONS = {"checkpointer", "sync_threads", "recursion_limit"}
+_OPTIONS = {"checkpointer", "sync_threads", "recursion_limit", "direct_replies"}
+
+
+def _flag(options: dict[str, Any], name: str) -> bool:
+    value = options.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 class LangGraphAdapter:
@@ -53,6 +60,7 @@ class LangGraphAdapter:
             output_fields=output_fields(output_schema),
             sync_threads=sync_threads,
             recursion_limit=options.get("recursion_limit"),
+            direct_replies=_flag(options, "direct_replies"),
         )
         name = obj.name if obj.name and obj.name != "LangGraph" else "langgraph-agent"
         nodes = [n for n in obj.nodes if not n.startswith("__")]

@@ -3,7 +3,9 @@
 node updates          -> Progress ("node `research` finished")
 LLM tokens            -> TextDelta (models tagged "nostream" stay quiet)
 get_stream_writer()   -> Progress (custom events)
+emit(event)           -> that event: an Artifact, Progress, Rejected, Failed or DirectReply (events.py)
 interrupt(value)      -> NeedsInput; the answer resumes with Command(resume=...)
+interrupt(NeedsAuth)  -> NeedsAuth; the same
 the final state       -> Done: the last AI message as text, the output-schema
                          fields as data, the usage of every model call
 """
@@ -22,8 +24,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StreamMode
 from pydantic import BaseModel
 
-from a2a_bridge import Done, Event, Failed, NeedsInput, Progress, TextDelta, Turn
+from a2a_bridge import Done, Event, Failed, NeedsAuth, NeedsInput, Progress, TextDelta, Turn
 from a2a_bridge_langgraph.checkpoints import CheckpointedGraph
+from a2a_bridge_langgraph.events import ENDS_RUN, Emitted
 from a2a_bridge_langgraph.inputs import UnsupportedFile, graph_input
 from a2a_bridge_langgraph.usage import UsageCollector
 
@@ -67,7 +70,9 @@ def _final_text(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _interrupt_event(value: Any) -> NeedsInput:
+def _interrupt_event(value: Any) -> NeedsInput | NeedsAuth:
+    if isinstance(value, (NeedsInput, NeedsAuth)):
+        return value
     if isinstance(value, str):
         return NeedsInput(value)
     data = jsonable(value)
@@ -88,8 +93,10 @@ class GraphRunner:
         output_fields: list[str],
         sync_threads: int,
         recursion_limit: int | None,
+        direct_replies: bool = False,
     ) -> None:
         self.graph = graph
+        self.direct_replies = direct_replies
         self.messages = messages
         self.output_fields = output_fields
         self.sync_threads = sync_threads
@@ -107,7 +114,12 @@ class GraphRunner:
         config: RunnableConfig = {
             "configurable": {"thread_id": turn.context_id},
             "callbacks": [usage],
-            "metadata": {"a2a_task_id": turn.task_id, "a2a_caller": turn.caller, "trace_id": turn.trace.trace_id},
+            "metadata": {
+                "a2a_task_id": turn.task_id,
+                "a2a_message_id": turn.message_id,
+                "a2a_caller": turn.caller,
+                "trace_id": turn.trace.trace_id,
+            },
         }
         if self.recursion_limit is not None:
             config["recursion_limit"] = self.recursion_limit
@@ -139,7 +151,11 @@ class GraphRunner:
                     else:
                         yield Progress(f"node `{node}` finished", data={"node": node})
             elif mode == "custom":
-                if isinstance(chunk, Mapping):
+                if isinstance(chunk, Emitted):
+                    yield chunk.event
+                    if isinstance(chunk.event, ENDS_RUN):
+                        return
+                elif isinstance(chunk, Mapping):
                     yield Progress(str(chunk.get("message") or chunk.get("status") or "update"), data=jsonable(chunk))
                 else:
                     yield Progress(str(chunk))
