@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from processes import serve_process
+
+from a2a_bridge.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "a2a_bridge.cli"]
@@ -63,3 +66,24 @@ def test_bad_invocations_exit_2_with_one_line(args, message):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("a2a-bridge: error: ")
     assert message in lines[0]
+
+
+def test_serve_grpc_port_and_no_v03_compat_reach_the_card_and_the_wire():
+    port = free_port()
+    agent = serve_process(
+        "demos.quickstart.pricing_agent:estimator", args=["--grpc-port", str(port), "--no-v03-compat"], cwd=ROOT
+    )
+    try:
+        card = httpx.get(agent.url + "/.well-known/agent-card.json").json()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+    finally:
+        agent.stop()
+
+    assert [(i["protocolBinding"], i["protocolVersion"]) for i in card["supportedInterfaces"]] == [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("GRPC", "1.0"),
+    ]
+    assert card["supportedInterfaces"][2]["url"] == f"127.0.0.1:{port}"
+    assert "url" not in card

@@ -14,6 +14,7 @@ import pytest
 from a2a.types import CancelTaskRequest, TaskState
 from a2a_bridge_crewai import A2ADelegateTool, a2a_agent, executor_state
 from agents import EchoAgent
+from crewai import Agent, Crew, Task
 from generated_crew.crew import generated_crew
 from sdk import artifact_data, collect, get_json, request, sdk_client, user_message
 
@@ -331,3 +332,28 @@ async def test_a_crew_on_the_real_embedded_vllm(live_server, embedded_vllm):
     assert result.usage is not None
     assert result.usage.prompt_tokens > 0
     assert 0 < result.usage.completion_tokens <= 32
+
+
+async def test_a_task_with_an_output_file_sends_it_as_a_file_with_its_name_and_media_type(
+    live_server, scripted_backend, llm, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # CrewAI writes the file where it runs, as well
+    writer = Agent(role="Writer", goal="Write about {topic}", backstory=crews.BACKSTORY, llm=llm)
+    report = Task(
+        name="report",
+        description="Report on {topic}",
+        expected_output="A report",
+        agent=writer,
+        output_file="{topic}_report.md",
+    )
+    server = live_server(to_a2a(Crew(agents=[writer], tasks=[report], name="reporting")))
+    scripted_backend.reply("# H200 prices\nThey fell.")
+    client = await sdk_client(server.url, binding="JSONRPC", streaming=False, secret=None)
+
+    task = (await collect(client, request(user_message(data={"topic": "gpu"}))))[0].task
+
+    artifact = next(a for a in task.artifacts if a.name == "task:report")
+    file = next(p for p in artifact.parts if p.HasField("raw"))
+    assert (file.filename, file.media_type) == ("gpu_report.md", "text/markdown")
+    assert file.raw.decode() == (tmp_path / "gpu_report.md").read_text()
+    assert "They fell." in file.raw.decode()

@@ -48,15 +48,13 @@ def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) 
 class RunnerExecutor(AgentExecutor):
     """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
 
-    def __init__(
-        self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False, watch: TurnWatch | None = None
-    ) -> None:
+    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False) -> None:
         self.runner = runner
-        self.watch = watch
         self.coalesce_interval = coalesce_interval
         self.durable = durable
         self.stopping = False
         self.bus: RedisEventBus | None = None
+        self.watch: TurnWatch | None = None
 
     def _turn(self, context: RequestContext, task: Task, resuming: bool, seen: IncomingTurn | None) -> Turn:
         assert context.message is not None

@@ -207,14 +207,16 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         if sink is None:
             # Expected before looking, so that a turn starting meanwhile is not missed.
             next_turn = self.watch.expect(params.id)
-            if sdk_internals.running(self, params.id) is None:
-                task = await self._subscribable(params, context)
-                if task.status.state in AWAITING_CALLER_STATES:
-                    yield task
-                    async for event in self.watch.follow(params.id, next_turn):
-                        yield event
-                    return
-            self.watch.forget(params.id, next_turn)
+            try:
+                if sdk_internals.running(self, params.id) is None:
+                    task = await self._subscribable(params, context)
+                    if task.status.state in AWAITING_CALLER_STATES:
+                        yield task
+                        async for event in self.watch.follow(next_turn):
+                            yield event
+                        return
+            finally:
+                self.watch.forget(params.id, next_turn)
             async for event in super().on_subscribe_to_task(params, context):
                 yield event
             return

@@ -57,6 +57,7 @@ class TurnWatch:
         return events
 
     def forget(self, task_id: str, events: asyncio.Queue[Event]) -> None:
+        """Stop waiting (the subscriber left); nothing once the turn has started."""
         waiting = self._waiting.get(task_id, [])
         if events in waiting:
             waiting.remove(events)
@@ -68,13 +69,10 @@ class TurnWatch:
         followers = self._waiting.pop(task_id, None)
         return _Fanout(queue, followers) if followers else queue
 
-    async def follow(self, task_id: str, events: asyncio.Queue[Event]) -> AsyncIterator[Event]:
-        """The events of the next turn, until the task ends or waits for its caller again."""
-        try:
-            while True:
-                event = await events.get()
-                yield event
-                if _ends_turn(event):
-                    return
-        finally:
-            self.forget(task_id, events)
+    async def follow(self, events: asyncio.Queue[Event]) -> AsyncIterator[Event]:
+        """The events of the next turn from :meth:`expect`'s queue, until the task ends or waits again."""
+        while True:
+            event = await events.get()
+            yield event
+            if _ends_turn(event):
+                return

@@ -5,7 +5,8 @@ task / agent / tool     -> Progress
 LLM stream chunks       -> TextDelta (for LLMs with stream=True)
 CrewOutput.raw          -> the answer text
 json_dict / pydantic    -> the output data
-each task's output      -> an artifact named "task:<name>"
+each task's output      -> an artifact named "task:<name>"; a task with output_file
+                           carries it as a file too (its name, its media type by extension)
 usage_metrics           -> the task's usage
 """
 
@@ -15,8 +16,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import PurePath
 from typing import Any
 
 from crewai import Crew
@@ -24,7 +27,7 @@ from crewai.crews.crew_output import CrewOutput
 from crewai.events import crewai_event_bus
 from crewai.llms.base_llm import BaseLLM, LLMCallBlockedError, call_stream_override
 
-from a2a_bridge import Artifact, Done, Event, Progress, Turn
+from a2a_bridge import Artifact, Done, Event, FilePart, Progress, Turn
 from a2a_bridge_crewai import cancel, events, executor_state, locks
 from a2a_bridge_crewai.crews import CrewSource
 
@@ -39,6 +42,15 @@ def _data(output: Any) -> dict[str, Any] | None:
         return dumped
     json_dict = getattr(output, "json_dict", None)
     return dict(json_dict) if json_dict else None
+
+
+def _file(path: str | None, output: Any) -> FilePart | None:
+    """A task's ``output_file`` as the file it holds: what CrewAI wrote there, under its own name."""
+    if not path:
+        return None
+    name = PurePath(path).name
+    media_type = mimetypes.guess_type(name)[0] or "text/plain"
+    return FilePart(name=name, media_type=media_type, content=str(output.raw).encode("utf-8"))
 
 
 def _llms(crew: Crew) -> list[BaseLLM]:
@@ -68,7 +80,9 @@ class CrewRunner:
         locks.install()
         executor_state.install()
 
-    def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any], *, streaming: bool) -> CrewOutput:
+    def _kickoff(
+        self, sink: events.TurnSink, inputs: dict[str, Any], *, streaming: bool
+    ) -> tuple[CrewOutput, list[str | None]]:
         token = events.current_sink.set(sink)
         try:
             crew = self.source.new()
@@ -83,7 +97,8 @@ class CrewRunner:
                 raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
             # Usage arrives through event handlers that run on CrewAI's own threads; let them finish.
             crewai_event_bus.flush(timeout=10)
-            return output
+            # Read after kickoff: CrewAI fills the inputs into each task's output_file as it starts.
+            return output, [task.output_file for task in crew.tasks]
         finally:
             events.current_sink.reset(token)
 
@@ -105,7 +120,7 @@ class CrewRunner:
                 break
             while not sink.queue.empty():
                 yield sink.queue.get_nowait()
-            output = done.result()
+            output, output_files = done.result()
         finally:
             if getter is not None:
                 getter.cancel()  # a cancelled run leaves it waiting, to be destroyed pending
@@ -114,7 +129,8 @@ class CrewRunner:
                 future.add_done_callback(functools.partial(_log_late_end, turn.task_id))
         for index, task_output in enumerate(output.tasks_output):
             name = task_output.name or f"task-{index + 1}"
-            yield Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output))
+            file = _file(output_files[index] if index < len(output_files) else None, task_output)
+            yield Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output), file=file)
         yield Done(output=_data(output), usage=sink.usage, text=output.raw)
 
     def close(self) -> None:
