@@ -44,9 +44,14 @@ async def send(url: str, binding: str, name: str, **fields):
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
-async def test_a_direct_reply_is_a_message_and_no_task(served, binding):
-    event = await send(served.url, binding, "tck-message-response")
+@pytest.mark.parametrize("road", ["blocking", "return_immediately", "streaming"])
+async def test_a_direct_reply_is_a_message_and_no_task(served, binding, road):
+    client = await sdk_client(served.url, binding=binding, streaming=road == "streaming")
+    config = {"return_immediately": True} if road == "return_immediately" else {}
+    events = await collect(client, request(scenario("tck-message-response"), **config))
 
+    assert len(events) == 1
+    event = events[0]
     assert event.HasField("message")
     assert event.message.role == Role.ROLE_AGENT
     assert [p.text for p in event.message.parts] == ["Direct message response"]
