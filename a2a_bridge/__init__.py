@@ -49,6 +49,7 @@ from a2a_bridge.runner import (
     Usage,
 )
 from a2a_bridge.serving.publish import serve, to_a2a
+from a2a_bridge.serving.worker import run_worker
 
 __version__ = "0.1.0"
 
@@ -100,6 +101,7 @@ __all__ = [
     "UnsupportedOperation",
     "Usage",
     "__version__",
+    "run_worker",
     "serve",
     "to_a2a",
 ]

@@ -59,3 +59,12 @@ def serve_process(target: str, *, secrets: dict[str, str] | None = None, env: di
             time.sleep(0.1)
     agent.kill()
     raise RuntimeError(f"{target} did not start within {timeout} s")
+
+
+def worker_process(target: str, *, queue: str, store: str, env: dict[str, str] | None = None,
+                   args: Sequence[str] = (), cwd: Path = TESTS) -> AgentProcess:  # fmt: skip
+    """``a2a-bridge worker TARGET``: takes its turns from the queue; ``url`` is empty (it serves no HTTP)."""
+    command = [sys.executable, "-m", "a2a_bridge.cli", "worker", target, "--queue", queue, "--store", store,
+               "--log-level", "warning", *args]  # fmt: skip
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})})
+    return AgentProcess(process, "")

@@ -1,6 +1,7 @@
 """The ``a2a-bridge`` command.
 
     a2a-bridge serve MODULE:ATTR [--port P] [--secret NAME=SECRET ...]   serve an agent
+    a2a-bridge worker MODULE:ATTR --queue URL --store URL                 run a queue-mode agent's turns
     a2a-bridge card URL [--json]                                          show and validate a card
     a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
     a2a-bridge backend up|down|status|scripted|command|tiers|check        model backends
@@ -16,7 +17,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from a2a_bridge.cli import backend_commands, remote_commands, serve_command
+from a2a_bridge.cli import backend_commands, remote_commands, serve_command, worker_command
 from a2a_bridge.errors import BridgeError
 
 __all__ = ["main"]
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log retries, failovers and other warnings")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_command.add_parser(commands)
+    worker_command.add_parser(commands)
     remote_commands.add_parsers(commands)
     backend_commands.add_parser(commands)
     return parser
@@ -34,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
+    if args.command in ("serve", "worker"):
         level = getattr(logging, args.log_level.upper())
     else:
         # Errors already end in one line of their own; warnings only when asked for.

@@ -12,7 +12,7 @@ from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 
-__all__ = ["add_parser", "load_object", "run"]
+__all__ = ["add_framework_flags", "add_parser", "load_object", "quiet_frameworks", "run", "url_arg"]
 
 _SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 # CrewAI reports usage to its vendor's servers unless told not to; self-hosted agents should not phone home.
@@ -91,6 +91,12 @@ def add_parser(commands: Any) -> None:
         "through it; env:VAR or @FILE read the URL from there",
     )
     serve.add_argument(
+        "--queue",
+        metavar="URL",
+        help="redis://HOST:PORT/DB: queue mode; store and queue each turn for `a2a-bridge worker` processes to run, "
+        "instead of running it here (needs a database --store; docs/queue.md); env:VAR or @FILE read the URL",
+    )
+    serve.add_argument(
         "--lease-seconds",
         type=float,
         default=DEFAULT_LEASE_SECONDS,
@@ -110,36 +116,45 @@ def add_parser(commands: Any) -> None:
         help="speak A2A 1.0 only: refuse v0.3 requests, and serve a card of v1.0 fields only (docs/conformance.md)",
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    serve.add_argument(
-        "--sdk-tracing",
-        action="store_true",
-        help="keep the a2a-sdk's OpenTelemetry spans on (they cost about a third of its throughput)",
-    )
-    serve.add_argument(
-        "--crewai-telemetry",
-        action="store_true",
-        help="let CrewAI send its anonymous telemetry to its vendor (off by default)",
-    )
+    add_framework_flags(serve)
     serve.set_defaults(run=run)
 
 
-def _url(value: str, flag: str) -> str:
+def url_arg(value: str, flag: str) -> str:
     """A URL given as is, or as env:VAR or @FILE to keep its password off the command line."""
     return read_secret(value, what=flag) if value.startswith(("env:", "@")) else value
 
 
-def run(args: argparse.Namespace) -> int:
+def quiet_frameworks(args: argparse.Namespace) -> None:
+    """The SDK's tracing and CrewAI's telemetry stay off unless the flags ask for them."""
     if not args.sdk_tracing:
         os.environ.setdefault(_SDK_TRACING_ENV, "false")
     if not args.crewai_telemetry:
         for name in _CREWAI_TELEMETRY_ENV:
             os.environ.setdefault(name, "true")
+
+
+def add_framework_flags(parser: Any) -> None:
+    parser.add_argument(
+        "--sdk-tracing",
+        action="store_true",
+        help="keep the a2a-sdk's OpenTelemetry spans on (they cost about a third of its throughput)",
+    )
+    parser.add_argument(
+        "--crewai-telemetry",
+        action="store_true",
+        help="let CrewAI send its anonymous telemetry to its vendor (off by default)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    quiet_frameworks(args)
     from a2a_bridge.serving.publish import serve
 
     secrets = dict(parse_secret(item) for item in args.secret)
     obj = load_object(args.target)
     # Only a graph takes a checkpointer: passed only when given, any other adapter refuses it by name.
-    adapter_options = {"checkpointer": _url(args.checkpointer, "--checkpointer")} if args.checkpointer else {}
+    adapter_options = {"checkpointer": url_arg(args.checkpointer, "--checkpointer")} if args.checkpointer else {}
     serve(
         obj,
         host=args.host,
@@ -151,9 +166,10 @@ def run(args: argparse.Namespace) -> int:
         description=args.description,
         text_field=args.text_field,
         keep_tasks=args.keep_tasks,
-        store=_url(args.store, "--store"),
+        store=url_arg(args.store, "--store"),
         lease_seconds=args.lease_seconds,
-        event_bus=_url(args.event_bus, "--event-bus") if args.event_bus else None,
+        event_bus=url_arg(args.event_bus, "--event-bus") if args.event_bus else None,
+        queue=url_arg(args.queue, "--queue") if args.queue else None,
         v03_compat=args.v03_compat,
         grpc_port=args.grpc_port,
         **adapter_options,

@@ -13,6 +13,7 @@ from a2a_bridge.serving.auth import check_secrets
 from a2a_bridge.serving.input_schema import check_schema, schema_model
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_BODY_BYTES
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
+from a2a_bridge.serving.worker import check_queue, check_queued_runner
 
 __all__ = ["serve", "to_a2a"]
 
@@ -35,6 +36,7 @@ def to_a2a(
     keep_tasks: int = DEFAULT_KEEP_TASKS,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     event_bus: str | None = None,
+    queue: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     coalesce_interval: float = 0.02,
     v03_compat: bool = True,
@@ -74,6 +76,10 @@ def to_a2a(
             claimed by its server without a renewal before another takes it over.
         event_bus: ``"redis://HOST:PORT/DB"``: replicas sharing a store send each
             other live task events and cancels through this Redis.
+        queue: ``"redis://HOST:PORT/DB"``: serve as the front door of queue mode.
+            Each turn is stored and queued in this Redis instead of run here;
+            workers (``run_worker``, ``a2a-bridge worker``) run it. Needs a
+            database ``store`` shared with the workers. See ``docs/queue.md``.
         max_body_bytes: Larger request bodies get HTTP 413.
         coalesce_interval: Seconds between streamed text events; text that
             arrives in between is sent together.
@@ -128,7 +134,14 @@ def to_a2a(
     if task_store is not None and store != "memory":
         raise ConfigurationError("give either store= or task_store=, not both")
     store_url = parse_store_url(store)
-    if event_bus is not None:
+    if queue is not None:
+        queue = check_queue(queue, store_url, event_bus=event_bus)
+        check_queued_runner(adapted.runner)
+        if task_store is not None:
+            raise ConfigurationError(
+                "queue mode needs store='postgresql://...', which its workers share, not task_store"
+            )
+    elif event_bus is not None:
         check_event_bus(event_bus, store_url)
     if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or lease_seconds < 1:
         raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
@@ -157,6 +170,7 @@ def to_a2a(
         v03_compat=v03_compat,
         grpc_port=grpc_port,
         grpc_host=grpc_host,
+        queue=queue,
     )
     return build_app(adapted.runner, config)
 

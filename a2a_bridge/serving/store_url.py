@@ -91,11 +91,17 @@ def parse_store_url(value: str) -> StoreUrl:
     )
 
 
-def check_event_bus(value: str, store: StoreUrl) -> None:
-    """An event bus is a Redis URL, and serves replicas that share a database store."""
+def check_redis_url(value: object, *, what: str) -> str:
+    """A Redis URL, with the driver installed; the error names ``what`` and hides a password."""
     shown = _hide_password(value) if isinstance(value, str) else repr(value)
     if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigurationError(f"event_bus {shown!r} must be a Redis URL: redis://HOST:PORT/DB")
+        raise ConfigurationError(f"{what} {shown!r} must be a Redis URL: redis://HOST:PORT/DB")
+    _check_drivers("redis", shown)
+    return value
+
+
+def check_event_bus(value: str, store: StoreUrl) -> None:
+    """An event bus is a Redis URL, and serves replicas that share a database store."""
+    check_redis_url(value, what="event_bus")
     if not store.durable:
         raise ConfigurationError("event_bus joins replicas that share a store: give store='postgresql://...' too")
-    _check_drivers("redis", shown)

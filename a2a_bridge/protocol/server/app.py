@@ -5,6 +5,7 @@ GET  /healthz                       liveness (public)
 POST /tasks/send                    the tutorial's simplified shape
 POST /                              JSON-RPC, v1.0 and v0.3
 *    /message:send, /tasks/{id} ... HTTP+JSON (REST), v1.0 and v0.3
+GET  /metrics                       Prometheus metrics (queue mode: the queue's depth)
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.jsonrpc_endpoint import JsonRpcEndpoint
 from a2a_bridge.protocol.server.media_types import RestMediaType
+from a2a_bridge.protocol.server.metrics import METRICS_PATH, MetricsEndpoint
+from a2a_bridge.protocol.server.queue.front_door import QueueFrontDoor
+from a2a_bridge.protocol.server.queue.work_queue import WorkQueue
 from a2a_bridge.protocol.server.stores import OpenedStore, open_store
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
@@ -82,6 +86,7 @@ class AppConfig:
     v03_compat: bool = True
     grpc_port: int | None = None  # None: no gRPC binding; 0: a free port
     grpc_host: str = "127.0.0.1"
+    queue: str | None = None  # a Redis URL: queue each turn for workers instead of running it
 
 
 class CardEndpoint:
@@ -138,13 +143,17 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         return build_card(profile, base_url=base_url, secured=secured, v03=config.v03_compat, grpc_port=grpc_port)
 
     static_card = make_card(config.public_url or "http://127.0.0.1")
+    queued = config.queue is not None
     opened = (
         OpenedStore(config.task_store)
         if config.task_store is not None
-        else open_store(config.store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds)
+        else open_store(
+            config.store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds, holds_leases=not queued
+        )
     )
     executor = RunnerExecutor(runner, coalesce_interval=config.coalesce_interval, durable=config.store.durable)
-    handler = ValidatingRequestHandler(
+    handler_class = QueueFrontDoor if queued else ValidatingRequestHandler
+    handler = handler_class(
         agent_executor=executor,
         task_store=opened.task_store,
         agent_card=static_card,
@@ -163,9 +172,21 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             max_bytes=config.max_body_bytes,
         )
     bus: RedisEventBus | None = None
-    if config.event_bus is not None:
-        bus = RedisEventBus(config.event_bus, on_cancel=handler.stop_run)
+    bus_url = config.queue or config.event_bus
+    if bus_url is not None:
+        bus = RedisEventBus(bus_url, on_cancel=handler.stop_run)
         handler.bus = executor.bus = bus
+    metrics: MetricsEndpoint | None = None
+    work_queue: WorkQueue | None = None
+    if isinstance(handler, QueueFrontDoor):
+        assert bus is not None
+        assert opened.shared is not None
+        work_queue = WorkQueue(
+            bus.redis, profile.name, consumer=opened.shared.replica_id, lease_seconds=config.lease_seconds
+        )
+        handler.work_queue = work_queue
+        metrics = MetricsEndpoint()
+        metrics.watch_queue(work_queue, profile.name)
     if handler.recovers_tasks and not config.store.durable and config.task_store is None:
         logger.warning(
             "the agent could resume tasks after a restart, but its tasks are in memory: serve it with "
@@ -174,18 +195,22 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     keeper: LeaseKeeper | None = None
     if opened.shared is not None:
         opened.shared.on_final = handler.stop_run
-        keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=handler.recover)
+        # A front door runs nothing, so it takes nothing over: the queue hands a lapsed turn to a worker.
+        recover = None if queued else handler.recover
+        keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=recover)
     routes: list[BaseRoute] = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, config.public_url).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health, methods=["GET"]),
         Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
         Route("/", JsonRpcEndpoint(handler, v03=config.v03_compat).handle, methods=["POST"]),
-        *create_rest_routes(handler, enable_v0_3_compat=config.v03_compat),
     ]
+    if metrics is not None:
+        routes.append(Route(METRICS_PATH, metrics.handle, methods=["GET"]))
+    routes += create_rest_routes(handler, enable_v0_3_compat=config.v03_compat)
     middleware = [
         Middleware(BodySizeLimit, max_bytes=config.max_body_bytes),
         Middleware(RestMediaType),
-        Middleware(RestRequestCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH}, v03=config.v03_compat),
+        Middleware(RestRequestCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH, METRICS_PATH}, v03=config.v03_compat),
     ]
     if secured:
         middleware.insert(
@@ -206,6 +231,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         gc.freeze()
         if bus is not None:
             await bus.start()
+        if work_queue is not None:
+            await work_queue.ensure_group()
         if keeper is not None:
             await opened.shared.initialize()
             keeper.start()

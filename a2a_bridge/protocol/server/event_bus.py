@@ -26,7 +26,7 @@ from a2a.types import StreamResponse, Task, TaskArtifactUpdateEvent, TaskStatusU
 from a2a_bridge.protocol.sdk_internals import apply_task_event
 from a2a_bridge.protocol.wire.states import TERMINAL_STATES
 
-__all__ = ["RedisEventBus"]
+__all__ = ["RedisEventBus", "ends_task"]
 
 logger = logging.getLogger("a2a_bridge.event_bus")
 
@@ -58,7 +58,8 @@ def _decode(data: bytes) -> Event:
     return event
 
 
-def _ends(event: Event) -> bool:
+def ends_task(event: Event) -> bool:
+    """Whether the event is the task's last: a final state."""
     if isinstance(event, Task):
         return event.status.state in TERMINAL_STATES
     return isinstance(event, TaskStatusUpdateEvent) and event.status.state in TERMINAL_STATES
@@ -102,7 +103,8 @@ class RedisEventBus:
         for job in self._jobs:
             job.cancel()
         for job in self._jobs:
-            with contextlib.suppress(asyncio.CancelledError):
+            # A job that already failed (Redis went away) has nothing left to stop.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job
         await self.redis.aclose()
 
@@ -110,7 +112,7 @@ class RedisEventBus:
         return _Tee(queue, self, task_id)
 
     def send(self, task_id: str, event: Event) -> None:
-        self._outbox.put_nowait((task_id, _encode(event), _ends(event)))
+        self._outbox.put_nowait((task_id, _encode(event), ends_task(event)))
 
     async def _write(self) -> None:
         while True:
@@ -139,11 +141,20 @@ class RedisEventBus:
     async def publish_cancel(self, task_id: str) -> None:
         await self.redis.publish(CANCEL_CHANNEL, task_id)
 
-    async def follow(self, task_id: str, *, finished: Callable[[], Awaitable[Task | None]]) -> AsyncIterator[Event]:
+    async def position(self, task_id: str) -> str:
+        """The id of the task's last event so far: events after it are the ones to come."""
+        last = await self.redis.xrevrange(_stream(task_id), count=1)
+        return str(last[0][0].decode()) if last else "0-0"
+
+    async def follow(
+        self, task_id: str, *, finished: Callable[[], Awaitable[Task | None]], queued: Task | None = None
+    ) -> AsyncIterator[Event]:
         """The task as the stream has it now, then each later event until the task ends.
 
         ``finished`` returns the stored task when it has ended: the follower asks
         it when the stream is quiet, so a task whose replica died still ends here.
+        ``queued`` is the stored task, for a task that may have no events yet
+        (queued for a worker): it is yielded, and the stream followed from its start.
         """
         entries = await self.redis.xrange(_stream(task_id))
         folded: Task | None = None
@@ -156,6 +167,8 @@ class RedisEventBus:
                 folded.CopyFrom(event)
             elif folded is not None and isinstance(event, (TaskStatusUpdateEvent, TaskArtifactUpdateEvent)):
                 apply_task_event(folded, event)
+        if folded is None and queued is not None:
+            folded = queued
         if folded is None:
             stored = await finished()
             if stored is not None:
@@ -164,10 +177,26 @@ class RedisEventBus:
         yield folded
         if folded.status.state in TERMINAL_STATES:
             return
+        async for event in self.follow_after(task_id, last, until=ends_task, check=finished):
+            yield event
+
+    async def follow_after(
+        self,
+        task_id: str,
+        after: str,
+        *,
+        until: Callable[[Event], bool],
+        check: Callable[[], Awaitable[Task | None]],
+    ) -> AsyncIterator[Event]:
+        """Each event after the stream id ``after``, up to the first that ``until`` accepts.
+
+        When the stream is quiet for two seconds, ``check`` may end the wait with the stored task.
+        """
+        last = after
         while True:
             read = await self.redis.xread({_stream(task_id): last}, block=2000)
             if not read:
-                if (stored := await finished()) is not None:
+                if (stored := await check()) is not None:
                     yield stored
                     return
                 continue
@@ -175,5 +204,5 @@ class RedisEventBus:
                 last = entry_id
                 event = _decode(fields[_FIELD])
                 yield event
-                if _ends(event):
+                if until(event):
                     return

@@ -53,6 +53,8 @@ class RunnerExecutor(AgentExecutor):
         self.coalesce_interval = coalesce_interval
         self.durable = durable
         self.stopping = False
+        # Tasks whose run stops because another process took them over: nobody canceled them.
+        self.abandoned: set[str] = set()
         self.bus: RedisEventBus | None = None
         self.watch: TurnWatch | None = None
 
@@ -80,7 +82,10 @@ class RunnerExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         task = context.current_task
-        resuming = task is not None and task.status.state in AWAITING_CALLER_STATES
+        seen = incoming(context.call_context)
+        resuming = task is not None and (
+            task.status.state in AWAITING_CALLER_STATES or (seen is not None and seen.resuming)
+        )
         if task is not None and self.watch is not None:
             event_queue = self.watch.tee(event_queue, task.id)
         if self.bus is not None:
@@ -100,7 +105,6 @@ class RunnerExecutor(AgentExecutor):
                 status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
                 history=[context.message],
             )
-        seen = incoming(context.call_context)
         publisher = TurnPublisher(
             TaskEvents(event_queue, task.id, task.context_id),
             streaming=seen is not None and seen.reads_tokens,
@@ -134,7 +138,7 @@ class RunnerExecutor(AgentExecutor):
                 await start()
             await publisher.publish(ev.Done())
         except asyncio.CancelledError:
-            if self.stopping and self.durable:
+            if (self.stopping and self.durable) or task.id in self.abandoned:
                 # The server is stopping, nobody canceled the task: its lease hands it to another replica.
                 raise
             # CancelTask reports CANCELED on its own queue only; say it here too, so that a

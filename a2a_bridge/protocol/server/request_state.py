@@ -31,6 +31,8 @@ class IncomingTurn:
         streaming: Whether the caller reads the task as a stream.
         legacy_caller: Whether the caller speaks A2A v0.3 (no ``A2A-Version: 1.x`` header).
         recovering: Whether this replica takes the task over from one that stopped mid-turn.
+        resuming: Whether the message answers the task's question, when the stored task no longer
+            says so (queue mode stores an answered task as submitted until a worker takes it).
     """
 
     input: MessageInput
@@ -38,6 +40,7 @@ class IncomingTurn:
     streaming: bool = False
     legacy_caller: bool = False
     recovering: bool = False
+    resuming: bool = False
 
     @property
     def reads_tokens(self) -> bool:

@@ -52,8 +52,11 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> OpenedStore:
-    """The store ``url`` names; a database is opened lazily, in the serving event loop."""
+def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float, holds_leases: bool = True) -> OpenedStore:
+    """The store ``url`` names; a database is opened lazily, in the serving event loop.
+
+    ``holds_leases=False`` is for a queue-mode front door: the tasks it writes are held by workers.
+    """
     if url.kind == "memory":
         return OpenedStore(RetainingTaskStore(keep_tasks))
     from sqlalchemy import event
@@ -71,5 +74,5 @@ def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float) -> Opene
     else:
         engine = create_async_engine(url.url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json)
     replica_id = uuid.uuid4().hex
-    store = SharedTaskStore(engine, replica_id=replica_id, lease_seconds=lease_seconds)
+    store = SharedTaskStore(engine, replica_id=replica_id, lease_seconds=lease_seconds, holds_leases=holds_leases)
     return OpenedStore(store, shared=store, engine=engine)

@@ -28,7 +28,7 @@ from typing import Any
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import DatabaseTaskStore
 from a2a.types import Task, TaskState
-from sqlalchemy import DateTime, Integer, String, bindparam, insert, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -114,11 +114,15 @@ class SharedTaskStore(DatabaseTaskStore):
         lease_seconds: How long a lease lasts without renewal.
     """
 
-    def __init__(self, engine: AsyncEngine, *, replica_id: str, lease_seconds: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, replica_id: str, lease_seconds: float, holds_leases: bool = True
+    ) -> None:
         super().__init__(engine, create_table=True)  # the SDK model it picks is replaced just below
         self.task_model = TaskRow  # type: ignore[assignment]  # the SDK's columns and ours
         self.replica_id = replica_id
         self.lease = timedelta(seconds=lease_seconds)
+        # A queue-mode front door queues tasks and never runs them: the worker that takes one holds it.
+        self.holds_leases = holds_leases
         self.on_final: Callable[[str], None] = lambda task_id: None
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
@@ -148,7 +152,7 @@ class SharedTaskStore(DatabaseTaskStore):
             "task_metadata": message_to_json(task.metadata) if task.metadata.fields else None,
             "protocol_version": "1.0",
         }
-        running = status.state in _RUNNING
+        running = self.holds_leases and status.state in _RUNNING
         values["lease_owner"] = self.replica_id if running else None
         values["lease_expires"] = utcnow() + self.lease if running else None
         return values
@@ -221,6 +225,37 @@ class SharedTaskStore(DatabaseTaskStore):
         for task_id in finals:
             self.on_final(task_id)
         return outcomes
+
+    async def claim(self, task_id: str) -> bool:
+        """Hold a task's lease, unless another replica's lease on it is live or the task has ended."""
+        await self.initialize()
+        now = utcnow()
+        free = or_(TaskRow.lease_owner.is_(None), TaskRow.lease_owner == self.replica_id, TaskRow.lease_expires < now)
+        async with self.engine.begin() as connection:
+            claimed = await connection.execute(
+                update(TaskRow)
+                .where(
+                    TaskRow.id == task_id, free, TaskRow.status["state"].as_string().not_in(sorted(FINAL_STATE_NAMES))
+                )
+                .values(version=TaskRow.version + 1, lease_owner=self.replica_id, lease_expires=now + self.lease)
+            )
+            return bool(claimed.rowcount)
+
+    async def replace_if(self, task: Task, context: ServerCallContext, *, state: int) -> bool:
+        """Write ``task`` only if the stored one is still in ``state``: one answer wins, whoever else sends one."""
+        await self.initialize()
+        values = self._values(task, self.owner_resolver(context))
+        async with self.engine.begin() as connection:
+            replaced = await connection.execute(
+                update(TaskRow)
+                .where(
+                    TaskRow.id == task.id,
+                    TaskRow.owner == values["owner"],
+                    TaskRow.status["state"].as_string() == TaskState.Name(state),
+                )
+                .values(version=TaskRow.version + 1, **values)
+            )
+            return bool(replaced.rowcount)
 
     def _may_write(self, task_id: str, write: _Write, current: Any) -> str:
         """``write``, ``skip`` (nothing changed), or ``final`` (the task already ended: dropped)."""

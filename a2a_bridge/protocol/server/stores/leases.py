@@ -4,6 +4,7 @@ Every third of a lease, each replica renews all of its leases in one
 statement, takes over tasks whose lease has lapsed (their replica died, or
 stopped), and trims finished tasks beyond ``keep_tasks``. A taken-over task is
 handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
+In queue mode there is no ``recover``: the work queue hands a lapsed task to another worker.
 """
 
 from __future__ import annotations
@@ -29,11 +30,17 @@ class LeaseKeeper:
     """The background job that keeps one replica's leases and takes over lapsed ones."""
 
     def __init__(
-        self, store: SharedTaskStore, *, keep_tasks: int, recover: Callable[[str, str], Awaitable[None]]
+        self,
+        store: SharedTaskStore,
+        *,
+        keep_tasks: int,
+        recover: Callable[[str, str], Awaitable[None]] | None,
+        on_round: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.keep_tasks = keep_tasks
         self.recover = recover
+        self.on_round = on_round
         self._job: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -57,7 +64,10 @@ class LeaseKeeper:
         while True:
             try:
                 await self.renew()
-                await self.take_over_lapsed()
+                if self.on_round is not None:
+                    await self.on_round()
+                if self.recover is not None:
+                    await self.take_over_lapsed()
                 await self.trim()
             except Exception:
                 # A database blip must not end the job: the next round tries again.
@@ -91,6 +101,7 @@ class LeaseKeeper:
                 continue  # another replica claimed it first
             logger.warning("took over task %s from replica %s, whose lease lapsed", row.id, row.lease_owner)
             taken += 1
+            assert self.recover is not None
             try:
                 await self.recover(row.id, row.owner or "")
             except Exception:

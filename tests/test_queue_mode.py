@@ -1,0 +1,370 @@
+"""Queue mode: a front door that queues turns in Redis, and worker processes that may be killed.
+
+Real Postgres and Redis on loopback; the front door and each worker are ``a2a-bridge`` processes,
+killed with SIGKILL where a spot instance would be reclaimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from a2a.types import SubscribeToTaskRequest, TaskState
+from a2a_calls import V1, call, error_of, get_task, message, start_task, state, wait_for_state
+from processes import AgentProcess, serve_process, worker_process
+from sdk import request, sdk_client, user_message
+
+from a2a_bridge import ConfigurationError, run_worker, to_a2a
+from a2a_bridge.testing import services
+
+TERMINAL = {"completed", "failed", "canceled", "rejected"}
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[services.Postgres, services.Redis]]:
+    with services.postgres() as postgres, services.redis() as redis:
+        yield postgres, redis
+
+
+@dataclass
+class Mesh:
+    """A front door and its workers, on one store and one queue; the agent is named after the test."""
+
+    target: str
+    store: str
+    queue: str
+    name: str
+    env: dict[str, str]
+    front_door: AgentProcess | None = None
+    workers: list[AgentProcess] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        assert self.front_door is not None
+        return self.front_door.url
+
+    def serve(self) -> None:
+        args = ["--store", self.store, "--queue", self.queue, "--name", self.name, "--lease-seconds", "2"]
+        self.front_door = serve_process(self.target, args=args, env=self.env)
+
+    def add_worker(self, concurrency: int = 16) -> AgentProcess:
+        args = ["--name", self.name, "--lease-seconds", "2", "--concurrency", str(concurrency)]
+        worker = worker_process(self.target, queue=self.queue, store=self.store, env=self.env, args=args)
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for process in [*self.workers, *([self.front_door] if self.front_door else [])]:
+            process.stop()
+
+
+@pytest.fixture
+def mesh(shared, tmp_path, request) -> Iterator[Mesh]:
+    postgres, redis = shared
+    name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    store = postgres.create_database(f"q_{name}")
+    env = {"STEADY_MARKER_DIR": str(tmp_path), "STEADY_STEPS": "10"}
+    built = Mesh("agents:steady", store, redis.url, f"steady-{name}", env)
+    yield built
+    built.stop()
+
+
+def started_by(marker_dir: Path) -> dict[str, int]:
+    """Which worker process started each task (the last one to start it)."""
+    return {path.read_text(): int(path.name.removeprefix("started-")) for path in marker_dir.glob("started-*")}
+
+
+def steps_of(marker_dir: Path, task_id: str) -> list[tuple[int, int]]:
+    path = marker_dir / f"steps-{task_id}"
+    if not path.exists():
+        return []
+    return [(int(pid), int(step)) for pid, step in (line.split() for line in path.read_text().splitlines())]
+
+
+def metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    found = re.search(rf"^{name}{{[^}}]*}} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name} not in /metrics:\n{text}"
+    return float(found.group(1))
+
+
+def test_a_queued_task_waits_for_a_worker_and_any_worker_runs_it(mesh):
+    mesh.serve()
+    task_id = start_task(mesh.url, "queued")
+    time.sleep(0.5)
+    assert state(get_task(mesh.url, task_id)) == "submitted", "nothing runs it until a worker comes"
+    mesh.add_worker()
+    done = wait_for_state(mesh.url, task_id, TERMINAL, timeout=20)
+    assert state(done) == "completed"
+    output = next(a for a in done["artifacts"] if a["name"] == "output")["parts"][0]["data"]
+    assert output["pid"] == mesh.workers[0].process.pid
+    assert output["input"] == {"text": "queued"}
+    listed = call(mesh.url, "ListTasks", {})["tasks"]
+    assert [t["id"] for t in listed] == [task_id]
+    blocking = call(mesh.url, "SendMessage", {"message": message("blocking")})["task"]
+    assert state(blocking) == "completed"
+    assert blocking["artifacts"][0]["parts"][0]["text"].startswith("step 0 step 1")
+
+
+def test_the_queue_depth_metric_reads_the_true_depth_while_tasks_wait(mesh):
+    mesh.serve()
+    assert metric(mesh.url, "a2a_bridge_queue_waiting") == 0
+    ids = [start_task(mesh.url, f"waiting {n}") for n in range(7)]
+    time.sleep(1.1)
+    assert metric(mesh.url, "a2a_bridge_queue_waiting") == 7
+    assert metric(mesh.url, "a2a_bridge_queue_running") == 0
+    assert metric(mesh.url, "a2a_bridge_queue_oldest_wait_seconds") >= 1.0
+    assert metric(mesh.url, "a2a_bridge_queue_workers") == 0
+    mesh.add_worker(concurrency=3)
+    deadline = time.monotonic() + 10
+    while metric(mesh.url, "a2a_bridge_queue_running") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert metric(mesh.url, "a2a_bridge_queue_running") == 3, "the worker takes three at a time"
+    assert metric(mesh.url, "a2a_bridge_queue_waiting") == 4
+    assert metric(mesh.url, "a2a_bridge_queue_workers") == 1
+    for task_id in ids:
+        assert state(wait_for_state(mesh.url, task_id, TERMINAL, timeout=30)) == "completed"
+    assert metric(mesh.url, "a2a_bridge_queue_waiting") == 0
+    assert metric(mesh.url, "a2a_bridge_queue_running") == 0
+    assert metric(mesh.url, "a2a_bridge_queue_oldest_wait_seconds") == 0
+
+
+async def test_a_worker_killed_mid_task_leaves_it_to_another_and_the_stream_sees_it_complete(mesh, tmp_path):
+    mesh.serve()
+    first = mesh.add_worker()
+    client = await sdk_client(mesh.url, binding="JSONRPC", streaming=True, secret=None)
+    events = []
+    killed_at = 0.0
+    async for event in client.send_message(request(user_message("survive a kill"))):
+        events.append(event)
+        task_id = (event.task.id if event.HasField("task") else "") or events[0].task.id
+        if not killed_at and len(steps_of(tmp_path, task_id)) >= 2:
+            first.kill()
+            killed_at = time.monotonic()
+            mesh.add_worker()
+    assert killed_at, "the worker was killed while the task ran"
+    final = events[-1]
+    assert final.HasField("status_update")
+    assert final.status_update.status.state == TaskState.TASK_STATE_COMPLETED
+    steps = steps_of(tmp_path, task_id)
+    second = mesh.workers[1].process.pid
+    assert {pid for pid, _ in steps} == {first.process.pid, second}
+    assert [step for pid, step in steps if pid == second] == list(range(10)), "run again from its start"
+    done = await asyncio.to_thread(get_task, mesh.url, task_id)
+    assert state(done) == "completed"
+    names = [a["name"] for a in done["artifacts"]]
+    assert names == ["response", "output"], "the lost run's partial answer is dropped, not doubled"
+    assert done["artifacts"][0]["parts"][0]["text"] == "".join(f"step {n} " for n in range(10))
+    output = done["artifacts"][1]["parts"][0]["data"]
+    assert output["pid"] == second
+
+
+def test_a_canceled_queued_task_never_starts(mesh, tmp_path):
+    mesh.serve()
+    task_id = start_task(mesh.url, "never")
+    canceled = call(mesh.url, "CancelTask", {"id": task_id})
+    assert state(canceled) == "canceled"
+    mesh.add_worker()
+    after = start_task(mesh.url, "after")
+    assert state(wait_for_state(mesh.url, after, TERMINAL, timeout=20)) == "completed"
+    assert task_id not in started_by(tmp_path), "the worker skipped the canceled turn"
+    assert state(get_task(mesh.url, task_id)) == "canceled"
+    assert metric(mesh.url, "a2a_bridge_queue_waiting") == 0
+
+
+def test_a_canceled_running_task_stops_on_its_worker(mesh, tmp_path):
+    mesh.serve()
+    mesh.add_worker()
+    task_id = start_task(mesh.url, "to cancel")
+    deadline = time.monotonic() + 15
+    while len(steps_of(tmp_path, task_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state(call(mesh.url, "CancelTask", {"id": task_id})) == "canceled"
+    time.sleep(0.5)
+    stopped_at = len(steps_of(tmp_path, task_id))
+    time.sleep(1.0)
+    assert len(steps_of(tmp_path, task_id)) == stopped_at < 10, "the worker stopped the run"
+    assert state(get_task(mesh.url, task_id)) == "canceled"
+    assert metric(mesh.url, "a2a_bridge_queue_running") == 0
+
+
+async def test_subscribe_follows_a_queued_task_from_the_queue_to_its_end(mesh):
+    mesh.serve()
+    task_id = await asyncio.to_thread(start_task, mesh.url, "followed")
+    follower = await sdk_client(mesh.url, binding="HTTP+JSON", streaming=True, secret=None)
+
+    async def follow() -> list:
+        return [event async for event in follower.subscribe(SubscribeToTaskRequest(id=task_id))]
+
+    following = asyncio.create_task(follow())
+    await asyncio.sleep(0.5)
+    mesh.add_worker()
+    events = await asyncio.wait_for(following, timeout=30)
+    assert events[0].task.status.state == TaskState.TASK_STATE_SUBMITTED, "it opens with the queued task"
+    progress = [
+        e.status_update.status.message.parts[0].text
+        for e in events
+        if e.HasField("status_update") and e.status_update.status.message.parts
+    ]
+    assert [p for p in progress if p.startswith("step ")][-1] == "step 9"
+    assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
+
+
+def test_an_input_required_task_takes_one_answer_on_any_worker(shared, tmp_path):
+    postgres, redis = shared
+    store = postgres.create_database("q_asking")
+    built = Mesh("agents:asking", store, redis.url, "asking-queue", {})
+    built.serve()
+    built.add_worker()
+    built.add_worker()
+    try:
+        asked = call(built.url, "SendMessage", {"message": message("plan a trip")})["task"]
+        assert state(asked) == "input_required"
+        assert "budget" in asked["status"]["message"]["parts"][0]["text"]
+        answer = {**message("2000"), "taskId": asked["id"], "contextId": asked["contextId"]}
+        done = call(built.url, "SendMessage", {"message": answer})["task"]
+        assert state(done) == "completed"
+        assert re.fullmatch(r"budget noted: 2000 \(pid \d+\)", done["artifacts"][0]["parts"][0]["text"])
+        again = {**message("3000"), "taskId": asked["id"]}
+        error = error_of(built.url, "SendMessage", {"message": again})
+        assert "terminal state" in error["message"]
+        texts = [m["parts"][0]["text"] for m in done["history"]]
+        assert texts[:3] == ["plan a trip", "What is your budget in USD?", "2000"]
+    finally:
+        built.stop()
+
+
+async def test_two_answers_at_once_one_is_taken(shared):
+    postgres, redis = shared
+    store = postgres.create_database("q_two_answers")
+    built = Mesh("agents:asking", store, redis.url, "asking-twice", {})
+    built.serve()
+    built.add_worker()
+    try:
+        asked = (await asyncio.to_thread(call, built.url, "SendMessage", {"message": message("trip")}))["task"]
+        body = {"message": {**message("x"), "taskId": asked["id"]}, "configuration": {"returnImmediately": True}}
+        async with httpx.AsyncClient(timeout=20) as http:
+
+            async def answer(text: str) -> dict:
+                body["message"] = {**message(text), "taskId": asked["id"]}
+                rpc = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": dict(body)}
+                return (await http.post(built.url + "/", json=rpc, headers=V1)).json()
+
+            replies = await asyncio.gather(*(answer(str(n)) for n in range(4)))
+        taken = [r for r in replies if "result" in r]
+        refused = [r for r in replies if "error" in r]
+        assert len(taken) == 1
+        assert len(refused) == 3
+        assert all("no longer waits" in r["error"]["message"] or "is TASK_STATE" in r["error"]["message"]
+                   for r in refused)  # fmt: skip
+        done = await asyncio.to_thread(wait_for_state, built.url, asked["id"], TERMINAL, timeout=20)
+        assert state(done) == "completed"
+    finally:
+        built.stop()
+
+
+def test_queue_mode_needs_a_shared_store_and_a_redis_url(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    async def agent(turn):
+        yield  # pragma: no cover
+
+    with pytest.raises(ConfigurationError, match=r"queue mode needs a store that the front door and its workers"):
+        to_a2a(agent, queue="redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigurationError, match=r"queue 'http://x' must be a Redis URL"):
+        to_a2a(agent, store="sqlite:///t.db", queue="http://x")
+    with pytest.raises(ConfigurationError, match=r"leave event_bus out"):
+        to_a2a(agent, store="sqlite:///t.db", queue="redis://a:1/0", event_bus="redis://b:1/0")
+    with pytest.raises(ConfigurationError, match=r"concurrency must be a whole number of at least 1"):
+        run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", concurrency=0)
+
+    class Replier:
+        direct_replies = True
+
+        async def run(self, turn):
+            yield  # pragma: no cover
+
+    with pytest.raises(ConfigurationError, match=r"serve it without queue="):
+        to_a2a(Replier(), store="sqlite:///t.db", queue="redis://127.0.0.1:1/0")
+
+
+@pytest.mark.timeout(240)
+async def test_a_thousand_tasks_three_workers_killed_at_random_lose_nothing_and_finish_once(shared, tmp_path):
+    """1,000 tasks; three workers, one SIGKILLed and replaced every 1.5 s through the run."""
+    postgres, redis = shared
+    store = postgres.create_database("q_thousand")
+    env = {"STEADY_STEPS": "3", "STEADY_MARKER_DIR": str(tmp_path)}
+    built = Mesh("agents:steady", store, redis.url, "steady-thousand", env)
+    built.serve()
+    for _ in range(3):
+        built.add_worker(concurrency=32)
+    ids: list[str] = []
+    kills = 0
+    started = time.monotonic()
+    rng = random.Random(17)
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            sending = asyncio.Semaphore(32)
+
+            async def send(n: int) -> None:
+                params = {"message": message(f"job {n}"), "configuration": {"returnImmediately": True}}
+                rpc = {"jsonrpc": "2.0", "id": n, "method": "SendMessage", "params": params}
+                async with sending:
+                    reply = (await http.post(built.url + "/", json=rpc, headers=V1)).json()
+                ids.append(reply["result"]["task"]["id"])
+
+            sends = asyncio.gather(*(send(n) for n in range(1000)))
+
+            async def unfinished() -> int:
+                rpc = {"jsonrpc": "2.0", "id": 0, "method": "ListTasks", "params": {"pageSize": 100}}
+                count, token = 0, ""
+                while True:
+                    rpc["params"]["pageToken"] = token
+                    page = (await http.post(built.url + "/", json=rpc, headers=V1)).json()["result"]
+                    count += sum(1 for t in page["tasks"] if state(t) not in TERMINAL)
+                    token = page.get("nextPageToken", "")
+                    if not token:
+                        return count
+
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline:
+                await asyncio.sleep(1.5)
+                if sends.done() and await unfinished() == 0:
+                    break
+                victim = built.workers.pop(rng.randrange(len(built.workers)))
+                victim.kill()
+                kills += 1
+                built.add_worker(concurrency=32)
+            await sends
+    finally:
+        built.stop()
+    took = time.monotonic() - started
+    built.serve()  # a fresh front door reads every task back from the store
+    try:
+        tasks = {}
+        params = {"pageSize": 100, "includeArtifacts": True}
+        while True:
+            page = await asyncio.to_thread(call, built.url, "ListTasks", params)
+            tasks.update((t["id"], t) for t in page["tasks"])
+            if not (token := page.get("nextPageToken")):
+                break
+            params["pageToken"] = token
+    finally:
+        built.stop()
+    assert len(set(ids)) == 1000
+    assert set(tasks) == set(ids), "every task is fetchable"
+    assert kills >= 3
+    reruns = 0
+    for task_id, task in tasks.items():
+        assert state(task) == "completed", task
+        names = [a["name"] for a in task["artifacts"]]
+        assert names == ["response", "output"], f"completed once, with one answer: {task_id} {names}"
+        reruns += len({pid for pid, _ in steps_of(tmp_path, task_id)}) > 1
+    print(f"1000 tasks in {took:.1f} s, {kills} workers killed, {reruns} tasks run again after a kill")
