@@ -43,6 +43,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/roundtrip.py
+	$(BIN)/python bench/queue_workers.py
 	$(BIN)/a2a-bridge backend up
 	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32 --rounds 3; status=$$?; \
 		$(BIN)/a2a-bridge backend down; exit $$status

@@ -368,3 +368,21 @@ async def test_a_thousand_tasks_three_workers_killed_at_random_lose_nothing_and_
         assert names == ["response", "output"], f"completed once, with one answer: {task_id} {names}"
         reruns += len({pid for pid, _ in steps_of(tmp_path, task_id)}) > 1
     print(f"1000 tasks in {took:.1f} s, {kills} workers killed, {reruns} tasks run again after a kill")
+
+
+def test_the_documented_keda_scaler_reads_the_queue_the_workers_use():
+    import yaml
+
+    from a2a_bridge.protocol.server.queue.work_queue import GROUP, queue_key
+
+    text = (Path(__file__).parent.parent / "docs" / "queue.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert block
+    scaled = yaml.safe_load(block.group(1))
+    assert scaled["kind"] == "ScaledObject"
+    assert scaled["spec"]["cooldownPeriod"] == 300
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["type"] == "redis-streams"
+    assert trigger["metadata"]["stream"] == queue_key("research-worker")
+    assert trigger["metadata"]["consumerGroup"] == GROUP
+    assert trigger["metadata"]["lagCount"] == "20"
