@@ -218,3 +218,7 @@ class InputEchoAgent:
 
 # Served by `a2a-bridge serve agents:brief` in the CLI tests: every input optional, none named like text.
 brief = InputEchoAgent()
+
+
+# Served by `a2a-bridge worker agents:researcher` in the queue-mode tests, against the model at LLM_BASE_URL.
+researcher = LLMWorker(os.environ.get("LLM_BASE_URL", "http://127.0.0.1:9/v1"), "scripted-model")

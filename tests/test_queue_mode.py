@@ -386,3 +386,63 @@ def test_the_documented_keda_scaler_reads_the_queue_the_workers_use():
     assert trigger["metadata"]["stream"] == queue_key("research-worker")
     assert trigger["metadata"]["consumerGroup"] == GROUP
     assert trigger["metadata"]["lagCount"] == "20"
+
+
+def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripted_backend):
+    postgres, redis = shared
+    store = postgres.create_database("q_usage")
+    scripted_backend.rule(lambda r: "H200" in r.last_user, text="H200s cost about $3.70 an hour.")
+    built = Mesh("agents:researcher", store, redis.url, "researcher-queue", {"LLM_BASE_URL": scripted_backend.base_url})
+    built.serve()
+    built.add_worker()
+    try:
+        params = {"message": {**message("x"), "parts": [{"data": {"query": "H200 prices"}}]}}
+        task = call(built.url, "SendMessage", params)["task"]
+        assert state(task) == "completed"
+        assert task["artifacts"][0]["parts"][0]["text"] == "H200s cost about $3.70 an hour."
+        usage = task["metadata"]["usage"]
+        assert usage["calls"] == 1
+        assert usage["promptTokens"] > 0
+        assert usage["completionTokens"] > 0
+        assert usage["totalTokens"] == usage["promptTokens"] + usage["completionTokens"]
+        assert len(scripted_backend.requests) == 1, "one model call, made by the worker"
+        bad = error_of(built.url, "SendMessage", {"message": {**message("x"), "parts": [{"data": {"q": 1}}]}})
+        assert bad["code"] == -32602
+        assert "query" in bad["message"]
+        assert len(scripted_backend.requests) == 1, "bad input is refused at the front door, never queued"
+    finally:
+        built.stop()
+
+
+def test_a_graph_on_a_killed_worker_resumes_on_another_from_its_checkpoint(shared, tmp_path):
+    postgres, redis = shared
+    store = postgres.create_database("q_graph_resume")
+    built = Mesh("graphs:served_steps", store, redis.url, "steps-queue", {"GRAPHS_MARKER_DIR": str(tmp_path)})
+    built.serve()
+    nodes = tmp_path / "nodes"
+    checkpointed = ["--checkpointer", store]
+    first = worker_process(built.target, queue=built.queue, store=store, env=built.env,
+                           args=["--name", built.name, "--lease-seconds", "2", *checkpointed])  # fmt: skip
+    built.workers.append(first)
+    try:
+        params = {"message": {**message("x"), "parts": [{"data": {"topic": "GPUs"}}]},
+                  "configuration": {"returnImmediately": True}}  # fmt: skip
+        task_id = call(built.url, "SendMessage", params)["task"]["id"]
+        deadline = time.monotonic() + 30
+        while (not nodes.exists() or len(nodes.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()
+        second = worker_process(built.target, queue=built.queue, store=store, env=built.env,
+                                args=["--name", built.name, "--lease-seconds", "2", *checkpointed])  # fmt: skip
+        built.workers.append(second)
+        done = wait_for_state(built.url, task_id, TERMINAL, timeout=40)
+        assert state(done) == "completed"
+        output = next(a for a in done["artifacts"] if a["name"] == "output")["parts"][0]["data"]
+        assert output["done"] == ["plan", "research", "draft", "review", "publish"]
+        lines = [line.split() for line in nodes.read_text().splitlines()]
+        on_second = [node for pid, node in lines if int(pid) == second.process.pid]
+        assert [node for pid, node in lines if int(pid) == first.process.pid][:2] == ["plan", "research"]
+        assert "plan" not in on_second, "the second worker went on from the checkpoint"
+        assert on_second[-1] == "publish"
+    finally:
+        built.stop()
