@@ -446,3 +446,17 @@ def test_a_graph_on_a_killed_worker_resumes_on_another_from_its_checkpoint(share
         assert on_second[-1] == "publish"
     finally:
         built.stop()
+
+
+def test_the_tutorial_shape_works_through_the_front_door(mesh):
+    mesh.serve()
+    mesh.add_worker()
+    body = {"task_id": "t-1", "input": {"query": "H200 prices"}, "context": {}}
+    reply = httpx.post(mesh.url + "/tasks/send", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["task_id"] == "t-1"
+    assert body["status"] == "completed"
+    task = get_task(mesh.url, body["a2a_task_id"])
+    output = next(a for a in task["artifacts"] if a["name"] == "output")["parts"][0]["data"]
+    assert output["pid"] == mesh.workers[0].process.pid
