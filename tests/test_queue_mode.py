@@ -21,8 +21,9 @@ from a2a_calls import V1, call, error_of, get_task, message, start_task, state, 
 from processes import AgentProcess, serve_process, worker_process
 from sdk import request, sdk_client, user_message
 
-from a2a_bridge import ConfigurationError, run_worker, to_a2a
+from a2a_bridge import ConfigurationError, Progress, RemoteAgent, run_worker, to_a2a
 from a2a_bridge.testing import services
+from a2a_bridge.testing.ports import free_port
 
 TERMINAL = {"completed", "failed", "canceled", "rejected"}
 
@@ -50,8 +51,8 @@ class Mesh:
         assert self.front_door is not None
         return self.front_door.url
 
-    def serve(self) -> None:
-        args = ["--store", self.store, "--queue", self.queue, "--name", self.name, "--lease-seconds", "2"]
+    def serve(self, *extra: str) -> None:
+        args = ["--store", self.store, "--queue", self.queue, "--name", self.name, "--lease-seconds", "2", *extra]
         self.front_door = serve_process(self.target, args=args, env=self.env)
 
     def add_worker(self, concurrency: int = 16) -> AgentProcess:
@@ -460,3 +461,16 @@ def test_the_tutorial_shape_works_through_the_front_door(mesh):
     task = get_task(mesh.url, body["a2a_task_id"])
     output = next(a for a in task["artifacts"] if a["name"] == "output")["parts"][0]["data"]
     assert output["pid"] == mesh.workers[0].process.pid
+
+
+async def test_grpc_callers_reach_the_workers_through_the_front_door(mesh):
+    await asyncio.to_thread(mesh.serve, "--grpc-port", str(free_port()))
+    mesh.add_worker()
+    async with RemoteAgent(mesh.url, bindings=["GRPC"], retries=0) as agent:
+        answer = await agent.send("over gRPC")
+        streamed = [event async for event in agent.stream("streamed over gRPC")]
+    assert answer.state == "completed"
+    assert answer.data["pid"] == mesh.workers[0].process.pid
+    assert streamed[-1].state == "completed"
+    steps = [event.message for event in streamed if isinstance(event, Progress)]
+    assert steps[-1] == "step 9", "the worker's steps, as they happened"
