@@ -45,7 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/python bench/queue_workers.py
 	$(BIN)/a2a-bridge backend up
-	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32 --rounds 3; status=$$?; \
+	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32 --rounds 3 \
+		&& $(BIN)/python bench/vllm_queue.py --concurrency 16 32 --rounds 3 --workers 2; status=$$?; \
 		$(BIN)/a2a-bridge backend down; exit $$status
 	$(BIN)/python bench/run_all.py
 
