@@ -474,3 +474,52 @@ async def test_grpc_callers_reach_the_workers_through_the_front_door(mesh):
     assert streamed[-1].state == "completed"
     steps = [event.message for event in streamed if isinstance(event, Progress)]
     assert steps[-1] == "step 9", "the worker's steps, as they happened"
+
+
+def test_a_turn_redelivered_after_it_ended_with_a_question_is_not_run_again(shared):
+    """A worker that saved the question and died before acknowledging: the next worker only acknowledges."""
+    import redis as redis_client
+    from a2a.types import SendMessageRequest
+
+    from a2a_bridge.protocol.server.queue.work_queue import Job, queue_key
+
+    postgres, redis = shared
+    store = postgres.create_database("q_redelivered")
+    built = Mesh("agents:asking", store, redis.url, "asking-redelivered", {})
+    built.serve()
+    built.add_worker()
+    try:
+        asked = call(built.url, "SendMessage", {"message": message("plan a trip")})["task"]
+        assert state(asked) == "input_required"
+        stale = Job(task_id=asked["id"], owner="", request=SendMessageRequest(message=user_message("plan a trip")),
+                    history_before=1)  # fmt: skip
+        with redis_client.Redis.from_url(redis.url) as r:
+            r.xadd(queue_key(built.name), stale.fields())
+            deadline = time.monotonic() + 10
+            while r.xlen(queue_key(built.name)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert r.xlen(queue_key(built.name)) == 0, "the worker took the stale turn and acknowledged it"
+        after = get_task(built.url, asked["id"])
+        assert after["status"] == asked["status"], "the question stands, untouched"
+        assert len(after["history"]) == len(asked["history"])
+    finally:
+        built.stop()
+
+
+def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, tmp_path):
+    postgres, _ = shared
+    store = postgres.create_database("q_redis_restart")
+    with services.redis() as first_redis:
+        port = first_redis.port
+        built = Mesh("agents:steady", store, first_redis.url, "steady-restart", {"STEADY_STEPS": "2"})
+        built.serve()
+        built.add_worker()
+        assert state(call(built.url, "SendMessage", {"message": message("before")})["task"]) == "completed"
+    try:
+        time.sleep(1)  # the worker notices Redis has gone
+        with services.redis(port=port):
+            done = call(built.url, "SendMessage", {"message": message("after")}, timeout=30)["task"]
+            assert state(done) == "completed", "the worker made the group again and took the turn"
+            assert metric(built.url, "a2a_bridge_queue_waiting") == 0
+    finally:
+        built.stop()

@@ -84,12 +84,13 @@ class Redis:
 
 
 @contextmanager
-def redis() -> Iterator[Redis]:
+def redis(*, port: int | None = None) -> Iterator[Redis]:
+    """A Redis on ``port`` (a free one by default), with no persistence: a restart starts it empty."""
     server = shutil.which("redis-server")
     if server is None:
         raise RuntimeError("Redis is not installed: run scripts/install-services.sh (make test does)")
     root = Path(tempfile.mkdtemp(prefix="a2a-bridge-redis-"))
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(root)],
         stdout=subprocess.DEVNULL,

@@ -83,8 +83,15 @@ class RedisEventBus:
 
     def __init__(self, url: str, *, on_cancel: Callable[[str], None]) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError, TimeoutError
 
-        self.redis: Any = redis.from_url(url)
+        # A Redis that restarted leaves every pooled connection dead: reconnect and retry, rather than fail
+        # the request that meets one. A turn queued twice by a retry still runs once (the worker's claim);
+        # a live follower may see a retried event twice, while the stored task is written once.
+        retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), 5)
+        self.redis: Any = redis.from_url(url, retry=retry, retry_on_error=[ConnectionError, TimeoutError])
         self.on_cancel = on_cancel
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
         self._jobs: list[asyncio.Task[None]] = []

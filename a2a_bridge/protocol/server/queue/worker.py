@@ -33,6 +33,7 @@ from typing import Any
 from a2a.server.agent_execution import RequestContext
 from a2a.server.context import ServerCallContext
 from a2a.types import Part, TaskState, TaskStatus
+from redis.exceptions import RedisError
 
 from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
@@ -45,7 +46,7 @@ from a2a_bridge.protocol.server.stores.database import SharedTaskStore
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.wire.parts import struct_json
-from a2a_bridge.protocol.wire.states import TERMINAL_STATES
+from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.runner import Runner
 from a2a_bridge.serving.store_url import StoreUrl
 
@@ -55,6 +56,7 @@ logger = logging.getLogger("a2a_bridge.worker")
 
 MAX_RUNS = 5
 _READ_BLOCK_MS = 1000
+_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,17 @@ class QueueWorker:
                     self._slot_freed.clear()
                     await _first(self._slot_freed.wait(), self._stop.wait())
                     continue
-                for job in await self.queue.take(free, block_ms=_READ_BLOCK_MS):
+                try:
+                    jobs = await self.queue.take(free, block_ms=_READ_BLOCK_MS)
+                except (OSError, RedisError) as exc:
+                    # Redis restarting or out of reach: the leases this worker holds lapse to others meanwhile.
+                    logger.warning("cannot read %s (%s); trying again in %.0f s", self.queue.key, exc, _RETRY_SECONDS)
+                    await _first(asyncio.sleep(_RETRY_SECONDS), self._stop.wait())
+                    with contextlib.suppress(OSError, RedisError):
+                        # A Redis that restarted empty has lost the group too.
+                        await self.queue.ensure_group()
+                    continue
+                for job in jobs:
                     self._handle(job)
         finally:
             await self._hand_over()
@@ -158,6 +170,9 @@ class QueueWorker:
         task = await self.store.get(job.task_id, context)
         if task is None or task.status.state in TERMINAL_STATES:
             return True  # canceled while it waited, or finished by a worker that died before acknowledging
+        if task.status.state in AWAITING_CALLER_STATES:
+            # Queued turns leave the task submitted: a question to the caller means this turn already ended.
+            return True
         if not await self.store.claim(task.id):
             return False  # another worker still holds it
         sink = TaskSink(self.store, context)
