@@ -73,6 +73,8 @@ def invalid_params(exc: InputValidationError) -> InvalidParamsError:
 class ValidatingRequestHandler(LegacyRequestHandler):
     """Validates the input of every new task against the agent's input schema."""
 
+    tasks_wait_in_queue = False  # a queue-mode front door's tasks wait for a worker, with no events yet
+
     def __init__(
         self, *, agent_card: AgentCard, input_schema: InputSchema | None, recovers_tasks: bool = False, **kwargs: Any
     ) -> None:
@@ -249,7 +251,9 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             return stored if stored is not None and stored.status.state in TERMINAL_STATES else None
 
         assert self.bus is not None
-        async for event in self.bus.follow(params.id, finished=finished):
+        # A queued task may have no events yet: the stored task then opens the stream.
+        queued = task if self.tasks_wait_in_queue else None
+        async for event in self.bus.follow(params.id, finished=finished, queued=queued):
             yield event
 
     async def on_message_send_stream(

@@ -28,7 +28,6 @@ from a2a.server.events import Event
 from a2a.types import (
     Message,
     SendMessageRequest,
-    SubscribeToTaskRequest,
     Task,
     TaskState,
     TaskStatus,
@@ -68,6 +67,8 @@ def ends_turn(event: Event) -> bool:
 
 class QueueFrontDoor(ValidatingRequestHandler):
     """Validates, stores and queues every turn; see the module docstring."""
+
+    tasks_wait_in_queue = True
 
     def __init__(self, *, work_queue: WorkQueue | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -172,22 +173,4 @@ class QueueFrontDoor(ValidatingRequestHandler):
             return stored if ends_turn(stored) else None
 
         async for event in self.bus.follow_after(task.id, after, until=ends_turn, check=ended):
-            yield event
-
-    async def _follow_elsewhere(
-        self, params: SubscribeToTaskRequest, context: ServerCallContext
-    ) -> AsyncGenerator[Event]:
-        """SubscribeToTask: a queued task has no events yet, so the stored task opens the stream."""
-        task = await self._subscribable(params, context)
-        if task.status.state in TERMINAL_STATES:
-            raise UnsupportedOperationError(
-                message=f"Task {task.id} is in terminal state: {TaskState.Name(task.status.state)}"
-            )
-
-        async def finished() -> Task | None:
-            stored = await self.task_store.get(params.id, context)
-            return stored if stored is not None and stored.status.state in TERMINAL_STATES else None
-
-        assert self.bus is not None
-        async for event in self.bus.follow(params.id, finished=finished, queued=task):
             yield event

@@ -61,6 +61,8 @@ _RETRY_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class WorkerConfig:
+    """What :func:`a2a_bridge.run_worker` checked: the agent's name (it names the queue) and the limits."""
+
     agent: str
     concurrency: int
     lease_seconds: float
