@@ -6,13 +6,30 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_KEEP_TASKS", "DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
+from a2a_bridge.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_KEEP_TASKS",
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "BodySizeLimit",
+    "check_store_limits",
+]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Finished tasks a task store keeps fetchable (a2a_bridge/protocol/server/stores/).
 DEFAULT_KEEP_TASKS = 10_000
 # Seconds a running task stays claimed by its server without renewal (renewed every third of it).
 DEFAULT_LEASE_SECONDS = 15.0
+
+
+def check_store_limits(keep_tasks: object, lease_seconds: object) -> tuple[int, float]:
+    """``keep_tasks`` and ``lease_seconds``, checked; a server and a worker take the same two."""
+    if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
+        raise ConfigurationError(f"keep_tasks must be a whole number of at least 1, got {keep_tasks!r}")
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or lease_seconds < 1:
+        raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
+    return keep_tasks, float(lease_seconds)
 
 
 class BodySizeLimit:

@@ -11,7 +11,12 @@ from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
 from a2a_bridge.serving.auth import check_secrets
 from a2a_bridge.serving.input_schema import check_schema, schema_model
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, DEFAULT_MAX_BODY_BYTES
+from a2a_bridge.serving.limits import (
+    DEFAULT_KEEP_TASKS,
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    check_store_limits,
+)
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
 from a2a_bridge.serving.worker import check_queue, check_queued_runner
 
@@ -129,8 +134,7 @@ def to_a2a(
         )
     if not isinstance(max_body_bytes, int) or max_body_bytes < 1024:
         raise ConfigurationError("max_body_bytes must be an integer of at least 1024")
-    if isinstance(keep_tasks, bool) or not isinstance(keep_tasks, int) or keep_tasks < 1:
-        raise ConfigurationError(f"keep_tasks must be a whole number of at least 1, got {keep_tasks!r}")
+    keep_tasks, lease_seconds = check_store_limits(keep_tasks, lease_seconds)
     if task_store is not None and store != "memory":
         raise ConfigurationError("give either store= or task_store=, not both")
     store_url = parse_store_url(store)
@@ -143,8 +147,6 @@ def to_a2a(
             )
     elif event_bus is not None:
         check_event_bus(event_bus, store_url)
-    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or lease_seconds < 1:
-        raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
     if coalesce_interval < 0:
         raise ConfigurationError("coalesce_interval must not be negative")
     if grpc_port is not None:
@@ -161,7 +163,7 @@ def to_a2a(
         card=card,
         task_store=task_store,
         store=store_url,
-        lease_seconds=float(lease_seconds),
+        lease_seconds=lease_seconds,
         event_bus=event_bus,
         keep_tasks=keep_tasks,
         max_body_bytes=max_body_bytes,

@@ -7,7 +7,7 @@ from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
+from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, check_store_limits
 from a2a_bridge.serving.store_url import StoreUrl, check_redis_url, parse_store_url
 
 __all__ = ["DEFAULT_CONCURRENCY", "check_queue", "run_worker"]
@@ -67,14 +67,13 @@ def run_worker(
     queue_url = check_queue(queue, store_url)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigurationError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
-    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or lease_seconds < 1:
-        raise ConfigurationError(f"lease_seconds must be a number of at least 1, got {lease_seconds!r}")
+    keep_tasks, lease_seconds = check_store_limits(keep_tasks, lease_seconds)
     adapted = resolve(obj, **adapter_options)
     check_queued_runner(adapted.runner)
     config = WorkerConfig(
         agent=name or adapted.profile.name,
         concurrency=concurrency,
-        lease_seconds=float(lease_seconds),
+        lease_seconds=lease_seconds,
         keep_tasks=keep_tasks,
         coalesce_interval=coalesce_interval,
     )

@@ -29,12 +29,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.states import TERMINAL_STATES
 
-__all__ = ["TaskEvents"]
+__all__ = ["TaskEvents", "now_timestamp"]
 
 _AGENT = Role.ROLE_AGENT
 
 
-def _now() -> Timestamp:
+def now_timestamp() -> Timestamp:
     # Microseconds, as TaskUpdater's datetime gives, so timestamps print alike.
     micros = time.time_ns() // 1000
     return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
@@ -63,7 +63,7 @@ class TaskEvents:
         if self.terminal:
             raise RuntimeError(f"Task {self.task_id} is already in a terminal state.")
         self.terminal = state in TERMINAL_STATES
-        status = TaskStatus(state=state, message=message, timestamp=_now())
+        status = TaskStatus(state=state, message=message, timestamp=now_timestamp())
         event = TaskStatusUpdateEvent(
             task_id=self.task_id, context_id=self.context_id, status=status, metadata=metadata
         )

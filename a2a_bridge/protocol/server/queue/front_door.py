@@ -19,7 +19,6 @@ the front door through the event bus. So:
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -34,13 +33,13 @@ from a2a.types import (
     TaskStatusUpdateEvent,
 )
 from a2a.utils.errors import TaskNotFoundError, UnsupportedOperationError
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from a2a_bridge.protocol import sdk_internals
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.protocol.server.request_state import incoming
 from a2a_bridge.protocol.server.stores.database import SharedTaskStore
+from a2a_bridge.protocol.server.task_events import now_timestamp
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 
@@ -50,19 +49,12 @@ __all__ = ["QueueFrontDoor"]
 _FORWARDED_HEADERS = ("traceparent", "tracestate", "x-trace-id", "x-parent-task-id", "a2a-version")
 
 
-def _now() -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(time.time_ns() // 1000 * 1000)
-    return stamp
+_TURN_ENDS = TERMINAL_STATES | AWAITING_CALLER_STATES
 
 
 def ends_turn(event: Event) -> bool:
     """Whether the event ends the caller's turn: a final state, or a question back to the caller."""
-    if isinstance(event, Task):
-        return event.status.state in TERMINAL_STATES or event.status.state in AWAITING_CALLER_STATES
-    return isinstance(event, TaskStatusUpdateEvent) and (
-        event.status.state in TERMINAL_STATES or event.status.state in AWAITING_CALLER_STATES
-    )
+    return isinstance(event, (Task, TaskStatusUpdateEvent)) and event.status.state in _TURN_ENDS
 
 
 class QueueFrontDoor(ValidatingRequestHandler):
@@ -70,9 +62,9 @@ class QueueFrontDoor(ValidatingRequestHandler):
 
     tasks_wait_in_queue = True
 
-    def __init__(self, *, work_queue: WorkQueue | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.work_queue = work_queue
+        self.work_queue: WorkQueue | None = None  # set by build_app, on the event bus's Redis connection
 
     @property
     def shared_store(self) -> SharedTaskStore:
@@ -114,7 +106,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
             task = Task(
                 id=message.task_id,
                 context_id=message.context_id,
-                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED, timestamp=_now()),
+                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED, timestamp=now_timestamp()),
                 history=[message],
             )
             await self.task_store.save(task, context)
@@ -153,7 +145,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
         if task.status.HasField("message"):
             task.history.append(task.status.message)
         task.history.append(message)
-        task.status.CopyFrom(TaskStatus(state=TaskState.TASK_STATE_SUBMITTED, timestamp=_now()))
+        task.status.CopyFrom(TaskStatus(state=TaskState.TASK_STATE_SUBMITTED, timestamp=now_timestamp()))
         if not await self.shared_store.replace_if(task, context, state=state):
             raise UnsupportedOperationError(
                 message=f"Task {task.id} no longer waits for an answer: another message answered it first"
