@@ -285,6 +285,10 @@ def test_queue_mode_needs_a_shared_store_and_a_redis_url(tmp_path, monkeypatch):
         to_a2a(agent, store="sqlite:///t.db", queue="redis://a:1/0", event_bus="redis://b:1/0")
     with pytest.raises(ConfigurationError, match=r"concurrency must be a whole number of at least 1"):
         run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", concurrency=0)
+    with pytest.raises(ConfigurationError, match=r"keep_tasks must be a whole number of at least 1, got 0"):
+        run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", keep_tasks=0)
+    with pytest.raises(ConfigurationError, match=r"lease_seconds must be a number of at least 1, got 0.5"):
+        to_a2a(agent, store="sqlite:///t.db", queue="redis://127.0.0.1:1/0", lease_seconds=0.5)
 
     class Replier:
         direct_replies = True
