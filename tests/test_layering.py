@@ -4,7 +4,7 @@
 - Only ``a2a_bridge.protocol`` imports the a2a-sdk (and protobuf), and only
   ``protocol/sdk_internals.py`` takes names the SDK does not export.
 - Each folder imports only the folders below it (``FOLDER_RULES``): serving never
-  imports calling, calling never imports serving, backends neither.
+  imports calling, calling never imports serving, backends neither; deploy only backends.
 - Adapters talk to the core through ``a2a_bridge`` and ``a2a_bridge.adapter_api``,
   in its own types: they never import the SDK.
 - Importing the core does not import the SDK or any framework.
@@ -41,6 +41,7 @@ FOLDER_RULES: dict[str, set[str]] = {
     "serving": {"serving"},
     "calling": {"calling"},
     "backends": {"backends"},
+    "deploy": {"deploy", "backends"},
     "protocol.wire": {"protocol.wire", "protocol.sdk_internals"},
     "protocol.server": {"protocol.server", "protocol.wire", "protocol.sdk_internals", "serving"},
     "protocol.client": {"protocol.client", "protocol.wire", "protocol.sdk_internals", "calling"},

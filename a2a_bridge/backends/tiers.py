@@ -14,9 +14,10 @@ from typing import Literal
 
 from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["TIERS", "Runtime", "TierProfile", "get_tier", "launch_command"]
+__all__ = ["TIERS", "Capacity", "Runtime", "TierProfile", "get_tier", "launch_command", "vllm_args"]
 
 Runtime = Literal["vllm", "docker", "sglang"]
+Capacity = Literal["on-demand", "spot"]
 RUNTIMES: tuple[Runtime, ...] = ("vllm", "docker", "sglang")
 
 
@@ -29,6 +30,11 @@ class TierProfile:
     own example implies it (100M output tokens a day on three GPUs at full
     utilisation: about 386 tokens/s each); for the CPU tier it is measured
     (bench/results-vllm.md). Put your own measurement in for real budgets.
+
+    ``capacity`` is the tutorial's billing advice: orchestrators hold session
+    state and stay on on-demand instances, retryable workers go on spot.
+    ``gpu_product`` is the ``nvidia.com/gpu.product`` node label that NVIDIA's
+    GPU feature discovery gives a node with this GPU.
     """
 
     name: str
@@ -44,6 +50,8 @@ class TierProfile:
     role: str
     served_model_name: str | None = None
     tokens_per_second: float = 386.0
+    capacity: Capacity = "on-demand"
+    gpu_product: str | None = None
 
     def cost_usd(self, tokens: int, *, spot: bool = False) -> float:
         """The tutorial's attribution: tokens x hourly price / tokens per hour."""
@@ -71,6 +79,7 @@ TIERS: dict[str, TierProfile] = {
             hourly_usd=3.70,
             spot_hourly_usd=3.31,
             role="planner and synthesiser; keep on on-demand capacity, it holds session state",
+            gpu_product="NVIDIA-H200",
         ),
         TierProfile(
             name="worker-a100-14b",
@@ -84,6 +93,8 @@ TIERS: dict[str, TierProfile] = {
             hourly_usd=1.69,
             spot_hourly_usd=0.82,
             role="research and synthesis workers; retryable, fine on spot capacity",
+            capacity="spot",
+            gpu_product="NVIDIA-A100-SXM4-80GB",
         ),
         TierProfile(
             name="worker-a100-7b",
@@ -97,6 +108,8 @@ TIERS: dict[str, TierProfile] = {
             hourly_usd=1.69,
             spot_hourly_usd=0.82,
             role="code and light workers; retryable, fine on spot capacity",
+            capacity="spot",
+            gpu_product="NVIDIA-A100-SXM4-80GB",
         ),
         TierProfile(
             name="embedded-cpu",
@@ -141,18 +154,23 @@ def launch_command(tier: TierProfile, *, runtime: Runtime = "vllm", port: int | 
         if tier.gpu_memory_utilization is not None:
             command += ["--mem-fraction-static", f"{tier.gpu_memory_utilization:.2f}"]
         return [*command, "--max-running-requests", str(tier.max_num_seqs)]
-    vllm_args = ["--model", tier.model]
-    if tier.quantization:
-        vllm_args += ["--quantization", tier.quantization]
-    if tier.gpu_memory_utilization is not None:
-        vllm_args += ["--gpu-memory-utilization", f"{tier.gpu_memory_utilization:.2f}"]
-    vllm_args += ["--max-num-seqs", str(tier.max_num_seqs), "--max-model-len", str(tier.max_model_len)]
-    if tier.served_model_name:
-        vllm_args += ["--served-model-name", tier.served_model_name]
     if runtime == "docker":
         image = ["docker", "run", "--gpus", "all", "--ipc=host", "-p", f"{port}:8000", "vllm/vllm-openai:latest"]
-        return image + vllm_args
-    return ["vllm", "serve", tier.model, *vllm_args[2:], "--host", "0.0.0.0", "--port", str(port)]
+        return [*image, "--model", tier.model, *vllm_args(tier)]
+    return ["vllm", "serve", tier.model, *vllm_args(tier), "--host", "0.0.0.0", "--port", str(port)]
+
+
+def vllm_args(tier: TierProfile) -> list[str]:
+    """The tier's vLLM engine arguments after the model: the same in a shell, in Docker and in the Helm chart."""
+    args: list[str] = []
+    if tier.quantization:
+        args += ["--quantization", tier.quantization]
+    if tier.gpu_memory_utilization is not None:
+        args += ["--gpu-memory-utilization", f"{tier.gpu_memory_utilization:.2f}"]
+    args += ["--max-num-seqs", str(tier.max_num_seqs), "--max-model-len", str(tier.max_model_len)]
+    if tier.served_model_name:
+        args += ["--served-model-name", tier.served_model_name]
+    return args
 
 
 def shell_command(argv: list[str]) -> str:

@@ -14,6 +14,9 @@
     base_url = "http://10.0.0.8:8002/v1"
     model = "Qwen/Qwen2.5-14B-Instruct" # optional when a tier names it
 
+    [agents.research-worker]            # optional: the agents, for `a2a-bridge deploy values`
+    serve = "my_mesh.research:crew"     # (topology_agents.py)
+
 Every mistake is reported with the file, the role and the key.
 """
 
@@ -21,13 +24,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.secret_refs import resolve_secret
 from a2a_bridge.backends.tiers import TIERS
+from a2a_bridge.backends.topology_agents import AgentSpec, parse_agents
 from a2a_bridge.errors import ConfigurationError
 
 __all__ = ["Topology"]
@@ -37,9 +41,10 @@ _KEYS = {"tier", "base_url", "model", "served_model_name", "api_key"}
 
 @dataclass(frozen=True)
 class Topology:
-    """Backends by agent role."""
+    """Backends by agent role, and the agents when the file names them."""
 
     backends: Mapping[str, Backend]
+    agents: Mapping[str, AgentSpec] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> Topology:
@@ -54,13 +59,17 @@ class Topology:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, source: str = "topology") -> Topology:
-        extra = set(raw) - {"roles"}
+        extra = set(raw) - {"roles", "agents"}
         if extra:
-            raise ConfigurationError(f"{source}: unknown section(s) {', '.join(sorted(extra))}; use [roles.<name>]")
+            raise ConfigurationError(
+                f"{source}: unknown section(s) {', '.join(sorted(extra))}; use [roles.<name>] and [agents.<name>]"
+            )
         roles = raw.get("roles")
         if not isinstance(roles, Mapping) or not roles:
             raise ConfigurationError(f"{source}: no roles; add a [roles.<name>] table for each agent role")
-        return cls({name: _backend(name, spec, source) for name, spec in roles.items()})
+        backends = {name: _backend(name, spec, source) for name, spec in roles.items()}
+        agents = parse_agents(raw["agents"], roles, source) if "agents" in raw else {}
+        return cls(backends, agents)
 
     @classmethod
     def single(cls, backend: Backend, roles: Iterable[str]) -> Topology:

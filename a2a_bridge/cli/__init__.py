@@ -5,6 +5,7 @@
     a2a-bridge card URL [--json]                                          show and validate a card
     a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
     a2a-bridge backend up|down|status|scripted|command|tiers|check        model backends
+    a2a-bridge deploy values|cost --topology FILE                         Kubernetes: chart values, GPU cost
 
 Errors print one line, ``a2a-bridge: error: ...``, and exit with status 2; a
 task that fails exits with status 1.
@@ -17,7 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from a2a_bridge.cli import backend_commands, remote_commands, serve_command, worker_command
+from a2a_bridge.cli import backend_commands, deploy_commands, remote_commands, serve_command, worker_command
 from a2a_bridge.errors import BridgeError
 
 __all__ = ["main"]
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker_command.add_parser(commands)
     remote_commands.add_parsers(commands)
     backend_commands.add_parser(commands)
+    deploy_commands.add_parser(commands)
     return parser
 
 

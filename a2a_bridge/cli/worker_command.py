@@ -51,6 +51,13 @@ def add_parser(commands: Any) -> None:
         metavar="N",
         help="finished tasks kept (default: %(default)s)",
     )
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="answer GET /healthz on this port, on all interfaces, for a cluster's probes: 200 while the worker "
+        "reads its queue, 503 while it cannot (default: none)",
+    )
     worker.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_framework_flags(worker)
     worker.set_defaults(run=run)
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         lease_seconds=args.lease_seconds,
         keep_tasks=args.keep_tasks,
+        health_port=args.health_port,
         **adapter_options,
     )
     return 0

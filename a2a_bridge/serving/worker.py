@@ -39,6 +39,7 @@ def run_worker(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     keep_tasks: int = DEFAULT_KEEP_TASKS,
     coalesce_interval: float = 0.02,
+    health_port: int | None = None,
     **adapter_options: Any,
 ) -> None:
     """Take turns of ``obj``'s tasks from its work queue and run them, until SIGTERM or SIGINT.
@@ -56,6 +57,8 @@ def run_worker(
             loses its turns to others this long after its last renewal.
         keep_tasks: How many finished tasks the store keeps.
         coalesce_interval: Seconds between streamed text events.
+        health_port: Answer ``GET /healthz`` on this port (all interfaces), for a cluster's probes:
+            200 while the worker reads its queue, 503 while it cannot.
         **adapter_options: Passed to the adapter that handles ``obj`` (a graph's ``checkpointer``).
 
     Raises:
@@ -68,6 +71,9 @@ def run_worker(
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigurationError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
     keep_tasks, lease_seconds = check_store_limits(keep_tasks, lease_seconds)
+    if health_port is not None and (isinstance(health_port, bool) or not isinstance(health_port, int)
+                                    or not 1 <= health_port <= 65535):  # fmt: skip
+        raise ConfigurationError(f"health_port must be a port number from 1 to 65535, got {health_port!r}")
     adapted = resolve(obj, **adapter_options)
     check_queued_runner(adapted.runner)
     config = WorkerConfig(
@@ -76,6 +82,7 @@ def run_worker(
         lease_seconds=lease_seconds,
         keep_tasks=keep_tasks,
         coalesce_interval=coalesce_interval,
+        health_port=health_port,
     )
     asyncio.run(
         work(adapted.runner, queue_url=queue_url, store=store_url, config=config, on_shutdown=adapted.on_shutdown)

@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.message_input import read_message
+from a2a_bridge.protocol.server.queue.health import HealthEndpoint
 from a2a_bridge.protocol.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach
 from a2a_bridge.protocol.server.stores import open_store
@@ -57,6 +59,8 @@ logger = logging.getLogger("a2a_bridge.worker")
 MAX_RUNS = 5
 _READ_BLOCK_MS = 1000
 _RETRY_SECONDS = 2.0
+# A worker that has not read its queue for this long (several failed reads in a row) is not healthy.
+_HEALTHY_WITHIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class WorkerConfig:
     lease_seconds: float
     keep_tasks: int
     coalesce_interval: float
+    health_port: int | None = None
 
 
 class QueueWorker:
@@ -86,12 +91,18 @@ class QueueWorker:
         self._handling: set[asyncio.Task[None]] = set()
         self._slot_freed = asyncio.Event()
         self._stop = asyncio.Event()
+        self._last_read: float | None = None
         store.on_final = self.stop_run
         bus.on_cancel = self.stop_run
 
     def stop(self) -> None:
         """Ask the worker to stop; :meth:`run` then hands its turns over and returns."""
         self._stop.set()
+
+    def healthy(self) -> bool:
+        """Whether the worker read its queue lately and is not stopping."""
+        last = self._last_read
+        return not self._stop.is_set() and last is not None and time.monotonic() - last < _HEALTHY_WITHIN
 
     async def run(self) -> None:
         """Take and run turns until :meth:`stop`."""
@@ -114,6 +125,7 @@ class QueueWorker:
                     continue
                 try:
                     jobs = await self.queue.take(free, block_ms=_READ_BLOCK_MS)
+                    self._last_read = time.monotonic()
                 except (OSError, RedisError) as exc:
                     # Redis restarting or out of reach: the leases this worker holds lapse to others meanwhile.
                     logger.warning("cannot read %s (%s); trying again in %.0f s", self.queue.key, exc, _RETRY_SECONDS)
@@ -275,12 +287,17 @@ async def work(
     opened = open_store(store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds)
     bus = RedisEventBus(queue_url, on_cancel=lambda task_id: None)
     worker = QueueWorker(runner, store=opened.shared, bus=bus, config=config)
+    health = HealthEndpoint(worker.healthy, port=config.health_port) if config.health_port else None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
     try:
+        if health is not None:
+            await health.start()
         await worker.run()
     finally:
+        if health is not None:
+            await health.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await opened.close()
