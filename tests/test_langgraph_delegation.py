@@ -34,6 +34,7 @@ from a2a_bridge import (
     Turn,
     to_a2a,
 )
+from a2a_bridge.testing.live_server import LiveServer
 
 SECRET = "delegation-secret-01"
 
@@ -339,6 +340,30 @@ async def test_a_served_orchestrator_carries_the_callers_trace_to_every_worker(
         trace = made[name].turns[0].trace
         assert trace.trace_id == "0123456789abcdef0123456789abcdef"
         assert trace.parent_task_id == result.task_id
+
+
+async def test_an_orchestrator_built_before_its_workers_are_up_finds_them_at_its_next_plan(scripted_backend, chat):
+    port = free_port()
+    registry = AgentRegistry.from_urls({"late": f"http://127.0.0.1:{port}"})  # not loaded: served in a cluster
+    try:
+        graph = create_orchestrator(registry, planner=chat)
+        scripted_backend.reply("Nothing to merge.")
+        before = await graph.ainvoke({"messages": [("user", "H200 prices")]})
+        assert before["plan"] == []
+        assert before["results"] == []
+        assert "late" in registry.unavailable
+
+        late = SlowWorker("late")
+        with LiveServer(to_a2a(late, name="late", skills=[Skill("research")]), port=port):
+            scripted_backend.reply(json=plan(("late", "H200 prices")))
+            scripted_backend.reply("H200: $3.70/hr.")
+            after = await graph.ainvoke({"messages": [("user", "H200 prices")]})
+    finally:
+        await registry.aclose()
+
+    assert [r["worker"] for r in after["results"]] == ["late"]
+    assert after["results"][0]["status"] == "completed"
+    assert late.turns[0].text == "H200 prices"
 
 
 async def test_orchestrator_fails_over_when_a_worker_is_killed_mid_task(scripted_backend, chat, tmp_path):

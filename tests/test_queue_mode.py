@@ -55,8 +55,8 @@ class Mesh:
         args = ["--store", self.store, "--queue", self.queue, "--name", self.name, "--lease-seconds", "2", *extra]
         self.front_door = serve_process(self.target, args=args, env=self.env)
 
-    def add_worker(self, concurrency: int = 16) -> AgentProcess:
-        args = ["--name", self.name, "--lease-seconds", "2", "--concurrency", str(concurrency)]
+    def add_worker(self, concurrency: int = 16, *extra: str) -> AgentProcess:
+        args = ["--name", self.name, "--lease-seconds", "2", "--concurrency", str(concurrency), *extra]
         worker = worker_process(self.target, queue=self.queue, store=self.store, env=self.env, args=args)
         self.workers.append(worker)
         return worker
@@ -287,6 +287,8 @@ def test_queue_mode_needs_a_shared_store_and_a_redis_url(tmp_path, monkeypatch):
         run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", concurrency=0)
     with pytest.raises(ConfigurationError, match=r"keep_tasks must be a whole number of at least 1, got 0"):
         run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", keep_tasks=0)
+    with pytest.raises(ConfigurationError, match=r"health_port must be a port number from 1 to 65535, got 70000"):
+        run_worker(agent, queue="redis://127.0.0.1:1/0", store="sqlite:///t.db", health_port=70000)
     with pytest.raises(ConfigurationError, match=r"lease_seconds must be a number of at least 1, got 0.5"):
         to_a2a(agent, store="sqlite:///t.db", queue="redis://127.0.0.1:1/0", lease_seconds=0.5)
 
@@ -510,20 +512,38 @@ def test_a_turn_redelivered_after_it_ended_with_a_question_is_not_run_again(shar
         built.stop()
 
 
+def health(url: str, *, until: int | None = None, timeout: float = 15) -> int:
+    """The status of a worker's probe (polled until it is ``until``, when given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status = httpx.get(url, timeout=2).status_code
+        except httpx.TransportError:
+            status = 0
+        if until is None or status == until or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
 def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, tmp_path):
     postgres, _ = shared
     store = postgres.create_database("q_redis_restart")
+    probe_port = free_port()
+    probe = f"http://127.0.0.1:{probe_port}/healthz"
     with services.redis() as first_redis:
         port = first_redis.port
         built = Mesh("agents:steady", store, first_redis.url, "steady-restart", {"STEADY_STEPS": "2"})
         built.serve()
-        built.add_worker()
+        built.add_worker(16, "--health-port", str(probe_port))
         assert state(call(built.url, "SendMessage", {"message": message("before")})["task"]) == "completed"
+        assert health(probe, until=200) == 200
+        assert httpx.get(probe.replace("/healthz", "/metrics"), timeout=2).status_code == 404
     try:
-        time.sleep(1)  # the worker notices Redis has gone
+        assert health(probe, until=503) == 503, "a worker cut off from its queue fails its probe"
         with services.redis(port=port):
             done = call(built.url, "SendMessage", {"message": message("after")}, timeout=30)["task"]
             assert state(done) == "completed", "the worker made the group again and took the turn"
             assert metric(built.url, "a2a_bridge_queue_waiting") == 0
+            assert health(probe, until=200) == 200
     finally:
         built.stop()

@@ -18,6 +18,7 @@ from a2a_bridge.errors import ConfigurationError
 
 __all__ = ["add_parser"]
 
+
 def add_parser(commands: Any) -> None:
     deploy = commands.add_parser("deploy", help="deploy a topology on Kubernetes with the Helm chart")
     verbs = deploy.add_subparsers(dest="verb", required=True)
@@ -28,6 +29,13 @@ def add_parser(commands: Any) -> None:
     values.add_argument("--postgres-secret", metavar="NAME", help="a Secret whose key `url` holds postgresql://...")
     values.add_argument("--redis-secret", metavar="NAME", help="a Secret whose key `url` holds redis://...")
     values.add_argument("--redis-address", metavar="HOST:PORT", help="the same Redis, for KEDA's scaler")
+    values.add_argument(
+        "--public-url",
+        action="append",
+        default=[],
+        metavar="AGENT=URL",
+        help="the URL outside callers reach a public agent at, e.g. orchestrator=https://agents.example.com",
+    )
     values.add_argument("-o", "--output", type=Path, help="write here instead of to standard output")
     values.set_defaults(run=run_values)
 
@@ -41,6 +49,14 @@ def add_parser(commands: Any) -> None:
 def run_values(args: argparse.Namespace) -> int:
     yaml = _yaml()
     values = chart_values(Topology.load(args.topology), image=args.image)
+    for item in args.public_url:
+        name, sep, url = item.partition("=")
+        if not sep or name not in values["agents"] or not values["agents"][name]["public"]:
+            public = ", ".join(n for n, a in values["agents"].items() if a["public"])
+            raise ConfigurationError(f"--public-url {item!r}: give AGENT=URL for a public agent ({public})")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"--public-url {item!r}: the URL must start with http:// or https://")
+        values["agents"][name]["publicUrl"] = url
     if args.postgres_secret:
         values["postgres"] = {"urlSecret": {"name": args.postgres_secret, "key": "url"}}
     if args.redis_secret or args.redis_address:
@@ -62,10 +78,7 @@ def run_values(args: argparse.Namespace) -> int:
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    if args.topology:
-        values = chart_values(Topology.load(args.topology))
-    else:
-        values = _load_values(args.values)
+    values = chart_values(Topology.load(args.topology)) if args.topology else _load_values(args.values)
     print(fleet_cost(values).markdown())
     return 0
 
@@ -74,6 +87,11 @@ def _missing(values: dict[str, Any], *, image_given: bool) -> list[str]:
     """What the values still need before `helm install` accepts them."""
     notes = [] if image_given else ["set image.repository and image.tag (--image) to the image with your agents"]
     agents = values["agents"].values()
+    notes += [
+        f"public agent {name} needs agents.{name}.publicUrl, the URL outside callers use (--public-url {name}=URL)"
+        for name, agent in values["agents"].items()
+        if agent["public"] and "publicUrl" not in agent
+    ]
     if any(a["queue"] or a["checkpointer"] or a["replicas"] > 1 for a in agents) and "postgres" not in values:
         notes.append("agents with queue, checkpointer or replicas > 1 need postgres.urlSecret (--postgres-secret)")
     redis = values.get("redis", {})

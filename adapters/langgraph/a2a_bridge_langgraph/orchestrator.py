@@ -162,6 +162,9 @@ class _Orchestrator:
         task = state["messages"][-1].text if state["messages"] else ""
         trace = trace_from_config(config)
         trace_id = trace.trace_id or secrets.token_hex(16)
+        if self.registry.unavailable:
+            # A served orchestrator's registry is built before its workers are up, and a lost worker may be back.
+            await self.registry.load()
         workers = self._workers()
         if not workers:
             return {"task": task, "trace_id": trace_id, "plan": [], "plan_error": "no worker agent is available"}
@@ -279,7 +282,9 @@ def create_orchestrator(
     """A compiled graph that plans, fans out to the registry's agents, and synthesises.
 
     Args:
-        registry: The workers; load it first (``await registry.load()``).
+        registry: The workers. A registry not loaded yet is loaded by the first plan, and each plan tries
+            the agents that were unavailable again, so the graph can be built (and served) before its workers
+            are up.
         planner: The model that splits the task (a chat model, or a ``Backend``).
         synthesizer: The model that merges the results; the planner when not given.
         max_subtasks: The most sub-tasks one plan may have.

@@ -59,7 +59,7 @@ logger = logging.getLogger("a2a_bridge.worker")
 MAX_RUNS = 5
 _READ_BLOCK_MS = 1000
 _RETRY_SECONDS = 2.0
-# A worker that has not read its queue for this long (several failed reads in a row) is not healthy.
+# A worker whose last read failed, or that has not read its queue for this long (a read that hangs), is not healthy.
 _HEALTHY_WITHIN = 10.0
 
 
@@ -128,6 +128,7 @@ class QueueWorker:
                     self._last_read = time.monotonic()
                 except (OSError, RedisError) as exc:
                     # Redis restarting or out of reach: the leases this worker holds lapse to others meanwhile.
+                    self._last_read = None
                     logger.warning("cannot read %s (%s); trying again in %.0f s", self.queue.key, exc, _RETRY_SECONDS)
                     await _first(asyncio.sleep(_RETRY_SECONDS), self._stop.wait())
                     with contextlib.suppress(OSError, RedisError):

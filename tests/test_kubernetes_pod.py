@@ -1,0 +1,145 @@
+"""The chart's pods, run here: the exact command, environment and secret files a rendered
+container gets, with the cluster's addresses swapped for loopback ones.
+
+The orchestrator's pod must find its model, its workers and their secrets from what
+the chart gives it alone; a queue-mode worker's pod must answer its probe.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agents import EchoAgent
+from rendered_chart import CLUSTER_FLAGS, DEMO_TOPOLOGY, RELEASE, deploy_values, env_of, of_kind, pod_spec, render
+
+from a2a_bridge import RemoteAgent, Skill, to_a2a
+from a2a_bridge.deploy import PodSettings
+from a2a_bridge.errors import ConfigurationError, RemoteAgentError
+from a2a_bridge.testing.ports import free_port
+from a2a_bridge.testing.scripted_backend import ScriptedBackend
+
+ROOT = Path(__file__).resolve().parents[1]
+MOUNTS = "/var/run/a2a-bridge"
+
+
+@pytest.fixture(scope="module")
+def deployments(tmp_path_factory) -> dict[str, dict[str, Any]]:
+    values, _ = deploy_values(DEMO_TOPOLOGY, tmp_path_factory.mktemp("values"), *CLUSTER_FLAGS)
+    return of_kind(render(values), "Deployment")
+
+
+def mounted_secrets(deployment: dict[str, Any], root: Path, secrets: dict[str, str]) -> None:
+    """Write each Secret the pod mounts where the pod would see it, under ``root`` instead of /var/run."""
+    spec = pod_spec(deployment)
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    for volume in spec["volumes"]:
+        sources = volume.get("projected", {}).get("sources", [])
+        for source in sources:
+            for item in source["secret"]["items"]:
+                path = root / Path(mounts[volume["name"]]).relative_to(MOUNTS) / item["path"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets[source["secret"]["name"]] + "\n", encoding="utf-8")
+
+
+def run_container(container: dict[str, Any], env: dict[str, str], *, root: Path, port: int) -> subprocess.Popen[bytes]:
+    """The container's own command line, with its mounts under ``root`` and its port on loopback."""
+    assert container["command"] == ["a2a-bridge"]
+    args = [arg.replace(MOUNTS, str(root)) for arg in container["args"]]
+    args = ["--host=127.0.0.1" if a == "--host=0.0.0.0" else a for a in args]
+    args = [f"--port={port}" if a.startswith("--port=") else a for a in args]
+    args = [f"--public-url=http://127.0.0.1:{port}" if a.startswith("--public-url=") else a for a in args]
+    return subprocess.Popen(
+        [sys.executable, "-m", "a2a_bridge.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **{k: v.replace(MOUNTS, str(root)) for k, v in env.items()}},
+    )
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited with status {process.returncode}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.mark.timeout(120)
+async def test_the_orchestrators_pod_finds_its_model_workers_and_secrets_from_the_chart_alone(
+    deployments, live_server, tmp_path
+):
+    deployment = deployments[f"{RELEASE}-orchestrator"]
+    container = pod_spec(deployment)["containers"][0]
+    secrets = {
+        f"{RELEASE}-pair-user-orchestrator": "user-secret-0123456789",
+        f"{RELEASE}-pair-orchestrator-research-worker": "to-research-0123456789",
+        f"{RELEASE}-pair-orchestrator-synthesis-worker": "to-synthesis-0123456789",
+    }
+    mounted_secrets(deployment, tmp_path, secrets)
+    workers = {name: EchoAgent() for name in ("research-worker", "synthesis-worker")}
+    servers = {}
+    for name, worker in workers.items():
+        secret = secrets[f"{RELEASE}-pair-orchestrator-{name}"]
+        servers[name] = live_server(to_a2a(worker, name=name, skills=[Skill(name)], secrets={"orchestrator": secret}))
+    env = env_of(container)
+    scripted_backend = ScriptedBackend(model=env["A2A_BRIDGE_BACKEND_MODEL"]).start()
+    in_cluster = env["A2A_BRIDGE_BACKEND_URL"]
+    assert in_cluster == f"http://{RELEASE}-vllm-orchestrator-h200:8000/v1"
+    env["A2A_BRIDGE_BACKEND_URL"] = scripted_backend.base_url
+    for name, server in servers.items():
+        env["A2A_BRIDGE_PEERS"] = env["A2A_BRIDGE_PEERS"].replace(f"http://{RELEASE}-{name}:8080", server.url)
+    port = free_port()
+    process = run_container(container, env, root=tmp_path, port=port)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        scripted_backend.reply(
+            json={"subtasks": [{"worker": "research-worker", "query": "H200 price"},
+                               {"worker": "synthesis-worker", "query": "cost per day"}]}
+        )  # fmt: skip
+        scripted_backend.reply("H200: $3.70/hr; $88.80 a day.")
+        async with RemoteAgent(f"http://127.0.0.1:{port}", secret="user-secret-0123456789") as remote:
+            result = await remote.send("What does an H200 cost a day?")
+        async with RemoteAgent(f"http://127.0.0.1:{port}", secret="to-research-0123456789") as stranger:
+            with pytest.raises(RemoteAgentError, match="401"):
+                await stranger.send("a worker's secret does not open the orchestrator")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        scripted_backend.stop()
+
+    assert result.ok, result.message
+    assert result.text == "H200: $3.70/hr; $88.80 a day."
+    assert workers["research-worker"].turns[0].text == "H200 price"
+    assert workers["synthesis-worker"].turns[0].text == "cost per day"
+    assert {r.body["model"] for r in scripted_backend.requests} == {"meta-llama/Llama-3.3-70B-Instruct"}
+
+
+def test_pod_settings_name_what_is_missing(tmp_path):
+    with pytest.raises(ConfigurationError, match="A2A_BRIDGE_AGENT is not set"):
+        PodSettings.from_environ({})
+    base = {"A2A_BRIDGE_AGENT": "a", "A2A_BRIDGE_BACKEND_URL": "http://x:8000/v1", "A2A_BRIDGE_BACKEND_MODEL": "m"}
+    with pytest.raises(ConfigurationError, match="A2A_BRIDGE_PEERS: 'b' is not NAME=URL"):
+        PodSettings.from_environ({**base, "A2A_BRIDGE_PEERS": "b"})
+    with pytest.raises(ConfigurationError, match=r"cannot read the secret for b from .*/b/secret"):
+        PodSettings.from_environ(
+            {**base, "A2A_BRIDGE_PEERS": "b=http://b:8080", "A2A_BRIDGE_PEER_SECRETS": str(tmp_path)}
+        )
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "secret").write_text("s3cret\n")
+    settings = PodSettings.from_environ(
+        {**base, "A2A_BRIDGE_PEERS": "b=http://b:8080", "A2A_BRIDGE_PEER_SECRETS": str(tmp_path)}
+    )
+    assert settings.peers == {"b": "http://b:8080"}
+    assert settings.peer_secrets == {"b": "s3cret"}
+    assert settings.backend.api_key == "EMPTY"
