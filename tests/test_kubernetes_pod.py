@@ -22,6 +22,7 @@ from rendered_chart import CLUSTER_FLAGS, DEMO_TOPOLOGY, RELEASE, deploy_values,
 from a2a_bridge import RemoteAgent, Skill, to_a2a
 from a2a_bridge.deploy import PodSettings
 from a2a_bridge.errors import ConfigurationError, RemoteAgentError
+from a2a_bridge.testing import services
 from a2a_bridge.testing.ports import free_port
 from a2a_bridge.testing.scripted_backend import ScriptedBackend
 
@@ -40,12 +41,15 @@ def mounted_secrets(deployment: dict[str, Any], root: Path, secrets: dict[str, s
     spec = pod_spec(deployment)
     mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
     for volume in spec["volumes"]:
-        sources = volume.get("projected", {}).get("sources", [])
+        if "secret" in volume:
+            sources = [{"name": volume["secret"]["secretName"], "items": volume["secret"]["items"]}]
+        else:
+            sources = [source["secret"] for source in volume.get("projected", {}).get("sources", [])]
         for source in sources:
-            for item in source["secret"]["items"]:
+            for item in source["items"]:
                 path = root / Path(mounts[volume["name"]]).relative_to(MOUNTS) / item["path"]
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(secrets[source["secret"]["name"]] + "\n", encoding="utf-8")
+                path.write_text(secrets[source["name"]] + "\n", encoding="utf-8")
 
 
 def run_container(container: dict[str, Any], env: dict[str, str], *, root: Path, port: int) -> subprocess.Popen[bytes]:
@@ -53,7 +57,8 @@ def run_container(container: dict[str, Any], env: dict[str, str], *, root: Path,
     assert container["command"] == ["a2a-bridge"]
     args = [arg.replace(MOUNTS, str(root)) for arg in container["args"]]
     args = ["--host=127.0.0.1" if a == "--host=0.0.0.0" else a for a in args]
-    args = [f"--port={port}" if a.startswith("--port=") else a for a in args]
+    for flag in ("--port=", "--health-port="):
+        args = [f"{flag}{port}" if a.startswith(flag) else a for a in args]
     args = [f"--public-url=http://127.0.0.1:{port}" if a.startswith("--public-url=") else a for a in args]
     return subprocess.Popen(
         [sys.executable, "-m", "a2a_bridge.cli", *args],
@@ -143,3 +148,46 @@ def test_pod_settings_name_what_is_missing(tmp_path):
     assert settings.peers == {"b": "http://b:8080"}
     assert settings.peer_secrets == {"b": "s3cret"}
     assert settings.backend.api_key == "EMPTY"
+
+
+@pytest.mark.timeout(180)
+async def test_a_queue_mode_agents_front_door_and_worker_pods_run_a_task_together(deployments, tmp_path):
+    """The synthesis worker: its front door and its worker, with the chart's Postgres and Redis files."""
+    front_door = deployments[f"{RELEASE}-synthesis-worker"]
+    worker = deployments[f"{RELEASE}-synthesis-worker-worker"]
+    assert any(a.startswith("--checkpointer=") for a in pod_spec(worker)["containers"][0]["args"])
+    pair = "orchestrator-to-synthesis-0123"
+    with services.postgres() as postgres, services.redis() as redis:
+        secrets = {
+            "mesh-postgres": postgres.create_database("k8s_synthesis"),
+            "mesh-redis": redis.url,
+            f"{RELEASE}-pair-orchestrator-synthesis-worker": pair,
+        }
+        for deployment in (front_door, worker):
+            mounted_secrets(deployment, tmp_path, secrets)
+        env = env_of(pod_spec(worker)["containers"][0])
+        scripted_backend = ScriptedBackend(model=env["A2A_BRIDGE_BACKEND_MODEL"]).start()
+        env["A2A_BRIDGE_BACKEND_URL"] = scripted_backend.base_url
+        door_port, health_port = free_port(), free_port()
+        processes = [
+            run_container(pod_spec(front_door)["containers"][0], env, root=tmp_path, port=door_port),
+            run_container(pod_spec(worker)["containers"][0], env, root=tmp_path, port=health_port),
+        ]
+        try:
+            wait_healthy(f"http://127.0.0.1:{door_port}/healthz", processes[0])
+            wait_healthy(f"http://127.0.0.1:{health_port}/healthz", processes[1])
+            scripted_backend.reply("An A100 costs $1,234/month on demand and $599/month on spot.")
+            async with RemoteAgent(f"http://127.0.0.1:{door_port}", secret=pair) as remote:
+                result = await remote.send("What does an A100 cost a month?")
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=15)
+            scripted_backend.stop()
+
+    assert result.ok, result.message
+    assert result.data["summary"] == "An A100 costs $1,234/month on demand and $599/month on spot."
+    assert result.data["estimates"][0]["gpu"] == "A100"
+    [request] = scripted_backend.requests
+    assert request.model == "Qwen/Qwen2.5-14B-Instruct", "the worker pod called its role's tier model"

@@ -119,5 +119,5 @@ def _yaml() -> Any:
     try:
         import yaml
     except ImportError:
-        raise ConfigurationError("`a2a-bridge deploy` writes YAML: pip install 'a2a-bridge[deploy]'") from None
+        raise ConfigurationError("`a2a-bridge deploy` writes YAML: pip install 'a2a-bridge-core[deploy]'") from None
     return yaml
