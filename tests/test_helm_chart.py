@@ -38,7 +38,7 @@ from a2a_bridge.backends.tiers import TIERS, vllm_args
 
 TESTS = Path(__file__).resolve().parent
 KEDA_SCHEMAS = TESTS / "schemas" / "keda"
-GOLDEN = TESTS / "golden" / "helm-demo-mesh.yaml"
+SNAPSHOT = TESTS / "snapshots" / "helm-demo-mesh.yaml"
 # The oldest Kubernetes the chart supports (Chart.yaml's kubeVersion) and the newest the schemas know.
 KUBERNETES_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
 SPOT_KEYS = {"karpenter.sh/capacity-type", "cloud.google.com/gke-spot", "kubernetes.azure.com/scalesetpriority"}
@@ -429,16 +429,16 @@ def test_deploy_values_round_trips_the_demos_topology(manifests):
     }
 
 
-# --- golden file ------------------------------------------------------------------------------
+# --- snapshot ------------------------------------------------------------------------------
 
 
 def test_the_rendered_demo_mesh_matches_its_golden_file(values):
-    """A change to the chart shows up as a diff here; UPDATE_GOLDEN=1 rewrites the file after a review."""
+    """A change to the chart shows up as a diff here; UPDATE_SNAPSHOTS=1 rewrites the file after a review."""
     text = "".join(
         f"# Source: {path}\n{body.strip()}\n" for path, body in sorted(render_text(values).items()) if body.strip()
     )
     # The pair secrets are random on every install; everything else is fixed by the values.
     text = re.sub(r"(\n  secret: )\"[A-Za-z0-9+/=]+\"", r'\1"<random: 43 characters>"', text)
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(text, encoding="utf-8")
-    assert text == GOLDEN.read_text(encoding="utf-8")
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8")
