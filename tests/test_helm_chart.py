@@ -432,7 +432,7 @@ def test_deploy_values_round_trips_the_demos_topology(manifests):
 # --- snapshot ------------------------------------------------------------------------------
 
 
-def test_the_rendered_demo_mesh_matches_its_golden_file(values):
+def test_the_rendered_demo_mesh_matches_its_snapshot(values):
     """A change to the chart shows up as a diff here; UPDATE_SNAPSHOTS=1 rewrites the file after a review."""
     text = "".join(
         f"# Source: {path}\n{body.strip()}\n" for path, body in sorted(render_text(values).items()) if body.strip()
