@@ -31,6 +31,7 @@ from typing import Any
 from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.secret_refs import resolve_secret
 from a2a_bridge.backends.tiers import TIERS
+from a2a_bridge.backends.toml_tables import check_table
 from a2a_bridge.backends.topology_agents import AgentSpec, parse_agents
 from a2a_bridge.errors import ConfigurationError
 
@@ -92,16 +93,7 @@ class Topology:
 
 def _backend(role: str, spec: Any, source: str) -> Backend:
     where = f"{source}: roles.{role}"
-    if not isinstance(spec, Mapping):
-        raise ConfigurationError(f"{where}: must be a table with base_url and a tier or model")
-    unknown = set(spec) - _KEYS
-    if unknown:
-        raise ConfigurationError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_KEYS))})"
-        )
-    for key in _KEYS & set(spec):
-        if not isinstance(spec[key], str) or not spec[key]:
-            raise ConfigurationError(f"{where}.{key}: must be a non-empty string")
+    check_table(spec, where, known=_KEYS, strings=_KEYS, shape="base_url and a tier or model")
     tier = spec.get("tier")
     if tier is not None and tier not in TIERS:
         raise ConfigurationError(f"{where}.tier: unknown tier {tier!r} (known: {', '.join(TIERS)})")

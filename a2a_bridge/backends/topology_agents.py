@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from a2a_bridge.backends.tiers import Capacity
+from a2a_bridge.backends.toml_tables import check_table
 from a2a_bridge.errors import ConfigurationError
 
 __all__ = ["AgentSpec", "parse_agents"]
@@ -77,16 +78,7 @@ def parse_agents(raw: Any, roles: Mapping[str, Any], source: str) -> dict[str, A
 def _agent(name: str, spec: Any, roles: Mapping[str, Any], where: str) -> AgentSpec:
     if not _NAME.match(name):
         raise ConfigurationError(f"{where}: a name must be lower-case letters, digits and '-', starting with a letter")
-    if not isinstance(spec, Mapping):
-        raise ConfigurationError(f"{where}: must be a table with serve = 'module:attr'")
-    unknown = set(spec) - _KEYS
-    if unknown:
-        raise ConfigurationError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_KEYS))})"
-        )
-    for key in _STRINGS & set(spec):
-        if not isinstance(spec[key], str) or not spec[key]:
-            raise ConfigurationError(f"{where}.{key}: must be a non-empty string")
+    check_table(spec, where, known=_KEYS, strings=_STRINGS, shape="serve = 'module:attr'")
     for key in _BOOLS & set(spec):
         if not isinstance(spec[key], bool):
             raise ConfigurationError(f"{where}.{key}: must be true or false")
