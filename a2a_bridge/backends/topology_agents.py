@@ -5,7 +5,6 @@
     role = "orchestrator"                  # its backend role (default: the agent's name)
     public = true                          # reachable from outside the mesh
     calls = ["research-worker"]            # a bearer secret per caller-callee pair
-    url = "http://10.0.0.5:8080"           # optional: where callers reach it off a cluster
 
     [agents.research-worker]
     serve = "my_mesh.research:crew"
@@ -33,7 +32,7 @@ _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 # DNS-1035 labels, so that a name can be a Kubernetes Service name as it is.
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_STRINGS = {"serve", "role", "capacity", "url"}
+_STRINGS = {"serve", "role", "capacity"}
 _BOOLS = {"public", "queue", "checkpointer"}
 _INTS = {"replicas": (1, 100), "max_workers": (1, 1000), "concurrency": (1, 1024)}
 _KEYS = _STRINGS | _BOOLS | set(_INTS) | {"calls", "env", "sidecars"}
@@ -47,7 +46,6 @@ class AgentSpec:
     name: str
     serve: str
     role: str
-    url: str | None = None
     public: bool = False
     calls: tuple[str, ...] = ()
     queue: bool = False
@@ -100,7 +98,6 @@ def _agent(name: str, spec: Any, roles: Mapping[str, Any], where: str) -> AgentS
         name=name,
         serve=serve,
         role=role,
-        url=spec.get("url"),
         public=public,
         calls=_calls(spec.get("calls", []), name, where),
         queue=spec.get("queue", False),
