@@ -298,18 +298,33 @@ def test_each_vllm_tier_runs_the_tier_profiles_exact_arguments_on_its_gpus(manif
 def test_workers_go_on_spot_and_the_orchestrator_on_demand(manifests):
     deployments = of_kind(manifests, "Deployment")
 
-    def on_spot(name: str) -> bool:
+    def placement(name: str) -> tuple[set[str], set[str], set[str]]:
+        """Spot taints tolerated, spot labels preferred, spot labels refused."""
         spec = pod_spec(deployments[f"{RELEASE}-{name}"])
-        tolerated = {t["key"] for t in spec.get("tolerations", [])} & SPOT_KEYS
-        preferred = (
-            spec.get("affinity", {}).get("nodeAffinity", {}).get("preferredDuringSchedulingIgnoredDuringExecution", [])
+        affinity = spec["affinity"]["nodeAffinity"]
+        preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution", [])
+        required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution", {"nodeSelectorTerms": []})
+        return (
+            {t["key"] for t in spec.get("tolerations", [])} & SPOT_KEYS,
+            {e["key"] for p in preferred for e in p["preference"]["matchExpressions"] if e["operator"] == "In"},
+            {
+                e["key"]
+                for term in required["nodeSelectorTerms"]
+                for e in term["matchExpressions"]
+                if e["operator"] == "NotIn"
+            },
         )
-        return bool(tolerated) and bool(preferred)
 
     for name in ("orchestrator", "vllm-orchestrator-h200"):
-        assert not on_spot(name), name
+        tolerated, preferred, refused = placement(name)
+        assert not tolerated, name
+        assert not preferred, name
+        assert refused >= SPOT_KEYS, f"{name} is kept off every kind of spot node"
     for name in ("research-worker", "research-worker-worker", "synthesis-worker-worker", "vllm-worker-a100-14b"):
-        assert on_spot(name), name
+        tolerated, preferred, refused = placement(name)
+        assert tolerated == SPOT_KEYS, name
+        assert preferred >= SPOT_KEYS, name
+        assert not refused, name
 
 
 def test_keda_scales_each_queue_mode_worker_on_its_queue(manifests):

@@ -43,7 +43,7 @@ securityContext:
   seccompProfile: {type: RuntimeDefault}
 {{- end -}}
 
-{{/* Node placement by capacity: on-demand, or spot (preferred spot nodes, spot taints tolerated). */}}
+{{/* Node placement by capacity: spot pods prefer spot nodes and tolerate their taints; on-demand pods avoid them. */}}
 {{- define "a2a.placement" -}}
 {{- $capacity := index .root.Values.capacity (ternary "spot" "onDemand" (eq .capacity "spot")) -}}
 {{- $tolerations := concat ($capacity.tolerations | default list) (.extraTolerations | default list) -}}
@@ -56,16 +56,26 @@ nodeSelector:
 tolerations:
   {{- toYaml $tolerations | nindent 2 }}
 {{- end }}
-{{- if and (eq .capacity "spot") $capacity.preferredLabels }}
+{{- $spotLabels := .root.Values.capacity.spotLabels | default list }}
+{{- if $spotLabels }}
 affinity:
   nodeAffinity:
+    {{- if eq .capacity "spot" }}
     preferredDuringSchedulingIgnoredDuringExecution:
-      {{- range $capacity.preferredLabels }}
+      {{- range $spotLabels }}
       - weight: 50
         preference:
           matchExpressions:
             - {key: {{ .key | quote }}, operator: In, values: [{{ .value | quote }}]}
       {{- end }}
+    {{- else }}
+    requiredDuringSchedulingIgnoredDuringExecution:
+      nodeSelectorTerms:
+        - matchExpressions:
+            {{- range $spotLabels }}
+            - {key: {{ .key | quote }}, operator: NotIn, values: [{{ .value | quote }}]}
+            {{- end }}
+    {{- end }}
 {{- end }}
 {{- end -}}
 
