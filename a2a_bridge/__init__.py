@@ -50,6 +50,7 @@ from a2a_bridge.runner import (
 )
 from a2a_bridge.serving.publish import serve, to_a2a
 from a2a_bridge.serving.worker import run_worker
+from a2a_bridge.telemetry import enable_tracing
 
 __version__ = "0.1.0"
 
@@ -101,6 +102,7 @@ __all__ = [
     "UnsupportedOperation",
     "Usage",
     "__version__",
+    "enable_tracing",
     "run_worker",
     "serve",
     "to_a2a",

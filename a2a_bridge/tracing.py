@@ -11,6 +11,9 @@ import re
 import secrets
 from collections.abc import Mapping
 
+from opentelemetry.trace import Span
+
+from a2a_bridge import spans
 from a2a_bridge.runner import TraceContext
 
 __all__ = ["trace_from_headers", "trace_headers", "trace_id_of"]
@@ -35,12 +38,20 @@ def trace_from_headers(headers: Mapping[str, str]) -> TraceContext:
     return TraceContext(traceparent=traceparent, trace_id=trace_id, parent_task_id=headers.get("x-parent-task-id"))
 
 
-def trace_headers(trace: TraceContext | None) -> dict[str, str]:
+def trace_headers(trace: TraceContext | None, *, span: Span | None = None) -> dict[str, str]:
     """W3C ``traceparent`` plus the tutorial's ``X-Trace-ID`` / ``X-Parent-Task-ID``.
 
-    The trace id is kept across hops; each hop gets a new span id.
+    With a recorded ``span`` (the call's client span), ``traceparent`` is its
+    context, so the callee's spans are its children. Without one, the trace id
+    is kept across hops and each hop gets a new span id.
     """
     trace = trace or TraceContext()
+    carried: dict[str, str] = {}
+    if span is not None and spans.inject(carried, span):
+        headers = {**carried, "X-Trace-ID": trace.trace_id or carried["traceparent"].split("-")[1]}
+        if trace.parent_task_id:
+            headers["X-Parent-Task-ID"] = trace.parent_task_id
+        return headers
     trace_hex = trace_id_of(trace.traceparent)
     if trace_hex is None and trace.trace_id:
         candidate = trace.trace_id.replace("-", "").lower()

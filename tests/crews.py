@@ -86,3 +86,8 @@ def crewbase_class(llm: Any) -> type:
 served_crew = research_crew(
     Backend(os.environ.get("CREWS_LLM_URL", "http://127.0.0.1:9/v1"), model="scripted-model").crewai_llm()
 )
+
+# Served by the tracing test, as one of an orchestrator's workers.
+served_quotes = quote_crew(
+    Backend(os.environ.get("CREWS_LLM_URL", "http://127.0.0.1:9/v1"), model="scripted-model").crewai_llm()
+)

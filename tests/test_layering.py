@@ -31,6 +31,8 @@ CONTRACT = {
     "plugins",
     "task_states",
     "tracing",
+    "spans",
+    "telemetry",
     "http_client",
     "json_files",
     "fast_paths",

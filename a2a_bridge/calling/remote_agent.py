@@ -15,15 +15,18 @@ next replica, as in the tutorial's spot-worker story.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry.trace import Span
 
+from a2a_bridge import spans
 from a2a_bridge.calling.attempts import Attempts, Endpoint
 from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
 from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, check_bindings, open_connection
@@ -183,8 +186,8 @@ class RemoteAgent:
             connection: Connection = endpoint.connection
             return connection
 
-    def _headers(self, trace: TraceContext | None) -> dict[str, str]:
-        headers = trace_headers(trace)
+    def _headers(self, trace: TraceContext | None, span: Span | None = None) -> dict[str, str]:
+        headers = trace_headers(trace, span=span)
         if self._secret:
             headers["Authorization"] = f"Bearer {self._secret}"
         return headers
@@ -248,14 +251,16 @@ class RemoteAgent:
         """
         if text is None and data is None:
             raise ConfigurationError("send needs text, data or both")
-        headers = self._headers(trace)
         message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+        with spans.client_span("SendMessage", self.name) as span:
+            headers = self._headers(trace, span)
 
-        async def op(connection: Connection) -> RemoteResult:
-            return await connection.send(message, headers=headers)
+            async def op(connection: Connection) -> RemoteResult:
+                return await connection.send(message, headers=headers)
 
-        result, endpoint = await self._with_failover(op, self._attempts(task_id))
-        return self._remember(result, endpoint)
+            result, endpoint = await self._with_failover(op, self._attempts(task_id))
+            spans.remote_result(span, result)
+            return self._remember(result, endpoint)
 
     async def stream(
         self,
@@ -275,8 +280,17 @@ class RemoteAgent:
         """
         if text is None and data is None:
             raise ConfigurationError("stream needs text, data or both")
-        headers = self._headers(trace)
         message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+        with spans.client_span("SendStreamingMessage", self.name) as span:
+            async with contextlib.aclosing(self._stream(message, task_id, self._headers(trace, span))) as events:
+                async for event in events:
+                    if isinstance(event, RemoteResult):
+                        spans.remote_result(span, event)
+                    yield event
+
+    async def _stream(
+        self, message: Outgoing, task_id: str | None, headers: dict[str, str]
+    ) -> AsyncGenerator[RemoteEvent, None]:
         attempts = self._attempts(task_id)
         loop = asyncio.get_running_loop()
         while (endpoint := await attempts.next()) is not None:
@@ -343,13 +357,19 @@ class RemoteAgent:
 
     async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """The task's current state, from the replica that ran it."""
-        headers = self._headers(trace)
-        return await self._at_home(task_id, lambda connection: connection.get_task(task_id, headers=headers))
+        with spans.client_span("GetTask", self.name) as span:
+            headers = self._headers(trace, span)
+            result = await self._at_home(task_id, lambda connection: connection.get_task(task_id, headers=headers))
+            spans.remote_result(span, result)
+            return result
 
     async def cancel(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """Cancel the task on the replica that runs it."""
-        headers = self._headers(trace)
-        return await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
+        with spans.client_span("CancelTask", self.name) as span:
+            headers = self._headers(trace, span)
+            result = await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
+            spans.remote_result(span, result)
+            return result
 
     async def list_tasks(
         self,
@@ -364,13 +384,14 @@ class RemoteAgent:
         if not 1 <= page_size <= 100:
             raise ConfigurationError(f"page_size must be between 1 and 100, got {page_size}")
         query = TaskQuery(context_id=context_id, state=state, page_size=page_size, page_token=page_token)
-        headers = self._headers(trace)
+        with spans.client_span("ListTasks", self.name) as span:
+            headers = self._headers(trace, span)
 
-        async def op(connection: Connection) -> TaskPage:
-            return await connection.list_tasks(query, headers=headers)
+            async def op(connection: Connection) -> TaskPage:
+                return await connection.list_tasks(query, headers=headers)
 
-        page, _ = await self._with_failover(op, self._attempts(None))
-        return page
+            page, _ = await self._with_failover(op, self._attempts(None))
+            return page
 
     # --- lifetime ----------------------------------------------------------------
 

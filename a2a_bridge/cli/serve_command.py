@@ -11,6 +11,7 @@ from typing import Any
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
+from a2a_bridge.telemetry import DEFAULT_PROJECT, enable_tracing
 
 __all__ = ["add_framework_flags", "add_parser", "load_object", "quiet_frameworks", "run", "url_arg"]
 
@@ -136,6 +137,23 @@ def quiet_frameworks(args: argparse.Namespace) -> None:
 
 def add_framework_flags(parser: Any) -> None:
     parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="send traces over OTLP/HTTP to this collector (Phoenix, Langfuse, an OpenTelemetry Collector), "
+        "e.g. http://127.0.0.1:6006; off by default",
+    )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="send traces over OTLP as the standard OTEL_EXPORTER_OTLP_* variables configure it",
+    )
+    parser.add_argument(
+        "--trace-project",
+        default=DEFAULT_PROJECT,
+        metavar="NAME",
+        help="the project Phoenix files the traces under; one name for every agent of a mesh (default: %(default)s)",
+    )
+    parser.add_argument(
         "--sdk-tracing",
         action="store_true",
         help="keep the a2a-sdk's OpenTelemetry spans on (they cost about a third of its throughput)",
@@ -147,8 +165,18 @@ def add_framework_flags(parser: Any) -> None:
     )
 
 
+def start_tracing(args: argparse.Namespace) -> None:
+    """Turn tracing on when --otlp-endpoint or --tracing asks for it; the agent's name names the service."""
+    if args.otlp_endpoint or args.tracing:
+        if args.otlp_endpoint and not args.otlp_endpoint.startswith(("http://", "https://")):
+            raise ConfigurationError(f"--otlp-endpoint {args.otlp_endpoint!r}: give an http:// or https:// URL")
+        service = args.name or args.target.rpartition(":")[2]
+        enable_tracing(service, endpoint=args.otlp_endpoint, project=args.trace_project)
+
+
 def run(args: argparse.Namespace) -> int:
     quiet_frameworks(args)
+    start_tracing(args)
     from a2a_bridge.serving.publish import serve
 
     secrets = dict(parse_secret(item) for item in args.secret)

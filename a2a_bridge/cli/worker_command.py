@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from a2a_bridge.cli.serve_command import add_framework_flags, load_object, quiet_frameworks, url_arg
+from a2a_bridge.cli.serve_command import add_framework_flags, load_object, quiet_frameworks, start_tracing, url_arg
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 from a2a_bridge.serving.worker import DEFAULT_CONCURRENCY
 
@@ -65,6 +65,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     quiet_frameworks(args)
+    start_tracing(args)
     from a2a_bridge.serving.worker import run_worker
 
     obj = load_object(args.target)

@@ -45,6 +45,7 @@ from a2a_bridge.protocol.server.queue.front_door import QueueFrontDoor
 from a2a_bridge.protocol.server.queue.work_queue import WorkQueue
 from a2a_bridge.protocol.server.stores import OpenedStore, open_store
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
+from a2a_bridge.protocol.server.traced_calls import trace_calls
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
 from a2a_bridge.protocol.server.tutorial_schema import TUTORIAL_PATH
 from a2a_bridge.protocol.wire.cards import card_to_dict
@@ -151,7 +152,9 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             config.store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds, holds_leases=not queued
         )
     )
-    executor = RunnerExecutor(runner, coalesce_interval=config.coalesce_interval, durable=config.store.durable)
+    executor = RunnerExecutor(
+        runner, agent=profile.name, coalesce_interval=config.coalesce_interval, durable=config.store.durable
+    )
     handler_class = QueueFrontDoor if queued else ValidatingRequestHandler
     handler = handler_class(
         agent_executor=executor,
@@ -161,6 +164,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         recovers_tasks=bool(getattr(runner, "recovers_tasks", False)),
     )
     executor.watch = handler.watch
+    trace_calls(handler, profile.name)
     if config.grpc_port is not None:
         from a2a_bridge.protocol.server.grpc_binding import GrpcBinding  # grpcio is an extra
 

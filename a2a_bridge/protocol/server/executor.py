@@ -20,6 +20,7 @@ from a2a.server.events import EventQueue
 from a2a.types import Task, TaskState, TaskStatus
 
 from a2a_bridge import runner as ev
+from a2a_bridge import spans
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.request_state import IncomingTurn, incoming
@@ -48,8 +49,11 @@ def _metadata(context: RequestContext, request_metadata: dict[str, Any] | None) 
 class RunnerExecutor(AgentExecutor):
     """Runs a :class:`Runner` for each A2A turn. Many turns run at once."""
 
-    def __init__(self, runner: Runner, *, coalesce_interval: float = 0.02, durable: bool = False) -> None:
+    def __init__(
+        self, runner: Runner, *, agent: str = "agent", coalesce_interval: float = 0.02, durable: bool = False
+    ) -> None:
         self.runner = runner
+        self.agent = agent
         self.coalesce_interval = coalesce_interval
         self.durable = durable
         self.stopping = False
@@ -123,16 +127,23 @@ class RunnerExecutor(AgentExecutor):
             if started:
                 await start()
             turn = self._turn(context, task, resuming, seen)
-            async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
-                async for event in events:
-                    if not started:
-                        started = True
-                        if isinstance(event, ev.DirectReply):
-                            await event_queue.enqueue_event(reply_message(event, task.context_id))
+            with spans.agent_span(
+                self.agent,
+                headers=context.call_context.state.get("headers"),
+                task_id=task.id,
+                context_id=task.context_id,
+            ) as span:
+                async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
+                    async for event in events:
+                        spans.turn_event(span, event)
+                        if not started:
+                            started = True
+                            if isinstance(event, ev.DirectReply):
+                                await event_queue.enqueue_event(reply_message(event, task.context_id))
+                                return
+                            await start()
+                        if await publisher.publish(event):
                             return
-                        await start()
-                    if await publisher.publish(event):
-                        return
             if not started:
                 started = True
                 await start()

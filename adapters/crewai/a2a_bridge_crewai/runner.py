@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import mimetypes
@@ -106,7 +107,9 @@ class CrewRunner:
         loop = asyncio.get_running_loop()
         sink = events.TurnSink(loop)
         inputs = dict(turn.data or {})
-        future = self.pool.submit(self._kickoff, sink, inputs, streaming=turn.streaming)
+        # The crew's thread starts from this turn's context, so its model calls join the turn's trace.
+        context = contextvars.copy_context()
+        future = self.pool.submit(context.run, self._kickoff, sink, inputs, streaming=turn.streaming)
         done = asyncio.wrap_future(future)
         yield Progress("crew started", data={"inputs": sorted(inputs)})
         getter: asyncio.Future[Any] | None = None

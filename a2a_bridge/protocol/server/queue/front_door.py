@@ -33,7 +33,9 @@ from a2a.types import (
     TaskStatusUpdateEvent,
 )
 from a2a.utils.errors import TaskNotFoundError, UnsupportedOperationError
+from opentelemetry import trace
 
+from a2a_bridge import spans
 from a2a_bridge.protocol import sdk_internals
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.queue.work_queue import Job, WorkQueue
@@ -112,12 +114,15 @@ class QueueFrontDoor(ValidatingRequestHandler):
             await self.task_store.save(task, context)
         after = await self.bus.position(task.id)
         headers: dict[str, str] = context.state.get("headers") or {}
+        forwarded = {name: str(headers[name]) for name in _FORWARDED_HEADERS if name in headers}
+        # A traced call hands the worker its own span, so the worker's turn is the call's child.
+        spans.inject(forwarded, trace.get_current_span())
         seen = incoming(context)
         job = Job(
             task_id=task.id,
             owner=self.shared_store.owner_resolver(context),
             request=request,
-            headers={name: str(headers[name]) for name in _FORWARDED_HEADERS if name in headers},
+            headers=forwarded,
             streaming=seen is not None and seen.streaming,
             legacy_caller=seen is not None and seen.legacy_caller,
             resuming=bool(params.message.task_id),

@@ -82,7 +82,9 @@ class QueueWorker:
         self.store = store
         self.bus = bus
         self.config = config
-        self.executor = RunnerExecutor(runner, coalesce_interval=config.coalesce_interval, durable=True)
+        self.executor = RunnerExecutor(
+            runner, agent=config.agent, coalesce_interval=config.coalesce_interval, durable=True
+        )
         self.executor.bus = bus
         self.recovers_tasks = bool(getattr(runner, "recovers_tasks", False))
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
