@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/python bench/queue_workers.py
+	$(BIN)/python bench/tracing_overhead.py
 	$(BIN)/a2a-bridge backend up
 	$(BIN)/python bench/vllm_passthrough.py --concurrency 1 16 32 --rounds 3 \
 		&& $(BIN)/python bench/vllm_queue.py --concurrency 16 32 --rounds 3 --workers 2; status=$$?; \

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
-from a2a_bridge import Done, Event, Progress, TextDelta, Turn, to_a2a
+from a2a_bridge import Done, Event, Progress, TextDelta, Turn, enable_tracing, to_a2a
 
 QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
 
@@ -32,6 +32,12 @@ def bridge_app() -> Any:
     """``BENCH_STORE`` names the task store (memory by default)."""
     store = os.environ.get("BENCH_STORE", "memory")
     return to_a2a(TrivialRunner(), secrets={"bench": "bench-secret-0001"}, store=store)
+
+
+def traced_bridge_app() -> Any:
+    """``bridge_app`` with tracing on, exporting over OTLP to ``BENCH_OTLP_ENDPOINT``."""
+    enable_tracing("bench", endpoint=os.environ["BENCH_OTLP_ENDPOINT"], project="bench")
+    return bridge_app()
 
 
 class A2ATask(BaseModel):
