@@ -8,7 +8,7 @@ PROJECT_FILES := pyproject.toml adapters/langgraph/pyproject.toml adapters/crewa
 export CREWAI_DISABLE_TELEMETRY := true
 export CREWAI_DISABLE_TRACKING := true
 
-.PHONY: test lint typecheck unit services demo quickstart bench clean
+.PHONY: test lint typecheck unit services demo demo-traced quickstart bench clean
 
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ unit: $(STAMP) services
 
 demo: $(STAMP)
 	$(BIN)/python demos/mesh/run.py
+
+# The demo with its trace in an Arize Phoenix it starts (docs/observability.md).
+demo-traced: $(STAMP)
+	$(BIN)/python demos/mesh/run.py --phoenix
 
 quickstart: $(STAMP)
 	$(BIN)/python demos/quickstart/run.py

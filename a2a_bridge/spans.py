@@ -38,6 +38,7 @@ __all__ = [
     "current_agent",
     "enabled",
     "failed",
+    "flush",
     "inject",
     "remote_result",
     "turn_event",
@@ -142,6 +143,13 @@ def failed(span: Span, exc: BaseException) -> None:
     if span.is_recording():
         span.set_attribute(ERROR_TYPE, type(exc).__name__)
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+
+
+def flush(timeout_millis: int = 5000) -> None:
+    """Send the spans still waiting in the tracer provider's batches, when one is set."""
+    force_flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+    if enabled() and force_flush is not None:
+        force_flush(timeout_millis)
 
 
 def inject(headers: dict[str, str], span: Span) -> bool:

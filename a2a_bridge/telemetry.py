@@ -30,6 +30,8 @@ from a2a_bridge.errors import ConfigurationError
 
 __all__ = ["DEFAULT_PROJECT", "enable_tracing"]
 
+# The a2a-sdk's switch for its own spans.
+SDK_SPANS_SWITCH = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 # Whether the OpenAI instrumentation records prompts and answers; off unless you turn it on.
 CONTENT_SWITCH = "TRACELOOP_TRACE_CONTENT"
 # Phoenix files a trace under its resource's project; one name for every agent keeps a mesh's trace whole.
@@ -51,6 +53,10 @@ def enable_tracing(
             ``OTEL_EXPORTER_OTLP_ENDPOINT`` and the other standard variables.
         project: The ``openinference.project.name`` that Phoenix files the spans under.
         exporter: A span exporter to use instead of OTLP (tests, other back ends).
+
+    Call it before the process makes its first A2A client or app: the a2a-sdk's own
+    spans are turned off (``OTEL_INSTRUMENTATION_A2A_SDK_ENABLED=false``, unless set)
+    as the SDK is imported.
     """
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -70,6 +76,9 @@ def enable_tracing(
             if agent is not None and span.attributes.get(spans.AGENT_NAME) is None:
                 span.set_attribute(spans.AGENT_NAME, agent)
 
+    # The a2a-sdk's own spans (dozens a call, a third of its throughput) would bury the bridge's, and parent
+    # the next hop's under them: off, unless you set the variable yourself. The SDK reads it on import.
+    os.environ.setdefault(SDK_SPANS_SWITCH, "false")
     if exporter is None:
         exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces" if endpoint else None)
     provider = TracerProvider(

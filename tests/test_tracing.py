@@ -8,13 +8,17 @@ whose parent, and what each says.
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from processes import serve_process, worker_process
+from test_mesh_demo import script_the_mesh
 
 from a2a_bridge import RemoteAgent, TraceContext
 from a2a_bridge.telemetry import DEFAULT_PROJECT
@@ -176,3 +180,32 @@ async def test_a_queued_turn_on_a_worker_is_the_front_doors_child(collector):
     assert turn["attributes"]["a2a.task.id"] == result.task_id
     assert turn["attributes"]["a2a.task.state"] == "completed"
     assert turn["attributes"]["gen_ai.usage.input_tokens"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_the_demo_sends_its_whole_run_to_phoenix_and_says_where_to_look(collector):
+    """`demos/mesh/run.py --phoenix URL`: the orchestrator (in the demo's process), both workers, every model call."""
+    with ScriptedBackend(model="mesh-model") as llm:
+        script_the_mesh(llm)
+        done = subprocess.run(
+            [sys.executable, "demos/mesh/run.py", "--backend", llm.base_url, "--phoenix", collector.url,
+             "--question", "H200 or A100 spot?"],
+            cwd=ROOT, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    link = re.search(rf"{re.escape(collector.url)}/projects/(\S+)/traces/([0-9a-f]{{32}})", done.stdout)
+    assert link, done.stdout
+    spans = collector.trace(DEFAULT_PROJECT, link.group(2), count=14)
+    tree = Tree(spans)
+    [root] = [s for s in spans if s["parent_id"] not in tree.by_id]
+    print("\n".join(tree.draw(root)))
+    assert root["name"] == "invoke_agent orchestrator"
+    assert len(tree.children(root, "openai.chat")) == 3, "the plan, the synthesis and the key facts"
+    hops = {c["attributes"]["gen_ai.agent.name"]: c for c in tree.children(root, "SendStreamingMessage")}
+    assert set(hops) == {"research-worker", "synthesis-worker"}
+    for worker, hop in hops.items():
+        served = tree.only_child(hop, "SendStreamingMessage")
+        turn = tree.only_child(served, f"invoke_agent {worker}")
+        [model_call] = tree.children(turn, "openai.chat")
+        assert model_call["attributes"]["gen_ai.agent.name"] == worker
+        assert model_call["attributes"]["gen_ai.request.model"] == "mesh-model"

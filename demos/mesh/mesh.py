@@ -46,6 +46,7 @@ class Mesh:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     worker_secrets: dict[str, str] = field(default_factory=dict)
+    otlp_endpoint: str | None = None
     log_dir: Path = field(default_factory=lambda: ROOT / ".mesh-logs")
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
@@ -73,6 +74,8 @@ class Mesh:
             ]  # fmt: skip
             if role == "synthesis-worker":
                 command += ["--description", SYNTHESIS_DESCRIPTION]
+            if self.otlp_endpoint:
+                command += ["--otlp-endpoint", self.otlp_endpoint, "--name", role]
             self._spawn(role, command, {**env, secret_var: secret})
             self.urls[role] = f"http://127.0.0.1:{port}"
         self._wait(progress)

@@ -5,6 +5,8 @@ an MCP tool, and a LangGraph synthesis worker, talking A2A on self-hosted vLLM.
     python demos/mesh/run.py --question "..."                  # your own question
     python demos/mesh/run.py --backend http://10.0.0.4:8001/v1 --model meta-llama/Llama-3.3-70B-Instruct
     python demos/mesh/run.py --topology topology.toml          # each role on its own GPU tier
+    python demos/mesh/run.py --phoenix                         # and its trace in an Arize Phoenix it starts
+    python demos/mesh/run.py --phoenix http://127.0.0.1:6006   # ... or in yours
 
 Everything it starts (the MCP server, the workers, and the embedded vLLM if it
 was not already running) is stopped on exit, Ctrl-C included.
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +29,21 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from a2a_bridge_langgraph import create_orchestrator  # noqa: E402
+from opentelemetry import trace  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.panel import Panel  # noqa: E402
 
-from a2a_bridge import Backend, BridgeError, Topology  # noqa: E402
+from a2a_bridge import Backend, BridgeError, Topology, enable_tracing, spans  # noqa: E402
 from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
+from a2a_bridge.telemetry import DEFAULT_PROJECT  # noqa: E402
+from a2a_bridge.testing.phoenix import phoenix  # noqa: E402
 from demos.mesh.display import MeshDisplay, findings  # noqa: E402
 from demos.mesh.key_facts import MAX_TOKENS as KEY_FACTS_MAX_TOKENS  # noqa: E402
 from demos.mesh.key_facts import KeyFacts, pick_key_facts  # noqa: E402
 from demos.mesh.mesh import Mesh  # noqa: E402
 
 ROLES = ("orchestrator", "research-worker", "synthesis-worker")
+START_PHOENIX = "start"
 DEFAULT_QUESTION = (
     "Should our agent fleet run the orchestrator on an H200 and the workers on A100 spot instances? "
     "Compare H200 and A100 prices."
@@ -102,12 +110,44 @@ async def key_facts_of(state: dict[str, Any], backends: dict[str, Backend], ques
 
 
 async def ask(mesh: Mesh, backends: dict[str, Backend], question: str, display: MeshDisplay,
-              max_tokens: int) -> tuple[dict[str, Any], KeyFacts | None]:  # fmt: skip
-    """The whole run in one event loop, so that the model clients' connections stay usable."""
-    state = await run_orchestrator(mesh, backends, question, display, max_tokens)
-    with display.console.status(f"{backends['orchestrator'].request_model} picks the key facts ..."):
-        key_facts = await key_facts_of(state, backends, question)
-    return state, key_facts
+              max_tokens: int) -> tuple[dict[str, Any], KeyFacts | None, str | None]:  # fmt: skip
+    """The whole run in one event loop, so that the model clients' connections stay usable; and its trace id."""
+    with spans.agent_span("orchestrator") as span:
+        state = await run_orchestrator(mesh, backends, question, display, max_tokens)
+        with display.console.status(f"{backends['orchestrator'].request_model} picks the key facts ..."):
+            key_facts = await key_facts_of(state, backends, question)
+    context = span.get_span_context()
+    return state, key_facts, f"{context.trace_id:032x}" if context.is_valid else None
+
+
+@contextlib.contextmanager
+def trace_into(where: str, console: Console) -> Iterator[str]:
+    """Tracing on for this process, into Phoenix at ``where``, or into one started here (and stopped after)."""
+    started_here = where == START_PHOENIX
+    with contextlib.ExitStack() as started:
+        if started_here:
+            with console.status("starting Arize Phoenix (installed once into ~/.cache/a2a-bridge/phoenix) ..."):
+                where = started.enter_context(phoenix()).url
+            console.print(f"[dim]Phoenix is up at {where}[/]")
+        enable_tracing("orchestrator", endpoint=where)
+        yield where
+        if started_here and sys.stdin.isatty():
+            with contextlib.suppress(EOFError, KeyboardInterrupt):
+                input("Phoenix keeps the trace while it runs: press Enter to stop it ")
+
+
+def show_trace(console: Console, url: str, trace_id: str) -> None:
+    """Where to look: the trace's page in Phoenix, once Phoenix has filed the spans."""
+    getattr(trace.get_tracer_provider(), "force_flush", lambda: None)()
+    project = None
+    deadline = time.monotonic() + 15
+    while project is None and time.monotonic() < deadline:
+        projects = httpx.get(f"{url}/v1/projects", timeout=10).json()["data"]
+        project = next((p["id"] for p in projects if p["name"] == DEFAULT_PROJECT), None)
+        time.sleep(0 if project else 0.5)
+    link = f"{url}/projects/{project}/traces/{trace_id}" if project else url
+    console.print(f"[bold]The run's trace, in Arize Phoenix[/] (project {DEFAULT_PROJECT}, trace {trace_id}):")
+    console.print(link, soft_wrap=True, highlight=False)  # whole, so that a terminal can open it
 
 
 def main() -> int:
@@ -117,26 +157,37 @@ def main() -> int:
     parser.add_argument("--model", help="the model to request from --backend (default: the first it serves)")
     parser.add_argument("--topology", type=Path, help="a topology TOML file mapping each role to a backend")
     parser.add_argument("--max-tokens", type=int, default=96, help="token limit per model answer (default: 96)")
+    parser.add_argument(
+        "--phoenix", nargs="?", const=START_PHOENIX, metavar="URL",
+        help="send the run's trace to Arize Phoenix: at URL, or, without one, in a Phoenix the demo starts",
+    )  # fmt: skip
     args = parser.parse_args()
     console = Console()
     started = time.monotonic()
     console.print(Panel.fit(f"[bold]a2a-bridge cross-framework mesh[/]\n{args.question}"))
     embedded: EmbeddedVLLM | None = None
     mesh: Mesh | None = None
+    tracing = contextlib.ExitStack()
     try:
+        collector = tracing.enter_context(trace_into(args.phoenix, console)) if args.phoenix else None
         backends, embedded = choose_backends(args, console)
         for role, backend in backends.items():
             console.print(f"[dim]{role}: {backend.request_model} at {backend.base_url}[/]")
-        mesh = Mesh(backends, max_tokens=args.max_tokens)
+        mesh = Mesh(backends, max_tokens=args.max_tokens, otlp_endpoint=collector)
         with console.status("starting the MCP server and the workers ..."):
             mesh.start(lambda message: console.print(f"[dim]{message}[/]"))
         display = MeshDisplay(
             console, model=backends["orchestrator"].request_model, tiny_model=not (args.backend or args.topology)
         )
-        state, key_facts = asyncio.run(ask(mesh, backends, args.question, display, args.max_tokens))
+        state, key_facts, trace_id = asyncio.run(ask(mesh, backends, args.question, display, args.max_tokens))
         display.answer(state, key_facts)
         display.costs(state)
         display.legend()
+        if collector is not None and trace_id is not None:
+            stopped = mesh.stop()  # the workers send their last spans as they stop
+            console.print(f"[dim]stopped {', '.join(stopped)}[/]")
+            mesh = None
+            show_trace(console, collector, trace_id)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
@@ -150,6 +201,7 @@ def main() -> int:
         if embedded is not None:
             embedded.stop()
             console.print("[dim]stopped the embedded vLLM this run started[/]")
+        tracing.close()
     console.print(f"[dim]wall time {time.monotonic() - started:.1f}s[/]")
     return 0
 

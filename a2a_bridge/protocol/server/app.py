@@ -10,6 +10,7 @@ GET  /metrics                       Prometheus metrics (queue mode: the queue's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from a2a_bridge import spans
 from a2a_bridge.profile import AgentProfile
 from a2a_bridge.protocol.server.caller_errors import RestRequestCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
@@ -256,6 +258,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             result = config.on_shutdown()
             if inspect.isawaitable(result):
                 await result
+        # uvicorn ends its process by raising SIGTERM again, so exit handlers never run: send the spans now.
+        await asyncio.to_thread(spans.flush)
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.request_handler = handler

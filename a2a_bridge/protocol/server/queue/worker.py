@@ -36,6 +36,7 @@ from a2a.server.context import ServerCallContext
 from a2a.types import Part, TaskState, TaskStatus
 from redis.exceptions import RedisError
 
+from a2a_bridge import spans
 from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -301,6 +302,7 @@ async def work(
     finally:
         if health is not None:
             await health.close()
+        await asyncio.to_thread(spans.flush)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await opened.close()
