@@ -5,12 +5,12 @@ Three spans make one hop of a trace:
     SendMessage (CLIENT, the caller's RemoteAgent)          a2a.task.id, a2a.task.state, gen_ai.agent.name
       └─ SendMessage (SERVER, the served agent)             a2a.message.id, a2a.protocol.version, gen_ai.conversation.id
            └─ invoke_agent research-worker (INTERNAL)       gen_ai.agent.name, gen_ai.usage.input_tokens, ...
-                └─ chat Qwen/Qwen2.5-14B-Instruct (CLIENT)  the OpenAI client's instrumentation (a2a_bridge.telemetry)
+                └─ openai.chat (CLIENT)                     the OpenAI client's instrumentation (a2a_bridge.telemetry)
 
 A server span continues the caller's ``traceparent``, and a client span sends
 its own, so one user request is one trace across every agent it reaches.
 Until a tracer provider is set (:func:`a2a_bridge.enable_tracing`, or your
-own), every span here is the API's no-op: nothing is recorded or sent.
+own), the bridge skips its spans altogether: one check per call.
 """
 
 from __future__ import annotations
