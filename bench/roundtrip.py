@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,50 @@ def check(name: str, response: httpx.Response) -> None:
         raise SystemExit(f"{name}: unexpected answer {response.status_code} {response.text[:200]}")
 
 
+Target = tuple[str, Server, Callable[[str], tuple[str, dict[str, object], dict[str, str]]]]
+
+
+def interleave(
+    servers: Iterable[Server],
+    targets: list[Target],
+    *,
+    requests: int,
+    warmup: int,
+    headers: Callable[[], dict[str, str]] = dict,
+) -> dict[str, list[float]]:
+    """Start ``servers``, then time one request at a time to each target in turn; seconds per target.
+
+    ``headers`` gives each round's extra headers, the same for every target of the round.
+    """
+    started = list(servers)
+    for server in started:
+        server.start()
+    try:
+        clients = {id(s): httpx.Client(timeout=10) for s in started}
+        for server in started:
+            wait_listening(server.url + "/")
+        samples: dict[str, list[float]] = {name: [] for name, _, _ in targets}
+        total = warmup + requests
+        for i in range(total):
+            extra = headers()
+            for name, server, make in targets:
+                url, body, target_headers = make(server.url)
+                start = time.perf_counter()
+                response = clients[id(server)].post(url, json=body, headers={**target_headers, **extra})
+                elapsed = time.perf_counter() - start
+                if i < 3:
+                    check(name, response)
+                if i >= warmup:
+                    samples[name].append(elapsed)
+            if i % 200 == 0:
+                print(f"\r{i}/{total} rounds", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        return samples
+    finally:
+        for server in started:
+            server.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per target")
@@ -125,31 +169,7 @@ def main() -> int:
         ("a2a-bridge, HTTP+JSON message:send", servers["bridge"], rest_request),
         ("a2a-bridge, JSON-RPC, SDK tracing on", servers["traced"], jsonrpc_request),
     ]
-    for server in servers.values():
-        server.start()
-    try:
-        clients = {id(s): httpx.Client(timeout=10) for s in servers.values()}
-        for server in servers.values():
-            wait_listening(server.url + "/")
-        samples: dict[str, list[float]] = {name: [] for name, _, _ in targets}
-        total = args.warmup + args.requests
-        for i in range(total):
-            for name, server, make in targets:
-                url, body, headers = make(server.url)
-                client = clients[id(server)]
-                start = time.perf_counter()
-                response = client.post(url, json=body, headers=headers)
-                elapsed = time.perf_counter() - start
-                if i < 3:
-                    check(name, response)
-                if i >= args.warmup:
-                    samples[name].append(elapsed)
-            if i % 200 == 0:
-                print(f"\r{i}/{total} rounds", end="", file=sys.stderr, flush=True)
-        print(file=sys.stderr)
-    finally:
-        for server in servers.values():
-            server.stop()
+    samples = interleave(servers.values(), targets, requests=args.requests, warmup=args.warmup)
 
     base = statistics.median(samples[targets[0][0]])
     lines = [

@@ -24,13 +24,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from a2a_bridge.testing.phoenix import phoenix  # noqa: E402
-from bench.roundtrip import Server, check, jsonrpc_request, pin, tutorial_request, wait_listening  # noqa: E402
+from bench.roundtrip import Server, interleave, jsonrpc_request, pin, tutorial_request  # noqa: E402
 
 
 def off_path_cost(rounds: int = 200_000) -> tuple[float, float]:
@@ -86,35 +84,14 @@ def main() -> int:
             ("a2a-bridge, JSON-RPC SendMessage, tracing off", servers["off"], jsonrpc_request),
             ("a2a-bridge, JSON-RPC SendMessage, tracing on (OTLP to Phoenix)", servers["on"], jsonrpc_request),
         ]
-        for server in servers.values():
-            server.start()
-        try:
-            clients = {id(s): httpx.Client(timeout=10) for s in servers.values()}
-            for server in servers.values():
-                wait_listening(server.url + "/")
-            samples: dict[str, list[float]] = {name: [] for name, _, _ in targets}
-            total = args.warmup + args.requests
-            for i in range(total):
-                traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
-                for name, server, make in targets:
-                    url, body, headers = make(server.url)
-                    start = time.perf_counter()
-                    response = clients[id(server)].post(url, json=body, headers={**headers, "traceparent": traceparent})
-                    elapsed = time.perf_counter() - start
-                    if i < 3:
-                        check(name, response)
-                    if i >= args.warmup:
-                        samples[name].append(elapsed)
-                if i % 200 == 0:
-                    print(f"\r{i}/{total} rounds", end="", file=sys.stderr, flush=True)
-            print(file=sys.stderr)
-            expected = 2 * total  # the call and the turn, warm-up included
-            deadline = time.monotonic() + 60
-            while (exported := len(collector.spans("bench"))) < expected and time.monotonic() < deadline:
-                time.sleep(1)  # the batch exporter's last rounds
-        finally:
-            for server in servers.values():
-                server.stop()
+        samples = interleave(
+            servers.values(), targets, requests=args.requests, warmup=args.warmup,
+            headers=lambda: {"traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"},
+        )  # fmt: skip
+        expected = 2 * (args.warmup + args.requests)  # the call and the turn, warm-up included
+        deadline = time.monotonic() + 60
+        while (exported := len(collector.spans("bench"))) < expected and time.monotonic() < deadline:
+            time.sleep(1)  # the batch exporter's last rounds (the traced server sent the rest as it stopped)
 
     base = statistics.median(samples[targets[0][0]])
     off = statistics.median(samples[targets[1][0]])
