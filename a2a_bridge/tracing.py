@@ -46,21 +46,19 @@ def trace_headers(trace: TraceContext | None, *, span: Span | None = None) -> di
     is kept across hops and each hop gets a new span id.
     """
     trace = trace or TraceContext()
-    carried: dict[str, str] = {}
-    if span is not None and spans.inject(carried, span):
-        headers = {**carried, "X-Trace-ID": trace.trace_id or carried["traceparent"].split("-")[1]}
-        if trace.parent_task_id:
-            headers["X-Parent-Task-ID"] = trace.parent_task_id
-        return headers
+    headers: dict[str, str] = {}
+    if span is None or not spans.inject(headers, span):
+        headers["traceparent"] = f"00-{_hop_trace_id(trace)}-{secrets.token_hex(8)}-01"
+    headers["X-Trace-ID"] = trace.trace_id or headers["traceparent"].split("-")[1]
+    if trace.parent_task_id:
+        headers["X-Parent-Task-ID"] = trace.parent_task_id
+    return headers
+
+
+def _hop_trace_id(trace: TraceContext) -> str:
+    """The trace id a hop carries on: the caller's ``traceparent``'s, its ``X-Trace-ID`` if it is one, or new."""
     trace_hex = trace_id_of(trace.traceparent)
     if trace_hex is None and trace.trace_id:
         candidate = trace.trace_id.replace("-", "").lower()
         trace_hex = candidate if _HEX32.fullmatch(candidate) else None
-    trace_hex = trace_hex or secrets.token_hex(16)
-    headers = {
-        "traceparent": f"00-{trace_hex}-{secrets.token_hex(8)}-01",
-        "X-Trace-ID": trace.trace_id or trace_hex,
-    }
-    if trace.parent_task_id:
-        headers["X-Parent-Task-ID"] = trace.parent_task_id
-    return headers
+    return trace_hex or secrets.token_hex(16)
