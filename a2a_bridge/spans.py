@@ -37,7 +37,7 @@ __all__ = [
     "client_span",
     "current_agent",
     "enabled",
-    "failed",
+    "failing",
     "flush",
     "inject",
     "remote_result",
@@ -108,19 +108,18 @@ def agent_span(
     attributes = {OPERATION: "invoke_agent", AGENT_NAME: agent, TASK_ID: task_id, CONVERSATION_ID: context_id}
     token = current_agent.set(agent)
     try:
-        with _tracer.start_as_current_span(
-            f"invoke_agent {agent}",
-            context=parent,
-            kind=SpanKind.INTERNAL,
-            attributes={k: v for k, v in attributes.items() if v is not None},
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                yield span
-            except Exception as exc:
-                failed(span, exc)
-                raise
+        with (
+            _tracer.start_as_current_span(
+                f"invoke_agent {agent}",
+                context=parent,
+                kind=SpanKind.INTERNAL,
+                attributes={k: v for k, v in attributes.items() if v is not None},
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+            failing(span),
+        ):
+            yield span
     finally:
         current_agent.reset(token)
 
@@ -138,11 +137,17 @@ def turn_event(span: Span, event: object) -> None:
         span.set_attribute(OUTPUT_TOKENS, usage.completion_tokens)
 
 
-def failed(span: Span, exc: BaseException) -> None:
-    """Mark ``span`` failed by ``exc``: its type, never its message (it may quote a caller's input)."""
-    if span.is_recording():
-        span.set_attribute(ERROR_TYPE, type(exc).__name__)
-        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+@contextmanager
+def failing(span: Span) -> Iterator[None]:
+    """Mark ``span`` failed by an exception raised inside: its type, never its message (it may quote a
+    caller's input). A cancel or a closed stream is not a failure."""
+    try:
+        yield
+    except Exception as exc:
+        if span.is_recording():
+            span.set_attribute(ERROR_TYPE, type(exc).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
 
 
 def flush(timeout_millis: int = 5000) -> None:
@@ -171,10 +176,8 @@ def client_span(method: str, agent: str) -> Iterator[Span]:
         return
     span = call_span(method, {AGENT_NAME: agent}, server=False)
     try:
-        yield span
-    except Exception as exc:
-        failed(span, exc)
-        raise
+        with failing(span):
+            yield span
     finally:
         span.end()
 

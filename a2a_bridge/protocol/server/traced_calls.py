@@ -85,12 +85,11 @@ def _traced_call(original: Callable[..., Awaitable[Any]], method: str, agent: st
         if not spans.enabled():
             return await original(params, context, *args, **kwargs)
         span = _start(method, agent, params, context)
-        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
-            try:
-                result = await original(params, context, *args, **kwargs)
-            except Exception as exc:
-                spans.failed(span, exc)
-                raise
+        with (
+            trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False),
+            spans.failing(span),
+        ):
+            result = await original(params, context, *args, **kwargs)
             _result(span, result)
             return result
 
@@ -109,18 +108,17 @@ def _traced_stream(
             return
         span = _start(method, agent, params, context)
         try:
-            async with contextlib.aclosing(original(params, context, *args, **kwargs)) as events:
-                while True:
-                    # Current for each step only: a span held current across a yield would leak into the consumer.
-                    with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                        event = await anext(events, None)
-                    if event is None:
-                        return
-                    _result(span, event)
-                    yield event
-        except Exception as exc:
-            spans.failed(span, exc)
-            raise
+            with spans.failing(span):
+                async with contextlib.aclosing(original(params, context, *args, **kwargs)) as events:
+                    while True:
+                        # Current for each step only: a span held current across a yield would leak into the
+                        # consumer.
+                        with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                            event = await anext(events, None)
+                        if event is None:
+                            return
+                        _result(span, event)
+                        yield event
         finally:
             span.end()
 
