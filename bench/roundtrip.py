@@ -103,6 +103,11 @@ def check(name: str, response: httpx.Response) -> None:
         raise SystemExit(f"{name}: unexpected answer {response.status_code} {response.text[:200]}")
 
 
+def median_and_p99(samples: list[float]) -> tuple[float, float]:
+    values = sorted(samples)
+    return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.99))]
+
+
 Target = tuple[str, Server, Callable[[str], tuple[str, dict[str, object], dict[str, str]]]]
 
 
@@ -183,9 +188,7 @@ def main() -> int:
         "|---|---:|---:|---:|",
     ]
     for name, _, _ in targets:
-        values = sorted(samples[name])
-        median = statistics.median(values)
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        median, p99 = median_and_p99(samples[name])
         lines.append(f"| {name} | {median * 1000:.2f} | {p99 * 1000:.2f} | {median / base:.2f}x |")
     report = "\n".join(lines) + "\n"
     args.out.write_text(report)

@@ -28,7 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from a2a_bridge.testing.phoenix import phoenix  # noqa: E402
-from bench.roundtrip import Server, interleave, jsonrpc_request, pin, tutorial_request  # noqa: E402
+from bench.roundtrip import (  # noqa: E402
+    Server,
+    interleave,
+    jsonrpc_request,
+    median_and_p99,
+    pin,
+    tutorial_request,
+)
 
 
 def off_path_cost(rounds: int = 200_000) -> tuple[float, float]:
@@ -107,9 +114,7 @@ def main() -> int:
         "|---|---:|---:|---:|---:|",
     ]
     for name, _, _ in targets:
-        values = sorted(samples[name])
-        median = statistics.median(values)
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        median, p99 = median_and_p99(samples[name])
         lines.append(
             f"| {name} | {median * 1000:.2f} | {p99 * 1000:.2f} | {median / base:.2f}x | {median / off:.2f}x |"
         )
