@@ -48,17 +48,27 @@ def serve_process(target: str, *, secrets: dict[str, str] | None = None, env: di
         command += ["--secret", f"{name}={secret}"]
     process = subprocess.Popen([*command, *args], cwd=cwd, env={**os.environ, **(env or {})})
     agent = AgentProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_healthy(agent.url + "/healthz", process, what=target, timeout=timeout)
+    except RuntimeError:
+        agent.kill()
+        raise
+    return agent
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], *, what: str, timeout: float) -> None:
+    """Poll ``url`` until it answers 200; raise if ``process`` exits first or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{target} exited with status {process.returncode}")
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
         try:
-            if httpx.get(agent.url + "/healthz", timeout=1).status_code == 200:
-                return agent
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
-            time.sleep(0.1)
-    agent.kill()
-    raise RuntimeError(f"{target} did not start within {timeout} s")
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start within {timeout} s")
 
 
 def worker_process(target: str, *, queue: str, store: str, env: dict[str, str] | None = None,

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from agents import EchoAgent
+from processes import wait_healthy
 from rendered_chart import CLUSTER_FLAGS, DEMO_TOPOLOGY, RELEASE, deploy_values, env_of, of_kind, pod_spec, render
 
 from a2a_bridge import RemoteAgent, Skill, to_a2a
@@ -67,19 +66,6 @@ def run_container(container: dict[str, Any], env: dict[str, str], *, root: Path,
     )
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"exited with status {process.returncode}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 @pytest.mark.timeout(120)
 async def test_the_orchestrators_pod_finds_its_model_workers_and_secrets_from_the_chart_alone(
     deployments, live_server, tmp_path
@@ -107,7 +93,7 @@ async def test_the_orchestrators_pod_finds_its_model_workers_and_secrets_from_th
     port = free_port()
     process = run_container(container, env, root=tmp_path, port=port)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process, what="the orchestrator", timeout=60)
         scripted_backend.reply(
             json={"subtasks": [{"worker": "research-worker", "query": "H200 price"},
                                {"worker": "synthesis-worker", "query": "cost per day"}]}
@@ -174,8 +160,8 @@ async def test_a_queue_mode_agents_front_door_and_worker_pods_run_a_task_togethe
             run_container(pod_spec(worker)["containers"][0], env, root=tmp_path, port=health_port),
         ]
         try:
-            wait_healthy(f"http://127.0.0.1:{door_port}/healthz", processes[0])
-            wait_healthy(f"http://127.0.0.1:{health_port}/healthz", processes[1])
+            wait_healthy(f"http://127.0.0.1:{door_port}/healthz", processes[0], what="the front door", timeout=60)
+            wait_healthy(f"http://127.0.0.1:{health_port}/healthz", processes[1], what="the worker", timeout=60)
             scripted_backend.reply("An A100 costs $1,234/month on demand and $599/month on spot.")
             async with RemoteAgent(f"http://127.0.0.1:{door_port}", secret=pair) as remote:
                 result = await remote.send("What does an A100 cost a month?")
