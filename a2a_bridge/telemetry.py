@@ -28,7 +28,7 @@ from opentelemetry import trace
 from a2a_bridge import spans
 from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["DEFAULT_PROJECT", "enable_tracing"]
+__all__ = ["DEFAULT_PROJECT", "SDK_SPANS_SWITCH", "enable_tracing"]
 
 # The a2a-sdk's switch for its own spans.
 SDK_SPANS_SWITCH = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"

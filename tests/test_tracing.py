@@ -8,6 +8,7 @@ whose parent, and what each says.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -209,3 +210,22 @@ def test_the_demo_sends_its_whole_run_to_phoenix_and_says_where_to_look(collecto
         [model_call] = tree.children(turn, "openai.chat")
         assert model_call["attributes"]["gen_ai.agent.name"] == worker
         assert model_call["attributes"]["gen_ai.request.model"] == "mesh-model"
+
+
+@pytest.mark.parametrize(("flags", "expected"), [([], "false"), (["--sdk-tracing"], "true")])
+def test_the_sdks_own_spans_stay_off_with_tracing_unless_sdk_tracing_asks(flags, expected):
+    """`serve --otlp-endpoint URL --sdk-tracing`: enable_tracing's default must not turn the SDK's spans off."""
+    code = (
+        "import os\n"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
+        "from a2a_bridge.cli import build_parser\n"
+        "from a2a_bridge.cli.serve_command import quiet_frameworks\n"
+        "from a2a_bridge.telemetry import enable_tracing\n"
+        f"args = build_parser().parse_args(['serve', 'm:a', *{flags!r}])\n"
+        "quiet_frameworks(args)\n"
+        "enable_tracing('agent', exporter=InMemorySpanExporter())\n"
+        "print(os.environ['OTEL_INSTRUMENTATION_A2A_SDK_ENABLED'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == expected

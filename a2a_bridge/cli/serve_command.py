@@ -11,11 +11,10 @@ from typing import Any
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
-from a2a_bridge.telemetry import DEFAULT_PROJECT, enable_tracing
+from a2a_bridge.telemetry import DEFAULT_PROJECT, SDK_SPANS_SWITCH, enable_tracing
 
 __all__ = ["add_framework_flags", "add_parser", "load_object", "quiet_frameworks", "run", "url_arg"]
 
-_SDK_TRACING_ENV = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 # CrewAI reports usage to its vendor's servers unless told not to; self-hosted agents should not phone home.
 _CREWAI_TELEMETRY_ENV = ("CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING")
 
@@ -128,8 +127,8 @@ def url_arg(value: str, flag: str) -> str:
 
 def quiet_frameworks(args: argparse.Namespace) -> None:
     """The SDK's tracing and CrewAI's telemetry stay off unless the flags ask for them."""
-    if not args.sdk_tracing:
-        os.environ.setdefault(_SDK_TRACING_ENV, "false")
+    # Said either way, so that enable_tracing's default (off) does not override --sdk-tracing.
+    os.environ.setdefault(SDK_SPANS_SWITCH, "true" if args.sdk_tracing else "false")
     if not args.crewai_telemetry:
         for name in _CREWAI_TELEMETRY_ENV:
             os.environ.setdefault(name, "true")
