@@ -29,7 +29,6 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from a2a_bridge_langgraph import create_orchestrator  # noqa: E402
-from opentelemetry import trace  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.panel import Panel  # noqa: E402
 
@@ -138,13 +137,14 @@ def trace_into(where: str, console: Console) -> Iterator[str]:
 
 def show_trace(console: Console, url: str, trace_id: str) -> None:
     """Where to look: the trace's page in Phoenix, once Phoenix has filed the spans."""
-    getattr(trace.get_tracer_provider(), "force_flush", lambda: None)()
-    project = None
+    spans.flush()
     deadline = time.monotonic() + 15
-    while project is None and time.monotonic() < deadline:
+    while True:
         projects = httpx.get(f"{url}/v1/projects", timeout=10).json()["data"]
         project = next((p["id"] for p in projects if p["name"] == DEFAULT_PROJECT), None)
-        time.sleep(0 if project else 0.5)
+        if project is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     link = f"{url}/projects/{project}/traces/{trace_id}" if project else url
     console.print(f"[bold]The run's trace, in Arize Phoenix[/] (project {DEFAULT_PROJECT}, trace {trace_id}):")
     console.print(link, soft_wrap=True, highlight=False)  # whole, so that a terminal can open it
