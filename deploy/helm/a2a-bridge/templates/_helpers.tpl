@@ -219,3 +219,19 @@ affinity:
 {{- define "a2a.anyQueue" -}}
 {{- range .Values.agents }}{{ if .queue }}true{{ end }}{{ end -}}
 {{- end -}}
+
+{{/* Start-up, liveness and readiness on GET /healthz of the named port: an agent's or a worker's. */}}
+{{- define "a2a.healthProbes" -}}
+startupProbe:
+  httpGet: {path: /healthz, port: {{ . }}}
+  periodSeconds: 2
+  failureThreshold: 60
+livenessProbe:
+  httpGet: {path: /healthz, port: {{ . }}}
+  periodSeconds: 10
+  timeoutSeconds: 3
+readinessProbe:
+  httpGet: {path: /healthz, port: {{ . }}}
+  periodSeconds: 5
+  timeoutSeconds: 3
+{{- end -}}
