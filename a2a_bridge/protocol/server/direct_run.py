@@ -18,6 +18,7 @@ each save is a deep copy of the task, or a database write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from a2a.server.context import ServerCallContext
@@ -97,6 +98,12 @@ class TaskSink(EventQueue):
                 yield event
         finally:
             self._followers.remove(queue)
+
+    async def saved(self) -> None:
+        """Wait for the save that an event scheduled, if one is under way."""
+        if self._pending_save is not None and not self._pending_save.done():
+            with contextlib.suppress(Exception):
+                await self._pending_save
 
     def close(self) -> None:
         for follower in self._followers:

@@ -174,12 +174,14 @@ class WorkQueue:
         )
         if deleted:
             await self.redis.xack(self.key, GROUP, *deleted)
-        jobs = []
-        for entry_id, fields in entries:
-            pending = await self.redis.xpending_range(self.key, GROUP, min=entry_id, max=entry_id, count=1)
-            deliveries = pending[0]["times_delivered"] if pending else 2
-            jobs.append(Job.from_entry(entry_id, fields, deliveries))
-        return jobs
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id, _ in entries:
+                pipe.xpending_range(self.key, GROUP, min=entry_id, max=entry_id, count=1)
+            pendings = await pipe.execute()
+        return [
+            Job.from_entry(entry_id, fields, pending[0]["times_delivered"] if pending else 2)
+            for (entry_id, fields), pending in zip(entries, pendings, strict=True)
+        ]
 
     async def renew(self, entry_ids: list[str]) -> set[str]:
         """Reset the lease of each entry this worker still owns; returns those."""

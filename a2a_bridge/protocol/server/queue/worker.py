@@ -11,8 +11,10 @@ as the worker writes it. Guarantees:
   recovers tasks (a LangGraph graph with a durable checkpointer), from the
   turn's start otherwise (the partial run's artifacts are dropped).
 - **Completed once.** Before running a turn the worker claims the task's lease
-  in the store; a task another worker still holds is left to lapse, and a
-  finished task is never written again (the store's "final is final").
+  in the store, and a finished task is never written again (the store's "final
+  is final"). A worker that stalled past its lease and lost a turn gives the
+  task's lease up; the worker that took the turn over keeps it while it waits
+  for that lease, up to a lease and a half, so the wait is not counted as a run.
 - **A turn that kills every worker is not a loop.** After ``MAX_RUNS`` runs the
   task fails with a message saying so.
 - **SIGTERM hands over at once.** A stopping worker releases its leases and
@@ -91,6 +93,7 @@ class QueueWorker:
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self._claiming: dict[str, Job] = {}  # turns taken whose task's lease another worker still holds
         self._handling: set[asyncio.Task[None]] = set()
         self._slot_freed = asyncio.Event()
         self._stop = asyncio.Event()
@@ -156,7 +159,11 @@ class QueueWorker:
     async def _renew_and_take_over(self) -> None:
         """Each lease round: renew this worker's turns, stop those it lost, take over lapsed ones."""
         runs = list(self._runs.values())
-        kept = await self.queue.renew([job.entry_id for job, _ in runs])
+        claiming = list(self._claiming.values())
+        kept = await self.queue.renew([job.entry_id for job, _ in runs] + [job.entry_id for job in claiming])
+        for job in claiming:
+            if job.entry_id not in kept:
+                self._claiming.pop(job.task_id, None)
         for job, run in runs:
             if job.entry_id not in kept:
                 logger.warning("task %s: this worker stalled past its lease; another worker took it over", job.task_id)
@@ -191,8 +198,8 @@ class QueueWorker:
         if task.status.state in AWAITING_CALLER_STATES:
             # Queued turns leave the task submitted: a question to the caller means this turn already ended.
             return True
-        if not await self.store.claim(task.id):
-            return False  # another worker still holds it
+        if not await self._claim(job):
+            return False  # left to lapse: another worker still holds it
         sink = TaskSink(self.store, context)
         sink.task = task
         rerun = job.runs > 1
@@ -240,9 +247,28 @@ class QueueWorker:
             # CancelTask stopped it: the executor wrote canceled.
         finally:
             self._runs.pop(task.id, None)
-            self.executor.abandoned.discard(task.id)
             sink.close()
+            if task.id in self.executor.abandoned:
+                self.executor.abandoned.discard(task.id)
+                await sink.saved()
+                # Renewed with this worker's other leases otherwise: the worker that took the turn could never claim it.
+                await self.store.release(task.id)
         return True
+
+    async def _claim(self, job: Job) -> bool:
+        """Claim the task's lease, waiting while a worker that just lost the turn gives it up."""
+        deadline = time.monotonic() + 1.5 * self.config.lease_seconds
+        self._claiming[job.task_id] = job
+        try:
+            while not await self.store.claim(job.task_id):
+                lost = self._claiming.get(job.task_id) is not job
+                if lost or self._stop.is_set() or time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(self.config.lease_seconds / 6)
+            return True
+        finally:
+            if self._claiming.get(job.task_id) is job:
+                del self._claiming[job.task_id]
 
     def stop_run(self, task_id: str) -> None:
         """Stop the run of a task that was canceled, or ended elsewhere."""

@@ -241,6 +241,15 @@ class SharedTaskStore(DatabaseTaskStore):
             )
             return bool(claimed.rowcount)
 
+    async def release(self, task_id: str) -> None:
+        """Give up this replica's lease on a task it stopped running, so another may claim it at once."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(TaskRow)
+                .where(TaskRow.id == task_id, TaskRow.lease_owner == self.replica_id)
+                .values(lease_expires=utcnow())
+            )
+
     async def replace_if(self, task: Task, context: ServerCallContext, *, state: int) -> bool:
         """Write ``task`` only if the stored one is still in ``state``: one answer wins, whoever else sends one."""
         await self.initialize()

@@ -1,8 +1,9 @@
 """Leases on running tasks: renewed by the replica running them, taken over when they lapse.
 
 Every third of a lease, each replica renews all of its leases in one
-statement, takes over tasks whose lease has lapsed (their replica died, or
-stopped), and trims finished tasks beyond ``keep_tasks``. A taken-over task is
+statement and takes over tasks whose lease has lapsed (their replica died, or
+stopped). Once a lease, apart from that, it trims finished tasks beyond
+``keep_tasks``: a slow trim on a busy database must not delay a renewal. A taken-over task is
 handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
 In queue mode there is no ``recover``: the work queue hands a lapsed task to another worker.
 """
@@ -41,18 +42,22 @@ class LeaseKeeper:
         self.keep_tasks = keep_tasks
         self.recover = recover
         self.on_round = on_round
-        self._job: asyncio.Task[None] | None = None
+        self._jobs: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._job = asyncio.create_task(self._keep(), name="a2a-bridge-leases")
+        self._jobs = [
+            asyncio.create_task(self._keep(), name="a2a-bridge-leases"),
+            asyncio.create_task(self._trim_now_and_then(), name="a2a-bridge-trim"),
+        ]
 
     async def stop(self, *, hand_over: bool) -> None:
         """Stop renewing; with ``hand_over``, let other replicas take this one's tasks at once."""
-        if self._job is not None:
-            self._job.cancel()
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._job
-            self._job = None
+                await job
+        self._jobs = []
         if hand_over:
             async with self.store.async_session_maker.begin() as session:
                 await session.execute(
@@ -61,19 +66,30 @@ class LeaseKeeper:
 
     async def _keep(self) -> None:
         interval = self.store.lease.total_seconds() / 3
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             try:
                 await self.renew()
                 if self.on_round is not None:
                     await self.on_round()
                 if self.recover is not None:
                     await self.take_over_lapsed()
-                await self.trim()
             except Exception:
                 # A database blip must not end the job: the next round tries again.
                 logger.exception("lease round failed; retrying in %.1f s", interval)
-            # Jitter, so replicas started together do not sweep in lockstep.
+            # Rounds start a third of a lease apart however long one took, so a slow round
+            # does not push the next past the lease; jitter, so replicas do not sweep in lockstep.
+            await asyncio.sleep(max(0.0, started + interval * random.uniform(0.8, 1.0) - loop.time()))
+
+    async def _trim_now_and_then(self) -> None:
+        interval = self.store.lease.total_seconds()
+        while True:
             await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+            try:
+                await self.trim()
+            except Exception:
+                logger.exception("trimming finished tasks failed; retrying in %.1f s", interval)
 
     async def renew(self) -> None:
         async with self.store.async_session_maker.begin() as session:
