@@ -120,11 +120,16 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens spent on one task, summed over every model call."""
+    """Tokens spent on one task, summed over every model call.
+
+    ``model`` names the model that spent them, as the server answered it;
+    several models, comma-separated; empty when the runner did not say.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    model: str = ""
 
     @property
     def total_tokens(self) -> int:
@@ -135,15 +140,27 @@ class Usage:
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.calls + other.calls,
+            _models(self.model, other.model),
         )
 
-    def as_dict(self) -> dict[str, int]:
-        return {
+    def as_dict(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
             "calls": self.calls,
         }
+        if self.model:
+            usage["model"] = self.model
+        return usage
+
+
+def _models(first: str, second: str) -> str:
+    if not first or first == second:
+        return second
+    if not second:
+        return first
+    return ", ".join(sorted({*first.split(", "), *second.split(", ")}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ def usage_from(value: Any) -> Usage | None:
             prompt_tokens=int(value.get("promptTokens", value.get("prompt_tokens", 0))),
             completion_tokens=int(value.get("completionTokens", value.get("completion_tokens", 0))),
             calls=int(value.get("calls", 0)),
+            model=str(value.get("model") or ""),
         )
     except (TypeError, ValueError):
         return None

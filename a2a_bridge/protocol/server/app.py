@@ -5,7 +5,7 @@ GET  /healthz                       liveness (public)
 POST /tasks/send                    the tutorial's simplified shape
 POST /                              JSON-RPC, v1.0 and v0.3
 *    /message:send, /tasks/{id} ... HTTP+JSON (REST), v1.0 and v0.3
-GET  /metrics                       Prometheus metrics (queue mode: the queue's depth)
+GET  /metrics                       Prometheus metrics: calls, turns, tokens, errors (queue mode: the queue's depth)
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from a2a_bridge import spans
 from a2a_bridge.profile import AgentProfile
+from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
 from a2a_bridge.protocol.server.caller_errors import RestRequestCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
@@ -167,6 +168,10 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     )
     executor.watch = handler.watch
     trace_calls(handler, profile.name)
+    metrics = MetricsEndpoint()
+    agent_metrics = AgentMetrics(metrics.registry, profile.name)
+    agent_metrics.meter_calls(handler)
+    executor.observers.append(agent_metrics)
     if config.grpc_port is not None:
         from a2a_bridge.protocol.server.grpc_binding import GrpcBinding  # grpcio is an extra
 
@@ -182,7 +187,6 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     if bus_url is not None:
         bus = RedisEventBus(bus_url, on_cancel=handler.stop_run)
         handler.bus = executor.bus = bus
-    metrics: MetricsEndpoint | None = None
     work_queue: WorkQueue | None = None
     if isinstance(handler, QueueFrontDoor):
         assert bus is not None
@@ -191,7 +195,6 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             bus.redis, profile.name, consumer=opened.shared.replica_id, lease_seconds=config.lease_seconds
         )
         handler.work_queue = work_queue
-        metrics = MetricsEndpoint()
         metrics.watch_queue(work_queue, profile.name)
     if handler.recovers_tasks and not config.store.durable and config.task_store is None:
         logger.warning(
@@ -209,9 +212,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         Route(HEALTH_PATH, _health, methods=["GET"]),
         Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
         Route("/", JsonRpcEndpoint(handler, v03=config.v03_compat).handle, methods=["POST"]),
+        Route(METRICS_PATH, metrics.handle, methods=["GET"]),
     ]
-    if metrics is not None:
-        routes.append(Route(METRICS_PATH, metrics.handle, methods=["GET"]))
     routes += create_rest_routes(handler, enable_v0_3_compat=config.v03_compat)
     middleware = [
         Middleware(BodySizeLimit, max_bytes=config.max_body_bytes),

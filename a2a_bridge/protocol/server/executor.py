@@ -25,6 +25,7 @@ from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.request_state import IncomingTurn, incoming
 from a2a_bridge.protocol.server.task_events import TaskEvents
+from a2a_bridge.protocol.server.turn_end import TurnObserver, TurnOutcome
 from a2a_bridge.protocol.server.turn_publisher import TurnPublisher, reply_message
 from a2a_bridge.protocol.server.turn_watch import TurnWatch
 from a2a_bridge.protocol.wire.parts import struct_json
@@ -61,6 +62,7 @@ class RunnerExecutor(AgentExecutor):
         self.abandoned: set[str] = set()
         self.bus: RedisEventBus | None = None
         self.watch: TurnWatch | None = None
+        self.observers: list[TurnObserver] = []
 
     def _turn(self, context: RequestContext, task: Task, resuming: bool, seen: IncomingTurn | None) -> Turn:
         assert context.message is not None
@@ -123,6 +125,7 @@ class RunnerExecutor(AgentExecutor):
                 await event_queue.enqueue_event(task)
             await publisher.working()
 
+        outcome = TurnOutcome(self.agent, task.id, task.context_id, self.observers)
         try:
             if started:
                 await start()
@@ -136,6 +139,7 @@ class RunnerExecutor(AgentExecutor):
                 async with contextlib.aclosing(self.runner.run(turn)) as events:  # type: ignore[type-var]
                     async for event in events:
                         spans.turn_event(span, event)
+                        outcome.saw(event)
                         if not started:
                             started = True
                             if isinstance(event, ev.DirectReply):
@@ -151,7 +155,9 @@ class RunnerExecutor(AgentExecutor):
         except asyncio.CancelledError:
             if (self.stopping and self.durable) or task.id in self.abandoned:
                 # The server is stopping, nobody canceled the task: its lease hands it to another replica.
+                outcome.handed_over = True
                 raise
+            outcome.stopped("canceled")
             # CancelTask reports CANCELED on its own queue only; say it here too, so that a
             # caller streaming this task (or blocked on it) sees the end instead of hanging.
             if started:
@@ -160,11 +166,14 @@ class RunnerExecutor(AgentExecutor):
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("runner failed on task %s (ref %s)", task.id, ref)
+            outcome.stopped("failed")
             if not started:
                 await start()
             await publisher.abort(
                 TaskState.TASK_STATE_FAILED, f"The agent failed while working on this task (ref {ref})."
             )
+        finally:
+            outcome.report()
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         assert context.task_id

@@ -46,14 +46,15 @@ def usage_metadata(usage: ev.Usage | None) -> dict[str, Any] | None:
     """A task's usage as metadata: camelCase keys, as all A2A v1.0 JSON (spec §5.5)."""
     if usage is None:
         return None
-    return {
-        "usage": {
-            "promptTokens": usage.prompt_tokens,
-            "completionTokens": usage.completion_tokens,
-            "totalTokens": usage.total_tokens,
-            "calls": usage.calls,
-        }
+    counted: dict[str, Any] = {
+        "promptTokens": usage.prompt_tokens,
+        "completionTokens": usage.completion_tokens,
+        "totalTokens": usage.total_tokens,
+        "calls": usage.calls,
     }
+    if usage.model:
+        counted["model"] = usage.model
+    return {"usage": counted}
 
 
 def reply_message(event: ev.DirectReply, context_id: str) -> Message:

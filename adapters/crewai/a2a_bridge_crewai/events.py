@@ -39,12 +39,14 @@ class TurnSink:
         self._usage_lock = threading.Lock()
         self._usage = Usage()
 
-    def add_usage(self, provider_usage: dict[str, Any] | None) -> None:
+    def add_usage(self, provider_usage: dict[str, Any] | None, model: str | None = None) -> None:
         metrics = UsageMetrics.from_provider_dict(provider_usage or {})
         if metrics is None:
             return
+        # CrewAI names the model with its provider route (``openai/<served model>``); the server knows the rest.
+        served = (model or "").partition("/")[2] if (model or "").startswith("openai/") else model or ""
         with self._usage_lock:
-            self._usage = self._usage + Usage(metrics.prompt_tokens, metrics.completion_tokens, 1)
+            self._usage = self._usage + Usage(metrics.prompt_tokens, metrics.completion_tokens, 1, served)
 
     @property
     def usage(self) -> Usage:
@@ -102,7 +104,7 @@ def install() -> None:
         def llm_completed(source: Any, event: LLMCallCompletedEvent) -> None:
             sink = current_sink.get()
             if sink is not None:
-                sink.add_usage(event.usage)
+                sink.add_usage(event.usage, event.model)
 
         @crewai_event_bus.on(LLMStreamChunkEvent)
         def stream_chunk(source: Any, event: LLMStreamChunkEvent) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -24,14 +25,16 @@ class UsageCollector(BaseCallbackHandler):
         self._usage = Usage()
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        prompt = completion = 0
+        usage = Usage()
         for generations in response.generations:
             for generation in generations:
-                metadata = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
-                prompt += int(metadata.get("input_tokens", 0))
-                completion += int(metadata.get("output_tokens", 0))
+                message = getattr(generation, "message", None)
+                metadata = getattr(message, "usage_metadata", None) or {}
+                model = (getattr(message, "response_metadata", None) or {}).get("model_name") or ""
+                spent = Usage(int(metadata.get("input_tokens", 0)), int(metadata.get("output_tokens", 0)), 0, model)
+                usage = usage + spent
         with self._lock:
-            self._usage = self._usage + Usage(prompt, completion, 1)
+            self._usage = self._usage + replace(usage, calls=1)
 
     @property
     def usage(self) -> Usage:

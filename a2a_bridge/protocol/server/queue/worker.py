@@ -36,9 +36,11 @@ from typing import Any
 from a2a.server.agent_execution import RequestContext
 from a2a.server.context import ServerCallContext
 from a2a.types import Part, TaskState, TaskStatus
+from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from a2a_bridge import spans
+from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
 from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -89,6 +91,8 @@ class QueueWorker:
             runner, agent=config.agent, coalesce_interval=config.coalesce_interval, durable=True
         )
         self.executor.bus = bus
+        self.metrics = AgentMetrics(CollectorRegistry(), config.agent)
+        self.executor.observers.append(self.metrics)
         self.recovers_tasks = bool(getattr(runner, "recovers_tasks", False))
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
@@ -317,7 +321,11 @@ async def work(
     opened = open_store(store, keep_tasks=config.keep_tasks, lease_seconds=config.lease_seconds)
     bus = RedisEventBus(queue_url, on_cancel=lambda task_id: None)
     worker = QueueWorker(runner, store=opened.shared, bus=bus, config=config)
-    health = HealthEndpoint(worker.healthy, port=config.health_port) if config.health_port else None
+    health = (
+        HealthEndpoint(worker.healthy, registry=worker.metrics.registry, port=config.health_port)
+        if config.health_port
+        else None
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
