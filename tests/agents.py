@@ -146,7 +146,7 @@ class LLMWorker:
         yield TextDelta(text)
         yield Done(
             output={"summary": text, "sources": []},
-            usage=Usage(usage["prompt_tokens"], usage["completion_tokens"], 1),
+            usage=Usage(usage["prompt_tokens"], usage["completion_tokens"], 1, body["model"]),
         )
 
 

@@ -445,7 +445,8 @@ def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripte
     scripted_backend.rule(lambda r: "H200" in r.last_user, text="H200s cost about $3.70 an hour.")
     built = Mesh("agents:researcher", store, redis.url, "researcher-queue", {"LLM_BASE_URL": scripted_backend.base_url})
     built.serve()
-    built.add_worker()
+    health_port = free_port()
+    built.add_worker(16, "--health-port", str(health_port))
     try:
         params = {"message": {**message("x"), "parts": [{"data": {"query": "H200 prices"}}]}}
         task = call(built.url, "SendMessage", params)["task"]
@@ -456,6 +457,11 @@ def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripte
         assert usage["promptTokens"] > 0
         assert usage["completionTokens"] > 0
         assert usage["totalTokens"] == usage["promptTokens"] + usage["completionTokens"]
+        # The worker that ran the turn counts it, on its health port.
+        worker_metrics = httpx.get(f"http://127.0.0.1:{health_port}/metrics", timeout=10).text
+        assert 'a2a_bridge_task_states_total{agent="researcher-queue",state="completed"} 1.0' in worker_metrics
+        tokens = f'a2a_bridge_tokens_total{{agent="researcher-queue",kind="input",model="{usage["model"]}"}}'
+        assert f"{tokens} {float(usage['promptTokens'])}" in worker_metrics
         assert len(scripted_backend.requests) == 1, "one model call, made by the worker"
         bad = error_of(built.url, "SendMessage", {"message": {**message("x"), "parts": [{"data": {"q": 1}}]}})
         assert bad["code"] == -32602
