@@ -41,7 +41,8 @@ async def test_messages_graph_answers_text_with_usage(live_server, scripted_back
 
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     assert artifact_texts(task, "response") == ["A100 spot costs $0.82/hr"]
-    assert dict(task.metadata["usage"]) == {"promptTokens": 5, "completionTokens": 4, "totalTokens": 9, "calls": 1, "model": "scripted-model"}
+    usage = {"promptTokens": 5, "completionTokens": 4, "totalTokens": 9, "calls": 1, "model": "scripted-model"}
+    assert dict(task.metadata["usage"]) == usage
     assert scripted_backend.requests[0].last_user == "What does an A100 cost?"
     card = await get_json(server.url + CARD)
     assert card["name"] == "chatter"
