@@ -36,16 +36,18 @@ CONTRACT = {
     "http_client",
     "json_files",
     "fast_paths",
+    "urls",
 }
 # What each part of the core may import from the core, at module level (the contract modules always).
 FOLDER_RULES: dict[str, set[str]] = {
     "contract": set(),
-    "serving": {"serving"},
+    "serving": {"serving", "costs"},
     "calling": {"calling"},
     "backends": {"backends"},
     "deploy": {"deploy", "backends"},
+    "costs": {"costs", "backends"},
     "protocol.wire": {"protocol.wire", "protocol.sdk_internals"},
-    "protocol.server": {"protocol.server", "protocol.wire", "protocol.sdk_internals", "serving"},
+    "protocol.server": {"protocol.server", "protocol.wire", "protocol.sdk_internals", "serving", "costs"},
     "protocol.client": {"protocol.client", "protocol.wire", "protocol.sdk_internals", "calling"},
     "protocol.sdk_internals": set(),
 }

@@ -6,6 +6,7 @@
     a2a-bridge call URL TEXT [--data JSON] [--stream] [--secret S]        call an agent
     a2a-bridge backend up|down|status|scripted|command|tiers|check        model backends
     a2a-bridge deploy values|cost --topology FILE                         Kubernetes: chart values, GPU cost
+    a2a-bridge costs [--ledger URL] [--days N] [--csv F] [--png F]        tokens and cost per agent and day
 
 Errors print one line, ``a2a-bridge: error: ...``, and exit with status 2; a
 task that fails exits with status 1.
@@ -18,7 +19,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from a2a_bridge.cli import backend_commands, deploy_commands, remote_commands, serve_command, worker_command
+from a2a_bridge.cli import (
+    backend_commands,
+    costs_command,
+    deploy_commands,
+    remote_commands,
+    serve_command,
+    worker_command,
+)
 from a2a_bridge.errors import BridgeError
 
 __all__ = ["main"]
@@ -33,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     remote_commands.add_parsers(commands)
     backend_commands.add_parser(commands)
     deploy_commands.add_parser(commands)
+    costs_command.add_parser(commands)
     return parser
 
 

@@ -9,11 +9,21 @@ import sys
 from typing import Any
 
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
+from a2a_bridge.costs import DEFAULT_LEDGER
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 from a2a_bridge.telemetry import DEFAULT_PROJECT, SDK_SPANS_SWITCH, enable_tracing
 
-__all__ = ["add_framework_flags", "add_parser", "load_object", "quiet_frameworks", "run", "url_arg"]
+__all__ = [
+    "add_cost_flags",
+    "add_framework_flags",
+    "add_parser",
+    "cost_options",
+    "load_object",
+    "quiet_frameworks",
+    "run",
+    "url_arg",
+]
 
 # CrewAI reports usage to its vendor's servers unless told not to; self-hosted agents should not phone home.
 _CREWAI_TELEMETRY_ENV = ("CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING")
@@ -117,6 +127,7 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_framework_flags(serve)
+    add_cost_flags(serve)
     serve.set_defaults(run=run)
 
 
@@ -164,6 +175,29 @@ def add_framework_flags(parser: Any) -> None:
     )
 
 
+def add_cost_flags(parser: Any) -> None:
+    parser.add_argument(
+        "--ledger",
+        nargs="?",
+        const=DEFAULT_LEDGER,
+        metavar="URL",
+        help="record each task's tokens, duration and cost in this ledger: sqlite:///PATH or redis://HOST:PORT/DB "
+        f"(env:VAR or @FILE too); alone, {DEFAULT_LEDGER}. `a2a-bridge costs` reads it",
+    )
+    parser.add_argument(
+        "--tier", metavar="NAME", help="the tier profile the tokens are priced at (default: the one serving the model)"
+    )
+    parser.add_argument(
+        "--capacity", choices=["on-demand", "spot"], help="price at on-demand or spot rates (default: the tier's own)"
+    )
+
+
+def cost_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ledger, tier and capacity, for to_a2a and run_worker."""
+    ledger = url_arg(args.ledger, "--ledger") if args.ledger else None
+    return {"ledger": ledger, "tier": args.tier, "capacity": args.capacity}
+
+
 def start_tracing(args: argparse.Namespace) -> None:
     """Turn tracing on when --otlp-endpoint or --tracing asks for it; the agent's name names the service."""
     if args.otlp_endpoint or args.tracing:
@@ -199,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         queue=url_arg(args.queue, "--queue") if args.queue else None,
         v03_compat=args.v03_compat,
         grpc_port=args.grpc_port,
+        **cost_options(args),
         **adapter_options,
     )
     return 0

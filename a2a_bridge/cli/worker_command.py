@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from a2a_bridge.cli.serve_command import add_framework_flags, load_object, quiet_frameworks, start_tracing, url_arg
+from a2a_bridge.cli.serve_command import (
+    add_cost_flags,
+    add_framework_flags,
+    cost_options,
+    load_object,
+    quiet_frameworks,
+    start_tracing,
+    url_arg,
+)
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 from a2a_bridge.serving.worker import DEFAULT_CONCURRENCY
 
@@ -60,6 +68,7 @@ def add_parser(commands: Any) -> None:
     )
     worker.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_framework_flags(worker)
+    add_cost_flags(worker)
     worker.set_defaults(run=run)
 
 
@@ -81,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         lease_seconds=args.lease_seconds,
         keep_tasks=args.keep_tasks,
         health_port=args.health_port,
+        **cost_options(args),
         **adapter_options,
     )
     return 0

@@ -10,6 +10,7 @@ from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
 from a2a_bridge.profile import Skill
 from a2a_bridge.serving.auth import check_secrets
+from a2a_bridge.serving.cost_options import check_cost_options
 from a2a_bridge.serving.input_schema import check_schema, schema_model
 from a2a_bridge.serving.limits import (
     DEFAULT_KEEP_TASKS,
@@ -47,6 +48,9 @@ def to_a2a(
     v03_compat: bool = True,
     grpc_port: int | None = None,
     grpc_host: str = "127.0.0.1",
+    ledger: str | None = None,
+    tier: str | None = None,
+    capacity: str | None = None,
     **adapter_options: Any,
 ) -> Any:
     """Publish ``obj`` as an A2A agent and return the ASGI app.
@@ -98,6 +102,12 @@ def to_a2a(
             with the same auth, validation, limits and tasks; the card lists it.
             Needs the ``grpc`` extra (``pip install 'a2a-bridge-core[grpc]'``).
         grpc_host: The interface the gRPC binding listens on.
+        ledger: Record each ended turn's tokens, duration and cost in this cost
+            ledger: ``"sqlite:///PATH"`` or ``"redis://HOST:PORT/DB"`` (the
+            tutorial's ``cost:{task_id}`` hashes). ``a2a-bridge costs`` reads it.
+        tier: The tier profile the agent's tokens are priced at (``a2a-bridge
+            backend tiers``); by default the tier that serves the model, if one does.
+        capacity: ``"spot"`` or ``"on-demand"`` pricing; by default the tier's own.
         **adapter_options: Passed to the adapter that handles ``obj``.
 
     Raises:
@@ -155,6 +165,7 @@ def to_a2a(
         raise ConfigurationError(f"v03_compat must be True or False, got {v03_compat!r}")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
+    ledger, pricing = check_cost_options(ledger, tier, capacity)
     config = AppConfig(
         profile=profile,
         input_model=input_model,
@@ -173,6 +184,8 @@ def to_a2a(
         grpc_port=grpc_port,
         grpc_host=grpc_host,
         queue=queue,
+        ledger=ledger,
+        pricing=pricing,
     )
     return build_app(adapted.runner, config)
 

@@ -11,9 +11,10 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.urls import hide_password
 
 __all__ = ["StoreUrl", "check_event_bus", "parse_store_url"]
 
@@ -48,14 +49,6 @@ class StoreUrl:
         return self.kind != "memory"
 
 
-def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _check_drivers(kind: str, shown: str) -> None:
     missing = [name for name in _DRIVERS[kind] if importlib.util.find_spec(name) is None]
     if missing:
@@ -81,19 +74,19 @@ def parse_store_url(value: str) -> StoreUrl:
         return StoreUrl("sqlite", f"sqlite+aiosqlite:///{path}", value)
     scheme, _, rest = value.partition("://")
     if scheme in _POSTGRES_SCHEMES and rest:
-        shown = _hide_password(value)
+        shown = hide_password(value)
         if not urlsplit(value).hostname:
             raise ConfigurationError(f"store {shown!r} names no host")
         _check_drivers("postgresql", shown)
         return StoreUrl("postgresql", f"postgresql+asyncpg://{rest}", shown)
     raise ConfigurationError(
-        f"store {_hide_password(value)!r} is not one of 'memory', 'sqlite:///PATH' or 'postgresql://...'"
+        f"store {hide_password(value)!r} is not one of 'memory', 'sqlite:///PATH' or 'postgresql://...'"
     )
 
 
 def check_redis_url(value: object, *, what: str) -> str:
     """A Redis URL, with the driver installed; the error names ``what`` and hides a password."""
-    shown = _hide_password(value) if isinstance(value, str) else repr(value)
+    shown = hide_password(value) if isinstance(value, str) else repr(value)
     if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigurationError(f"{what} {shown!r} must be a Redis URL: redis://HOST:PORT/DB")
     _check_drivers("redis", shown)

@@ -7,6 +7,7 @@ from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
+from a2a_bridge.serving.cost_options import check_cost_options
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, check_store_limits
 from a2a_bridge.serving.store_url import StoreUrl, check_redis_url, parse_store_url
 
@@ -40,6 +41,9 @@ def run_worker(
     keep_tasks: int = DEFAULT_KEEP_TASKS,
     coalesce_interval: float = 0.02,
     health_port: int | None = None,
+    ledger: str | None = None,
+    tier: str | None = None,
+    capacity: str | None = None,
     **adapter_options: Any,
 ) -> None:
     """Take turns of ``obj``'s tasks from its work queue and run them, until SIGTERM or SIGINT.
@@ -58,7 +62,10 @@ def run_worker(
         keep_tasks: How many finished tasks the store keeps.
         coalesce_interval: Seconds between streamed text events.
         health_port: Answer ``GET /healthz`` on this port (all interfaces), for a cluster's probes:
-            200 while the worker reads its queue, 503 while it cannot.
+            200 while the worker reads its queue, 503 while it cannot; and ``GET /metrics``.
+        ledger: Record each turn this worker ends in this cost ledger (as ``to_a2a``).
+        tier: The tier profile its tokens are priced at.
+        capacity: ``"spot"`` or ``"on-demand"`` pricing; by default the tier's own.
         **adapter_options: Passed to the adapter that handles ``obj`` (a graph's ``checkpointer``).
 
     Raises:
@@ -74,6 +81,7 @@ def run_worker(
     if health_port is not None and (isinstance(health_port, bool) or not isinstance(health_port, int)
                                     or not 1 <= health_port <= 65535):  # fmt: skip
         raise ConfigurationError(f"health_port must be a port number from 1 to 65535, got {health_port!r}")
+    ledger, pricing = check_cost_options(ledger, tier, capacity)
     adapted = resolve(obj, **adapter_options)
     check_queued_runner(adapted.runner)
     config = WorkerConfig(
@@ -83,6 +91,8 @@ def run_worker(
         keep_tasks=keep_tasks,
         coalesce_interval=coalesce_interval,
         health_port=health_port,
+        ledger=ledger,
+        pricing=pricing,
     )
     asyncio.run(
         work(adapted.runner, queue_url=queue_url, store=store_url, config=config, on_shutdown=adapted.on_shutdown)

@@ -18,7 +18,7 @@ import inspect
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +34,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from a2a_bridge import spans
+from a2a_bridge.costs import Pricing, open_ledger
 from a2a_bridge.profile import AgentProfile
 from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
 from a2a_bridge.protocol.server.caller_errors import RestRequestCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
+from a2a_bridge.protocol.server.cost_recorder import CostRecorder
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
@@ -91,6 +93,8 @@ class AppConfig:
     grpc_port: int | None = None  # None: no gRPC binding; 0: a free port
     grpc_host: str = "127.0.0.1"
     queue: str | None = None  # a Redis URL: queue each turn for workers instead of running it
+    ledger: str | None = None  # a cost ledger URL: each ended turn is recorded there, priced
+    pricing: Pricing = field(default_factory=Pricing)
 
 
 class CardEndpoint:
@@ -172,6 +176,9 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     agent_metrics = AgentMetrics(metrics.registry, profile.name)
     agent_metrics.meter_calls(handler)
     executor.observers.append(agent_metrics)
+    recorder = CostRecorder(open_ledger(config.ledger), config.pricing) if config.ledger else None
+    if recorder is not None:
+        executor.observers.append(recorder)
     if config.grpc_port is not None:
         from a2a_bridge.protocol.server.grpc_binding import GrpcBinding  # grpcio is an extra
 
@@ -251,6 +258,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         if grpc is not None:
             await grpc.stop()
         await handler.stop_all_runs()
+        if recorder is not None:
+            await recorder.close()
         if keeper is not None:
             await keeper.stop(hand_over=True)
         if bus is not None:

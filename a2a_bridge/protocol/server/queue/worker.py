@@ -30,7 +30,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from a2a.server.agent_execution import RequestContext
@@ -40,7 +40,9 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from a2a_bridge import spans
+from a2a_bridge.costs import Pricing, open_ledger
 from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
+from a2a_bridge.protocol.server.cost_recorder import CostRecorder
 from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -78,6 +80,8 @@ class WorkerConfig:
     keep_tasks: int
     coalesce_interval: float
     health_port: int | None = None
+    ledger: str | None = None
+    pricing: Pricing = field(default_factory=Pricing)
 
 
 class QueueWorker:
@@ -93,6 +97,9 @@ class QueueWorker:
         self.executor.bus = bus
         self.metrics = AgentMetrics(CollectorRegistry(), config.agent)
         self.executor.observers.append(self.metrics)
+        self.recorder = CostRecorder(open_ledger(config.ledger), config.pricing) if config.ledger else None
+        if self.recorder is not None:
+            self.executor.observers.append(self.recorder)
         self.recovers_tasks = bool(getattr(runner, "recovers_tasks", False))
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
@@ -296,6 +303,8 @@ class QueueWorker:
             )
         with contextlib.suppress(Exception):
             await self.queue.leave()
+        if self.recorder is not None:
+            await self.recorder.close()
         await self.bus.close()
 
 
