@@ -18,6 +18,7 @@ import httpx
 import pytest
 from a2a.types import SubscribeToTaskRequest, TaskState
 from a2a_calls import V1, call, error_of, get_task, message, start_task, state, wait_for_state
+from ledgers import recorded
 from processes import AgentProcess, serve_process, worker_process
 from sdk import request, sdk_client, user_message
 
@@ -439,14 +440,15 @@ def test_the_documented_keda_scaler_reads_the_queue_the_workers_use():
     assert trigger["metadata"]["lagCount"] == "20"
 
 
-def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripted_backend):
+def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripted_backend, tmp_path):
     postgres, redis = shared
     store = postgres.create_database("q_usage")
     scripted_backend.rule(lambda r: "H200" in r.last_user, text="H200s cost about $3.70 an hour.")
     built = Mesh("agents:researcher", store, redis.url, "researcher-queue", {"LLM_BASE_URL": scripted_backend.base_url})
     built.serve()
     health_port = free_port()
-    built.add_worker(16, "--health-port", str(health_port))
+    ledger = f"sqlite:///{tmp_path}/costs.db"
+    built.add_worker(16, "--health-port", str(health_port), "--ledger", ledger, "--tier", "worker-a100-7b")
     try:
         params = {"message": {**message("x"), "parts": [{"data": {"query": "H200 prices"}}]}}
         task = call(built.url, "SendMessage", params)["task"]
@@ -462,6 +464,10 @@ def test_a_worker_reports_its_model_usage_through_the_front_door(shared, scripte
         assert 'a2a_bridge_task_states_total{agent="researcher-queue",state="completed"} 1.0' in worker_metrics
         tokens = f'a2a_bridge_tokens_total{{agent="researcher-queue",kind="input",model="{usage["model"]}"}}'
         assert f"{tokens} {float(usage['promptTokens'])}" in worker_metrics
+        # ... and records it in the cost ledger, priced at its tier.
+        [record] = asyncio.run(recorded(ledger, 1))
+        assert (record.task_id, record.agent, record.tier) == (task["id"], "researcher-queue", "worker-a100-7b")
+        assert record.prompt_tokens == usage["promptTokens"]
         assert len(scripted_backend.requests) == 1, "one model call, made by the worker"
         bad = error_of(built.url, "SendMessage", {"message": {**message("x"), "parts": [{"data": {"q": 1}}]}})
         assert bad["code"] == -32602
