@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ledgers import recorded
 from rich.console import Console
 
 from a2a_bridge.testing import ScriptedBackend
@@ -38,12 +40,14 @@ def script_the_mesh(llm: ScriptedBackend) -> None:
     llm.rule(lambda r: "Merge the workers" in r.system, "Orchestrate on an H200 and run workers on A100 spot.")
 
 
-def test_make_demo_runs_the_whole_mesh_on_a_backend_url():
+def test_make_demo_runs_the_whole_mesh_on_a_backend_url(tmp_path):
+    ledger = f"sqlite:///{tmp_path}/costs.db"
     with ScriptedBackend(model="mesh-model") as llm:
         script_the_mesh(llm)
         result = subprocess.run(
-            [sys.executable, "demos/mesh/run.py", "--backend", llm.base_url, "--question", "H200 or A100 spot?"],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            [sys.executable, "demos/mesh/run.py", "--backend", llm.base_url, "--question", "H200 or A100 spot?",
+             "--ledger", ledger],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "160"},
         )  # fmt: skip
         requests = list(llm.requests)
     out = result.stdout
@@ -69,6 +73,17 @@ def test_make_demo_runs_the_whole_mesh_on_a_backend_url():
     assert "stopped mcp, research-worker, synthesis-worker" in out
     research_prompt = next(r for r in requests if "Question:" in r.last_user).last_user
     assert "$0.82/hr on spot" in research_prompt, "the MCP facts reached the research worker's model"
+    # The cost table is the ledger's: one record per agent, each priced at the tier the role is deployed on.
+    records = asyncio.run(recorded(ledger, 3))
+    assert sorted((r.agent, r.tier) for r in records) == [
+        ("orchestrator", "orchestrator-h200"), ("research-worker", "worker-a100-14b"),
+        ("synthesis-worker", "worker-a100-14b"),
+    ]  # fmt: skip
+    assert all(r.model == "mesh-model" and r.completion_tokens > 0 for r in records)
+    costs = out[out.index("Tokens and estimated cost per agent") : out.index("How to read this")]
+    assert f"{sum(r.cost_usd for r in records):.6f}" in costs
+    for record in records:
+        assert f"{record.cost_usd:.6f}" in costs
 
 
 @pytest.mark.vllm

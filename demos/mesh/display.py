@@ -16,15 +16,11 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from a2a_bridge import TIERS, TierProfile
+from a2a_bridge import TIERS
+from a2a_bridge.costs import CostRecord
+from demos.mesh.costs import PRICED_AS
 from demos.mesh.key_facts import KeyFacts
 
-# How the tutorial deploys each role: the tier, and whether it runs on spot capacity.
-PRICED_AS: dict[str, tuple[str, bool]] = {
-    "orchestrator": ("orchestrator-h200", False),
-    "research-worker": ("worker-a100-14b", False),
-    "synthesis-worker": ("worker-a100-14b", True),
-}
 FRAMEWORKS = {"orchestrator": "LangGraph", "research-worker": "CrewAI+MCP", "synthesis-worker": "LangGraph"}
 
 
@@ -189,39 +185,39 @@ class MeshDisplay:
             ]
         self.console.print(Panel("\n".join(lines), title="How to read this", title_align="left", style="dim"))
 
-    def costs(self, state: dict[str, Any]) -> None:
-        rows: dict[str, list[int]] = {}
-        for step in state.get("usage", []):
-            totals = rows.setdefault("orchestrator", [0, 0, 0])
+    def costs(self, records: list[CostRecord], ledger: str) -> None:
+        """This run's tokens and cost per agent, as the cost ledger recorded them."""
+        rows: dict[str, list[float]] = {}
+        for record in records:
+            totals = rows.setdefault(record.agent, [0, 0, 0, 0.0])
             totals[0] += 1
-            totals[1] += step["prompt_tokens"]
-            totals[2] += step["completion_tokens"]
-        for result in state.get("results", []):
-            usage = result.get("usage") or {}
-            totals = rows.setdefault(result["worker"], [0, 0, 0])
-            totals[0] += usage.get("calls", 0)
-            totals[1] += usage.get("prompt_tokens", 0)
-            totals[2] += usage.get("completion_tokens", 0)
-        table = Table(title="Tokens and estimated cost per agent", title_justify="left")
+            totals[1] += record.prompt_tokens
+            totals[2] += record.completion_tokens
+            totals[3] += record.cost_usd
+        table = Table(
+            title=f"Tokens and estimated cost per agent, from the cost ledger ({ledger})", title_justify="left"
+        )
         table.add_column("agent", no_wrap=True)
         table.add_column("priced as", no_wrap=True)
-        for column in ("calls", "in", "out", "est. USD"):
+        for column in ("tasks", "in", "out", "est. USD"):
             table.add_column(column, justify="right", no_wrap=True)
-        total_cost = 0.0
-        for agent, (calls, prompt, completion) in rows.items():
-            tier_name, spot = PRICED_AS.get(agent, ("worker-a100-14b", True))
-            tier: TierProfile = TIERS[tier_name]
-            cost = tier.cost_usd(prompt + completion, spot=spot)
-            total_cost += cost
-            hourly = tier.spot_hourly_usd if spot else tier.hourly_usd
-            gpu = tier.gpu.split()[0]
+        for agent in sorted(rows, key=lambda a: list(PRICED_AS).index(a) if a in PRICED_AS else len(PRICED_AS)):
+            tasks, prompt, completion, cost = rows[agent]
+            priced_as = "-"
+            if agent in PRICED_AS:
+                tier_name, capacity = PRICED_AS[agent]
+                tier = TIERS[tier_name]
+                spot = capacity == "spot"
+                hourly = tier.spot_hourly_usd if spot else tier.hourly_usd
+                priced_as = f"{tier.gpu.split()[0]}{' spot' if spot else ''} ${hourly:.2f}/h"
             table.add_row(
-                f"{agent}\n[dim]{FRAMEWORKS.get(agent, '?')}[/]", f"{gpu}{' spot' if spot else ''} ${hourly:.2f}/h",
-                str(calls), str(prompt), str(completion), f"{cost:.6f}",
+                f"{agent}\n[dim]{FRAMEWORKS.get(agent, '?')}[/]", priced_as,
+                str(int(tasks)), str(int(prompt)), str(int(completion)), f"{cost:.6f}",
             )  # fmt: skip
-        table.add_row("total", "", "", "", "", f"{total_cost:.6f}")
+        table.add_row("total", "", "", "", "", f"{sum(r.cost_usd for r in records):.6f}")
         self.console.print(table)
         self.console.print(
             "[dim]cost = tokens x $/hour / (tokens per second x 3600), at the tutorial's prices (on-demand unless "
-            "marked spot) and the ~386 tokens/s per GPU its cost example implies.[/]"
+            "marked spot) and the ~386 tokens/s per GPU its cost example implies. `a2a-bridge costs --ledger "
+            f"{ledger}` sums the ledger per agent and day.[/]"
         )

@@ -19,6 +19,7 @@ import httpx
 
 from a2a_bridge import AgentRegistry, Backend
 from a2a_bridge.testing.ports import free_port
+from demos.mesh.costs import ledger_flags
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = {
@@ -47,6 +48,7 @@ class Mesh:
     urls: dict[str, str] = field(default_factory=dict)
     worker_secrets: dict[str, str] = field(default_factory=dict)
     otlp_endpoint: str | None = None
+    ledger: str | None = None
     log_dir: Path = field(default_factory=lambda: ROOT / ".mesh-logs")
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
@@ -76,6 +78,8 @@ class Mesh:
                 command += ["--description", SYNTHESIS_DESCRIPTION]
             if self.otlp_endpoint:
                 command += ["--otlp-endpoint", self.otlp_endpoint, "--name", role]
+            if self.ledger:
+                command += ledger_flags(role, self.ledger)
             self._spawn(role, command, {**env, secret_var: secret})
             self.urls[role] = f"http://127.0.0.1:{port}"
         self._wait(progress)

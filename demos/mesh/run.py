@@ -7,6 +7,7 @@ an MCP tool, and a LangGraph synthesis worker, talking A2A on self-hosted vLLM.
     python demos/mesh/run.py --topology topology.toml          # each role on its own GPU tier
     python demos/mesh/run.py --phoenix                         # and its trace in an Arize Phoenix it starts
     python demos/mesh/run.py --phoenix http://127.0.0.1:6006   # ... or in yours
+    python demos/mesh/run.py --ledger redis://127.0.0.1:6379/0 # the cost ledger (default: a SQLite file here)
 
 Everything it starts (the MCP server, the workers, and the embedded vLLM if it
 was not already running) is stopped on exit, Ctrl-C included.
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,8 +36,11 @@ from rich.panel import Panel  # noqa: E402
 
 from a2a_bridge import Backend, BridgeError, Topology, enable_tracing, spans  # noqa: E402
 from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
+from a2a_bridge.costs import DEFAULT_LEDGER, check_ledger_url  # noqa: E402
 from a2a_bridge.telemetry import DEFAULT_PROJECT  # noqa: E402
 from a2a_bridge.testing.phoenix import phoenix  # noqa: E402
+from a2a_bridge.urls import hide_password  # noqa: E402
+from demos.mesh.costs import orchestrator_record, record_and_read  # noqa: E402
 from demos.mesh.display import MeshDisplay, findings  # noqa: E402
 from demos.mesh.key_facts import MAX_TOKENS as KEY_FACTS_MAX_TOKENS  # noqa: E402
 from demos.mesh.key_facts import KeyFacts, pick_key_facts  # noqa: E402
@@ -158,6 +163,10 @@ def main() -> int:
     parser.add_argument("--topology", type=Path, help="a topology TOML file mapping each role to a backend")
     parser.add_argument("--max-tokens", type=int, default=96, help="token limit per model answer (default: 96)")
     parser.add_argument(
+        "--ledger", default=DEFAULT_LEDGER, metavar="URL",
+        help=f"the cost ledger every agent records its tasks in (default: {DEFAULT_LEDGER})",
+    )  # fmt: skip
+    parser.add_argument(
         "--phoenix", nargs="?", const=START_PHOENIX, metavar="URL",
         help="send the run's trace to Arize Phoenix: at URL, or, without one, in a Phoenix the demo starts",
     )  # fmt: skip
@@ -173,15 +182,20 @@ def main() -> int:
         backends, embedded = choose_backends(args, console)
         for role, backend in backends.items():
             console.print(f"[dim]{role}: {backend.request_model} at {backend.base_url}[/]")
-        mesh = Mesh(backends, max_tokens=args.max_tokens, otlp_endpoint=collector)
+        ledger = check_ledger_url(args.ledger)
+        mesh = Mesh(backends, max_tokens=args.max_tokens, otlp_endpoint=collector, ledger=ledger)
         with console.status("starting the MCP server and the workers ..."):
             mesh.start(lambda message: console.print(f"[dim]{message}[/]"))
         display = MeshDisplay(
             console, model=backends["orchestrator"].request_model, tiny_model=not (args.backend or args.topology)
         )
+        asked = time.monotonic()
         state, key_facts, trace_id = asyncio.run(ask(mesh, backends, args.question, display, args.max_tokens))
         display.answer(state, key_facts)
-        display.costs(state)
+        run_id = f"run-{trace_id or uuid.uuid4().hex}"
+        own = orchestrator_record(run_id, state, backends["orchestrator"].request_model, time.monotonic() - asked)
+        worker_tasks = {r["task_id"] for r in state.get("results", []) if r.get("task_id")}
+        display.costs(asyncio.run(record_and_read(ledger, own, worker_tasks)), hide_password(ledger))
         display.legend()
         if collector is not None and trace_id is not None:
             stopped = mesh.stop()  # the workers send their last spans as they stop

@@ -58,9 +58,10 @@ class SubResult(TypedDict):
     text: str
     data: dict[str, Any] | None
     error: str | None
-    usage: dict[str, int] | None
+    usage: dict[str, Any] | None
     seconds: float
     attempts: list[str]
+    task_id: str | None  # the worker's task, when one answered
 
 
 class OrchestratorInput(TypedDict):
@@ -237,13 +238,13 @@ class _Orchestrator:
                 done = SubResult(
                     index=index, worker=name, query=subtask["query"], status="completed", text=result.text,
                     data=dict(result.data) if result.data is not None else None, error=None, usage=usage,
-                    seconds=round(time.perf_counter() - start, 3), attempts=attempts,
+                    seconds=round(time.perf_counter() - start, 3), attempts=attempts, task_id=result.task_id,
                 )  # fmt: skip
                 return {"results": [done]}
             error = f"{name}: task {result.state}: {result.message or 'no reason given'}"
         failed = SubResult(
             index=index, worker=subtask["worker"], query=subtask["query"], status="failed", text="", data=None,
-            error=error, usage=None, seconds=round(time.perf_counter() - start, 3), attempts=attempts,
+            error=error, usage=None, seconds=round(time.perf_counter() - start, 3), attempts=attempts, task_id=None,
         )  # fmt: skip
         return {"results": [failed]}
 
