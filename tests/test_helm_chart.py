@@ -277,6 +277,29 @@ def test_a_load_balancer_is_only_ever_the_public_agents(values):
     assert {name for name, s in services.items() if s["spec"]["type"] != "ClusterIP"} == {f"{RELEASE}-orchestrator"}
 
 
+def test_metrics_from_admits_prometheus_to_every_agent_and_every_workers_health_port(values):
+    scraped = copy.deepcopy(values)
+    prometheus = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    scraped["networkPolicy"] = {**scraped.get("networkPolicy", {}), "metricsFrom": [prometheus]}
+    rendered = render(scraped)
+    for manifest in rendered:
+        validate(manifest)
+    policies = of_kind(rendered, "NetworkPolicy")
+    port = scraped.get("agentDefaults", {}).get("port", 8080)
+    for agent in ("orchestrator", "research-worker", "synthesis-worker"):
+        assert {"ports": [{"port": port, "protocol": "TCP"}], "from": [prometheus]} in policies[
+            f"{RELEASE}-{agent}"
+        ]["spec"]["ingress"], agent
+    queued = sorted(name for name, agent in scraped["agents"].items() if agent.get("queue"))
+    assert queued, "the demo's mesh has queue-mode workers"
+    for agent in queued:
+        worker = policies[f"{RELEASE}-{agent}-worker"]["spec"]
+        assert worker["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
+        assert worker["ingress"] == [{"ports": [{"port": 8081, "protocol": "TCP"}], "from": [prometheus]}]
+    unscraped = of_kind(render(values), "NetworkPolicy")
+    assert not [agent for agent in queued if f"{RELEASE}-{agent}-worker" in unscraped], "closed unless asked"
+
+
 def test_each_vllm_tier_runs_the_tier_profiles_exact_arguments_on_its_gpus(manifests):
     deployments = of_kind(manifests, "Deployment")
     for tier, replicas in (("orchestrator-h200", 1), ("worker-a100-14b", 2)):
