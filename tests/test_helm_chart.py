@@ -287,9 +287,9 @@ def test_metrics_from_admits_prometheus_to_every_agent_and_every_workers_health_
     policies = of_kind(rendered, "NetworkPolicy")
     port = scraped.get("agentDefaults", {}).get("port", 8080)
     for agent in ("orchestrator", "research-worker", "synthesis-worker"):
-        assert {"ports": [{"port": port, "protocol": "TCP"}], "from": [prometheus]} in policies[
-            f"{RELEASE}-{agent}"
-        ]["spec"]["ingress"], agent
+        assert {"ports": [{"port": port, "protocol": "TCP"}], "from": [prometheus]} in policies[f"{RELEASE}-{agent}"][
+            "spec"
+        ]["ingress"], agent
     queued = sorted(name for name, agent in scraped["agents"].items() if agent.get("queue"))
     assert queued, "the demo's mesh has queue-mode workers"
     for agent in queued:

@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         write_csv(records, args.csv)
         console.print(f"wrote {args.csv}")
     if args.png:
-        write_png(records, args.png, title=f"Cost and tokens per agent role, {first} to {last}")
+        days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        write_png(records, args.png, title=f"Cost and tokens per agent role, {first} to {last}", days=days)
         console.print(f"wrote {args.png}")
     return 0

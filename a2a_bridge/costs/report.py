@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -68,29 +69,28 @@ def by_agent(records: Iterable[CostRecord]) -> list[CostRow]:
 
 
 def print_table(records: list[CostRecord], console: Console, *, title: str) -> None:
-    """Each day's rows, then each agent's total, then the total."""
-    table = Table(title=title, title_justify="left")
+    """Each day's rows, then each agent's total over the window, then the total."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in ("day", "agent", "tier"):
         table.add_column(column, no_wrap=True)
-    for column in ("tasks", "turns", "tokens in", "tokens out", "USD"):
+    for column in ("tasks", "in", "out", "USD"):
         table.add_column(column, justify="right", no_wrap=True)
 
-    def add(row: CostRow, day: str, *, style: str | None = None) -> None:
+    def add(row: CostRow, day: str, tiers: str, *, style: str | None = None) -> None:
         table.add_row(
-            day, row.agent, ", ".join(sorted(row.tiers)) or "-", str(row.tasks), str(row.turns),
-            f"{row.prompt_tokens:,}", f"{row.completion_tokens:,}", f"{row.cost_usd:.6f}", style=style,
+            day, row.agent, tiers, str(row.tasks), f"{row.prompt_tokens:,}", f"{row.completion_tokens:,}",
+            f"{row.cost_usd:.6f}", style=style,
         )  # fmt: skip
 
     for row in by_day_and_agent(records):
-        add(row, row.day)
-    totals = by_agent(records)
+        add(row, row.day, ", ".join(sorted(row.tiers)) or "-")
     table.add_section()
-    for row in totals:
-        add(row, "all days", style="bold")
+    for row in by_agent(records):
+        add(row, "total", ", ".join(sorted(row.tiers)) or "-", style="bold")
     grand = CostRow("", "every agent")
     for record in records:
         grand.add(record)
-    add(grand, "all days", style="bold")
+    add(grand, "total", "", style="bold")
     console.print(table)
 
 
@@ -107,8 +107,8 @@ def write_csv(records: list[CostRecord], path: Path) -> None:
             writer.writerow(values[c] for c in columns)
 
 
-def write_png(records: list[CostRecord], path: Path, *, title: str) -> None:
-    """Cost and tokens per day, stacked by agent role."""
+def write_png(records: list[CostRecord], path: Path, *, title: str, days: list[str] | None = None) -> None:
+    """Cost and tokens per day, stacked by agent role; ``days`` (YYYY-MM-DD) shows quiet days too."""
     try:
         import matplotlib
 
@@ -117,10 +117,10 @@ def write_png(records: list[CostRecord], path: Path, *, title: str) -> None:
     except ImportError:
         raise ConfigurationError("a PNG chart needs matplotlib: pip install 'a2a-bridge-core[costs]'") from None
     rows = by_day_and_agent(records)
-    days = sorted({row.day for row in rows})
+    days = sorted({row.day for row in rows} | set(days or []))
     agents = sorted({row.agent for row in rows})
     cell = {(row.day, row.agent): row for row in rows}
-    figure, (cost_axes, token_axes) = plt.subplots(2, 1, figsize=(max(6.0, 1.2 * len(days) + 3), 7), sharex=True)
+    figure, (cost_axes, token_axes) = plt.subplots(2, 1, figsize=(max(7.0, 0.9 * len(days) + 4), 7), sharex=True)
     measures: list[tuple[Any, Callable[[CostRow], float], str]] = [
         (cost_axes, lambda r: r.cost_usd, "cost, USD"),
         (token_axes, lambda r: r.prompt_tokens + r.completion_tokens, "tokens"),
@@ -133,7 +133,7 @@ def write_png(records: list[CostRecord], path: Path, *, title: str) -> None:
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         axes.set_ylabel(label)
     cost_axes.set_title(title)
-    cost_axes.legend(loc="upper left", fontsize="small")
+    cost_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     token_axes.tick_params(axis="x", rotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
