@@ -78,23 +78,35 @@ class AgentMetrics:
             ("agent", "model", "kind"),
             registry=registry,
         )
-        self.in_flight.labels(agent).set(0)
+        # Each turn touches these: their series are looked up once, not on every turn.
+        self._running = self.in_flight.labels(agent)
+        self._running.set(0)
+        self._turn_seconds = self.turns.labels(agent)
+        self._state_counts: dict[str, Any] = {}
+        self._token_counts: dict[str, tuple[Any, Any]] = {}
 
     def turn_started(self) -> None:
-        self.in_flight.labels(self.agent).inc()
+        self._running.inc()
 
     def turn_ended(self, end: TurnEnd | None) -> None:
-        self.in_flight.labels(self.agent).dec()
+        self._running.dec()
         if end is None:
             return
-        self.states.labels(self.agent, end.state).inc()
-        self.turns.labels(self.agent).observe(end.seconds)
+        if (state := self._state_counts.get(end.state)) is None:
+            state = self._state_counts[end.state] = self.states.labels(self.agent, end.state)
+        state.inc()
+        self._turn_seconds.observe(end.seconds)
         if end.state == "failed":
             self.errors.labels(self.agent, "agent_failed").inc()
         if end.usage is not None:
             model = end.usage.model or "unknown"
-            self.tokens.labels(self.agent, model, "input").inc(end.usage.prompt_tokens)
-            self.tokens.labels(self.agent, model, "output").inc(end.usage.completion_tokens)
+            if (tokens := self._token_counts.get(model)) is None:
+                tokens = self._token_counts[model] = (
+                    self.tokens.labels(self.agent, model, "input"),
+                    self.tokens.labels(self.agent, model, "output"),
+                )
+            tokens[0].inc(end.usage.prompt_tokens)
+            tokens[1].inc(end.usage.completion_tokens)
 
     def meter_calls(self, handler: Any) -> None:
         """Time ``handler``'s A2A methods, on this instance, and count the errors they raise."""
