@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import os
 import threading
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_stream_writer
+from langgraph.func import entrypoint, task
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.types import interrupt
+from langgraph.types import Command, Send, interrupt
 from typing_extensions import TypedDict
 
 from a2a_bridge import Backend
@@ -202,3 +205,132 @@ def _append_line(path: str, line: str) -> None:
 
 # Served by `a2a-bridge serve graphs:served_steps` in the replica tests.
 served_steps = steps_graph(os.environ.get("GRAPHS_MARKER_DIR"))
+
+
+class Answers(TypedDict):
+    region: str
+    budget: str
+    summary: str
+
+
+def parallel_questions() -> Any:
+    """Two branches that each ask the caller a question at once, then a node that joins the answers."""
+
+    def ask_region(state: Answers) -> dict[str, Any]:
+        return {"region": str(interrupt({"question": "Which region?"}))}
+
+    def ask_budget(state: Answers) -> dict[str, Any]:
+        return {"budget": str(interrupt("What is your budget in USD?"))}
+
+    def join(state: Answers) -> dict[str, Any]:
+        return {"summary": f"{state['budget']} USD in {state['region']}"}
+
+    builder = StateGraph(Answers)
+    builder.add_node("ask_region", ask_region)
+    builder.add_node("ask_budget", ask_budget)
+    builder.add_node("join", join)
+    builder.add_edge(START, "ask_region")
+    builder.add_edge(START, "ask_budget")
+    builder.add_edge(["ask_region", "ask_budget"], "join")
+    return builder.compile(name="two-questions")
+
+
+def with_subgraph(chat: Any) -> Any:
+    """A graph whose `research` node is a subgraph: `fetch` writes a custom event, `summarise` asks the model."""
+
+    def fetch(state: MessagesState) -> dict[str, Any]:
+        get_stream_writer()({"message": "fetched 3 price notes"})
+        return {}
+
+    async def summarise(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await chat.ainvoke(state["messages"])]}
+
+    inner = StateGraph(MessagesState)
+    inner.add_node("fetch", fetch)
+    inner.add_node("summarise", summarise)
+    inner.add_edge(START, "fetch")
+    inner.add_edge("fetch", "summarise")
+    outer = StateGraph(MessagesState)
+    outer.add_node("research", inner.compile())
+    outer.add_edge(START, "research")
+    return outer.compile(name="nested")
+
+
+class Fleet(TypedDict):
+    gpus: list[str]
+    quotes: Annotated[list[str], operator.add]
+    route: str
+
+
+def routed() -> Any:
+    """``Command(goto=...)`` picks a branch, and ``Send`` fans out one quote per GPU."""
+
+    def triage(state: Fleet) -> Command[Literal["fan_out", "refuse"]]:
+        return Command(goto="fan_out" if state["gpus"] else "refuse", update={"route": "priced"})
+
+    def fan_out(state: Fleet) -> dict[str, Any]:
+        return {}
+
+    def quote(item: dict[str, str]) -> dict[str, Any]:
+        return {"quotes": [f"{item['gpu']}: ${PRICES[item['gpu']]}/h"]}
+
+    def refuse(state: Fleet) -> dict[str, Any]:
+        return {"route": "nothing to price"}
+
+    builder = StateGraph(Fleet)
+    builder.add_node("triage", triage)
+    builder.add_node("fan_out", fan_out)
+    builder.add_node("quote", quote)
+    builder.add_node("refuse", refuse)
+    builder.add_edge(START, "triage")
+    builder.add_conditional_edges("fan_out", lambda s: [Send("quote", {"gpu": g}) for g in s["gpus"]], ["quote"])
+    return builder.compile(name="router")
+
+
+PRICES = {"A100": 1.69, "H200": 3.70}
+
+
+class Order(TypedDict):
+    gpu: str
+    hours: int
+
+
+class Quote(TypedDict):
+    gpu: str
+    usd: float
+    approved_by: str
+
+
+@task
+def hourly_price(gpu: str) -> float:
+    return PRICES[gpu]
+
+
+@entrypoint(checkpointer=InMemorySaver())
+def quote_order(order: Order) -> Quote:
+    """The functional API: a task, then the caller's approval through interrupt()."""
+    usd = round(hourly_price(order["gpu"]).result() * order["hours"], 2)
+    approver = interrupt(f"Approve ${usd} for {order['hours']} h of {order['gpu']}? Who approves?")
+    return {"gpu": order["gpu"], "usd": usd, "approved_by": str(approver)}
+
+
+class SlowThread:
+    """A graph whose one node waits until released, to hold a conversation's thread busy."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def graph(self, checkpointer: Any = None) -> Any:
+        async def hold(state: MessagesState) -> dict[str, Any]:
+            self.started.set()
+            for _ in range(1000):
+                if self.release.is_set():
+                    break
+                await asyncio.sleep(0.02)
+            return {"messages": [AIMessage(f"held {len(state['messages'])} messages")]}
+
+        builder = StateGraph(MessagesState)
+        builder.add_node("hold", hold)
+        builder.add_edge(START, "hold")
+        return builder.compile(name="held", checkpointer=checkpointer)

@@ -32,12 +32,12 @@ class LangGraphAdapter:
         return defined_in(obj, "langgraph")
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
-        from langgraph.graph import StateGraph
+        from langgraph.graph import START, StateGraph
         from langgraph.pregel import Pregel
 
         from a2a_bridge_langgraph.checkpoints import CheckpointedGraph
         from a2a_bridge_langgraph.runner import GraphRunner
-        from a2a_bridge_langgraph.schemas import graph_schemas, has_messages, output_fields
+        from a2a_bridge_langgraph.schemas import entrypoint_schemas, graph_schemas, has_messages, output_fields
 
         if isinstance(obj, StateGraph):
             raise ConfigurationError("serve the compiled graph: to_a2a(builder.compile())")
@@ -53,7 +53,10 @@ class LangGraphAdapter:
         if sync_threads < 1:
             raise ConfigurationError("sync_threads must be at least 1")
         graph = CheckpointedGraph(obj, options.get("checkpointer"))
-        input_schema, output_schema = graph_schemas(obj)
+        # A functional-API @entrypoint compiles to a graph of one node, its function, with no start node.
+        functional = START not in obj.nodes
+        nodes = [n for n in obj.nodes if not n.startswith("__")]
+        input_schema, output_schema = entrypoint_schemas(obj, nodes[0]) if functional else graph_schemas(obj)
         runner = GraphRunner(
             graph,
             messages=has_messages(obj),
@@ -61,12 +64,17 @@ class LangGraphAdapter:
             sync_threads=sync_threads,
             recursion_limit=options.get("recursion_limit"),
             direct_replies=_flag(options, "direct_replies"),
+            functional=functional,
         )
         name = obj.name if obj.name and obj.name != "LangGraph" else "langgraph-agent"
-        nodes = [n for n in obj.nodes if not n.startswith("__")]
+        if functional:
+            name = name if name != "langgraph-agent" else nodes[0].replace("_", "-")
+            description = f"A LangGraph entrypoint, {nodes[0]}."
+        else:
+            description = f"A LangGraph graph with the nodes {', '.join(nodes)}." if nodes else "A LangGraph graph."
         profile = AgentProfile(
             name=name,
-            description=f"A LangGraph graph with the nodes {', '.join(nodes)}." if nodes else "A LangGraph graph.",
+            description=description,
             input_schema=input_schema,
             output_schema=output_schema,
             streaming=True,

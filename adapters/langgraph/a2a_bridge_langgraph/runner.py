@@ -6,6 +6,8 @@ get_stream_writer()   -> Progress (custom events)
 emit(event)           -> that event: an Artifact, Progress, Rejected, Failed or DirectReply (events.py)
 interrupt(value)      -> NeedsInput; the answer resumes with Command(resume=...)
 interrupt(NeedsAuth)  -> NeedsAuth; the same
+several interrupts    -> one NeedsInput listing every question; the answers resume each (interrupts.py)
+a subgraph's events   -> the same, named with the subgraph they ran in
 the final state       -> Done: the last AI message as text, the output-schema
                          fields as data, the usage of every model call
 """
@@ -13,22 +15,23 @@ the final state       -> Done: the last AI message as text, the output-schema
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import StreamMode
-from pydantic import BaseModel
+from langgraph.types import Interrupt, StreamMode
 
-from a2a_bridge import Done, Event, Failed, NeedsAuth, NeedsInput, Progress, TextDelta, Turn
+from a2a_bridge import Done, Event, Failed, NeedsInput, Progress, Rejected, TextDelta, Turn
 from a2a_bridge_langgraph.checkpoints import CheckpointedGraph
 from a2a_bridge_langgraph.events import ENDS_RUN, Emitted
 from a2a_bridge_langgraph.inputs import UnsupportedFile, graph_input
+from a2a_bridge_langgraph.interrupts import ask, resume_all
 from a2a_bridge_langgraph.usage import UsageCollector
+from a2a_bridge_langgraph.values import jsonable
 
 __all__ = ["GraphRunner"]
 
@@ -48,21 +51,6 @@ def _io_thread_pool(size: int) -> None:
         _configured_loops.add(loop)
 
 
-def jsonable(value: Any) -> Any:
-    """State values as JSON: models dumped, messages as their text."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, BaseMessage):
-        return value.text
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return json.loads(json.dumps(value, default=str))
-
-
 def _final_text(values: Mapping[str, Any]) -> str | None:
     for message in reversed(values.get("messages") or []):
         if isinstance(message, AIMessage) and not isinstance(message, AIMessageChunk):
@@ -70,20 +58,13 @@ def _final_text(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _interrupt_event(value: Any) -> NeedsInput | NeedsAuth:
-    if isinstance(value, (NeedsInput, NeedsAuth)):
-        return value
-    if isinstance(value, str):
-        return NeedsInput(value)
-    data = jsonable(value)
-    if isinstance(data, Mapping):
-        prompt = str(data.get("question") or data.get("prompt") or data.get("message") or json.dumps(data))
-        return NeedsInput(prompt, data=data)
-    return NeedsInput(json.dumps(data), data={"value": data})
-
-
 class GraphRunner:
-    """A runner for one compiled graph; many turns run at once."""
+    """A runner for one compiled graph (or functional-API entrypoint); many turns run at once.
+
+    One turn at a time per conversation: a task sent on a context whose
+    thread another task is running in this process is rejected, since two
+    runs would write one thread.
+    """
 
     def __init__(
         self,
@@ -94,6 +75,7 @@ class GraphRunner:
         sync_threads: int,
         recursion_limit: int | None,
         direct_replies: bool = False,
+        functional: bool = False,
     ) -> None:
         self.graph = graph
         self.direct_replies = direct_replies
@@ -101,6 +83,8 @@ class GraphRunner:
         self.output_fields = output_fields
         self.sync_threads = sync_threads
         self.recursion_limit = recursion_limit
+        self.functional = functional
+        self._running: dict[str, str] = {}  # context id -> the task whose turn runs on its thread
 
     @property
     def recovers_tasks(self) -> bool:
@@ -108,6 +92,23 @@ class GraphRunner:
         return self.graph.durable
 
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        running = self._running.get(turn.context_id)
+        if running is not None and running != turn.task_id:
+            yield Rejected(
+                f"context {turn.context_id} is busy: task {running} is running on its conversation. "
+                "Send this once that task ends, or on a new context."
+            )
+            return
+        self._running[turn.context_id] = turn.task_id
+        try:
+            async with contextlib.aclosing(self._run(turn)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            if self._running.get(turn.context_id) == turn.task_id:
+                del self._running[turn.context_id]
+
+    async def _run(self, turn: Turn) -> AsyncGenerator[Event, None]:
         _io_thread_pool(self.sync_threads)
         graph = await self.graph.get()
         usage = UsageCollector()
@@ -127,19 +128,27 @@ class GraphRunner:
         # Checkpoints carry the config's metadata, so the last one says whether this task got that far.
         if checkpoint is not None and checkpoint.metadata and checkpoint.metadata.get("a2a_task_id") == turn.task_id:
             if not checkpoint.next:
-                yield self._done(checkpoint.values or {}, usage)
+                yield self._done(checkpoint.values, usage)
                 return
             yield Progress("resumed from the last checkpoint", data={"next": list(checkpoint.next)})
             graph_in: Any = None
+        elif turn.resuming and len(pending := (await graph.aget_state(config)).interrupts) > 1:
+            graph_in = resume_all(pending, turn.data)
+            if isinstance(graph_in, str):
+                # A wrong answer loses nothing: the questions stand, and the caller is told what to mend.
+                asked = ask(pending)
+                yield NeedsInput(f"{graph_in}.\n{asked.prompt}", data=asked.data)
+                return
         else:
             try:
                 graph_in = graph_input(turn, messages=self.messages, channels=frozenset(graph.channels))
             except UnsupportedFile as exc:
                 yield Failed(str(exc))
                 return
-        interrupts: list[Any] = []
+        interrupts: dict[str, Interrupt] = {}
         modes: list[StreamMode] = ["updates", "messages", "custom"]
-        async for mode, chunk in graph.astream(graph_in, config, stream_mode=modes):
+        async for namespace, mode, chunk in graph.astream(graph_in, config, stream_mode=modes, subgraphs=True):
+            within = _subgraphs(tuple(namespace))
             if mode == "messages":
                 message = chunk[0]
                 if isinstance(message, AIMessageChunk) and message.text:
@@ -147,24 +156,54 @@ class GraphRunner:
             elif mode == "updates" and isinstance(chunk, Mapping):
                 for node, update in chunk.items():
                     if node == "__interrupt__":
-                        interrupts.extend(update)
+                        # A subgraph's interrupt reaches its parents too: each counts once.
+                        interrupts.update((i.id, i) for i in update)
                     else:
-                        yield Progress(f"node `{node}` finished", data={"node": node})
+                        yield self._finished(node, within)
             elif mode == "custom":
                 if isinstance(chunk, Emitted):
                     yield chunk.event
                     if isinstance(chunk.event, ENDS_RUN):
                         return
                 elif isinstance(chunk, Mapping):
-                    yield Progress(str(chunk.get("message") or chunk.get("status") or "update"), data=jsonable(chunk))
+                    data = jsonable(chunk)
+                    if within:
+                        data = {**data, "subgraph": "/".join(within)}
+                    yield Progress(str(chunk.get("message") or chunk.get("status") or "update"), data=data)
                 else:
-                    yield Progress(str(chunk))
-        if interrupts:
-            yield _interrupt_event(interrupts[0].value)
-            return
+                    yield Progress(str(chunk), data={"subgraph": "/".join(within)} if within else None)
         state = await graph.aget_state(config)
-        yield self._done(state.values or {}, usage)
+        if interrupts:
+            # In the state's order, the one a later turn resumes in: the questions keep their order when asked again.
+            known = {i.id for i in state.interrupts}
+            yield ask([i for i in state.interrupts if i.id in interrupts] + [
+                i for i in interrupts.values() if i.id not in known
+            ])  # fmt: skip
+            return
+        yield self._done(state.values, usage)
 
-    def _done(self, values: Mapping[str, Any], usage: UsageCollector) -> Done:
+    def _finished(self, node: str, within: list[str]) -> Progress:
+        """A node (or a functional-API task) finished, named with the subgraphs it ran in."""
+        kind = "task" if self.functional else "node"
+        where = f" in subgraph `{'/'.join(within)}`" if within else ""
+        data: dict[str, Any] = {"node": node}
+        if within:
+            data["subgraph"] = "/".join(within)
+        return Progress(f"{kind} `{node}` finished{where}", data=data)
+
+    def _done(self, values: Any, usage: UsageCollector) -> Done:
+        if self.functional:
+            # An entrypoint's state is what it returned.
+            if isinstance(values, str):
+                return Done(usage=usage.usage, text=values)
+            data = jsonable(values)
+            output = data if isinstance(data, Mapping) or data is None else {"result": data}
+            return Done(output=output, usage=usage.usage)
+        values = values or {}
         output = {name: jsonable(values[name]) for name in self.output_fields if name in values}
         return Done(output=output or None, usage=usage.usage, text=_final_text(values))
+
+
+def _subgraphs(namespace: tuple[str, ...]) -> list[str]:
+    """``("research:3f2a...", "fetch:9c1b...")`` -> ``["research", "fetch"]``: the nodes that are subgraphs."""
+    return [part.partition(":")[0] for part in namespace]

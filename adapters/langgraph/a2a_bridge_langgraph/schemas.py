@@ -7,13 +7,16 @@ with other input fields takes a data part with those fields.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import typing
 from typing import Any
 
 from langgraph.pregel import Pregel
+from pydantic import TypeAdapter
 
-__all__ = ["MESSAGES", "graph_schemas", "has_messages"]
+__all__ = ["MESSAGES", "entrypoint_schemas", "graph_schemas", "has_messages"]
 
 MESSAGES = "messages"
 # LangGraph's own bookkeeping channels: never input a caller sets, nor output worth publishing.
@@ -72,3 +75,33 @@ def graph_schemas(graph: Pregel[Any, Any, Any, Any]) -> tuple[dict[str, Any] | N
 
 def output_fields(schema: dict[str, Any] | None) -> list[str]:
     return list((schema or {}).get("properties") or {})
+
+
+def entrypoint_schemas(
+    graph: Pregel[Any, Any, Any, Any], node: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A functional-API entrypoint's schemas: its first parameter's type and its return type.
+
+    Read from the function's resolved type hints, so that a module with
+    ``from __future__ import annotations`` works: LangGraph's own schema
+    cannot resolve those names. ``PregelNode.bound.func`` is the one
+    LangGraph name here that LangGraph does not document (tests/test_langgraph_patterns.py).
+    """
+    function = getattr(graph.nodes[node].bound, "func", None)
+    if function is None:
+        return graph_schemas(graph)
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception as exc:
+        logger.warning("cannot read the type hints of entrypoint %r (%s); publishing no schemas", node, exc)
+        return None, None
+    parameters = list(inspect.signature(function).parameters)
+
+    def schema_of(hint: Any) -> dict[str, Any] | None:
+        if hint is None or hint is Any:
+            return None
+        schema: dict[str, Any] = TypeAdapter(hint).json_schema()
+        return _reduce(schema)
+
+    first = hints.get(parameters[0]) if parameters else None
+    return schema_of(first), schema_of(hints.get("return"))
