@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Any, ClassVar
 
 from crewai import Agent, Crew, Process, Task
+from crewai.flow.flow import Flow, listen, router, start
 from crewai.project import CrewBase, agent, crew, task
 from pydantic import BaseModel
 
@@ -91,3 +94,80 @@ served_crew = research_crew(
 served_quotes = quote_crew(
     Backend(os.environ.get("CREWS_LLM_URL", "http://127.0.0.1:9/v1"), model="scripted-model").crewai_llm()
 )
+
+
+class Order(BaseModel):
+    gpu: str = "A100"
+    hours: int = 1
+    usd: float = 0.0
+
+
+class QuoteFlow(Flow[Order]):
+    """Prices a GPU order, and discounts a big one."""
+
+    @start()
+    def price(self) -> float:
+        self.state.usd = round({"A100": 1.69, "H200": 3.70}[self.state.gpu] * self.state.hours, 2)
+        return self.state.usd
+
+    @router(price)
+    def size(self) -> str:
+        return "big" if self.state.usd > 10 else "small"
+
+    @listen("big")
+    def discount(self) -> str:
+        self.state.usd = round(self.state.usd * 0.9, 2)
+        return f"{self.state.gpu} for {self.state.hours} h: ${self.state.usd} after a 10% discount"
+
+    @listen("small")
+    def as_is(self) -> str:
+        return f"{self.state.gpu} for {self.state.hours} h: ${self.state.usd}"
+
+
+class Research(BaseModel):
+    topic: str = "GPU prices"
+    facts: str = ""
+
+
+def research_flow(llm: Any) -> type:
+    """A flow whose one method runs a crew: the crew's progress and usage are the task's."""
+
+    class ResearchFlow(Flow[Research]):
+        @start()
+        def research(self) -> str:
+            output = research_crew(llm).kickoff(inputs={"topic": self.state.topic, "audience": "CTOs"})
+            self.state.facts = output.raw
+            return output.raw
+
+    return ResearchFlow
+
+
+class Pause(BaseModel):
+    seconds: float = 1.0
+
+
+class PausingFlow(Flow[Pause]):
+    """A first method that takes a while, then a second one that records that it ran."""
+
+    first_started: ClassVar[threading.Event] = threading.Event()
+    second_ran: ClassVar[threading.Event] = threading.Event()
+
+    @start()
+    def first(self) -> None:
+        PausingFlow.first_started.set()
+        time.sleep(self.state.seconds)
+
+    @listen(first)
+    def second(self) -> str:
+        PausingFlow.second_ran.set()
+        return "second ran"
+
+
+class NeedsArguments(Flow[Pause]):
+    def __init__(self, region: str) -> None:
+        super().__init__()
+        self.region = region
+
+    @start()
+    def go(self) -> str:
+        return self.region

@@ -593,7 +593,10 @@ def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, 
         built.add_worker(16, "--health-port", str(probe_port))
         assert state(call(built.url, "SendMessage", {"message": message("before")})["task"]) == "completed"
         assert health(probe, until=200) == 200
-        assert httpx.get(probe.replace("/healthz", "/metrics"), timeout=2).status_code == 404
+        assert httpx.get(probe.replace("/healthz", "/tasks"), timeout=2).status_code == 404
+        worker_metrics = httpx.get(probe.replace("/healthz", "/metrics"), timeout=2)
+        assert worker_metrics.status_code == 200
+        assert 'a2a_bridge_task_states_total{agent="steady-restart",state="completed"} 1.0' in worker_metrics.text
     try:
         assert health(probe, until=503) == 503, "a worker cut off from its queue fails its probe"
         with services.redis(port=port):

@@ -1,4 +1,4 @@
-"""Stopping a cancelled task's crew at its next model call, without a page of tracebacks.
+"""Stopping a cancelled task's crew at its next model call, and a flow at its next method, quietly.
 
 A crew runs on a worker thread and cannot be interrupted. A before-model-call
 hook stops it: the hook refuses the call, and CrewAI raises its own
@@ -14,12 +14,17 @@ every blocked call.
 
 (Raising CrewAI's ``HookAborted`` from the hook instead skips the flow's log,
 but leaves CrewAI's event pairs open, and it prints a warning for each.)
+
+A served Flow is stopped between methods: a before-step hook raises
+``HookAborted`` before the next method of a cancelled task's flow, and
+asyncio's late record of it is dropped the same way.
 """
 
 from __future__ import annotations
 
 import logging
 
+from crewai.hooks import HookAborted, InterceptionPoint, register_hook
 from crewai.hooks.llm_hooks import register_before_llm_call_hook
 from crewai.llms.base_llm import LLMCallBlockedError
 
@@ -28,6 +33,7 @@ from a2a_bridge_crewai.events import current_sink
 __all__ = ["install"]
 
 _installed = False
+_CANCELLED = "the A2A task was cancelled"
 
 
 def _stop_cancelled(context: object) -> bool | None:
@@ -47,14 +53,23 @@ class _CancelIsNotAnError(logging.Filter):
 
 class _BlockedCallRaisedAlready(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], LLMCallBlockedError))
+        error = record.exc_info[1] if record.exc_info else None
+        ours = isinstance(error, HookAborted) and str(error) == _CANCELLED
+        return not (isinstance(error, LLMCallBlockedError) or ours)
+
+
+def _stop_cancelled_flow(context: object) -> None:
+    """The before-step hook: a cancelled task's flow stops before its next method (a crew, at its model call)."""
+    if getattr(context, "kind", None) == "flow_method" and _cancelled_here():
+        raise HookAborted(_CANCELLED)
 
 
 def install() -> None:
-    """Stop cancelled crews at their next model call, quietly (once, at serve time)."""
+    """Stop cancelled crews at their next model call, and flows at their next method, quietly (once)."""
     global _installed
     if not _installed:
         register_before_llm_call_hook(_stop_cancelled)
+        register_hook(InterceptionPoint.PRE_STEP, _stop_cancelled_flow)
         logging.getLogger("crewai.flow.runtime").addFilter(_CancelIsNotAnError())
         logging.getLogger("asyncio").addFilter(_BlockedCallRaisedAlready())
         _installed = True

@@ -6,22 +6,65 @@ function, or a deep copy of a plain ``Crew``, so no state leaks between callers.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import mimetypes
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from crewai import Crew
+from crewai.crews.crew_output import CrewOutput
+from crewai.events import crewai_event_bus
+from crewai.llms.base_llm import BaseLLM, call_stream_override
 
-from a2a_bridge import AgentProfile, ConfigurationError, Skill
+from a2a_bridge import AgentProfile, Artifact, ConfigurationError, FilePart, Skill
 from a2a_bridge.adapter_api import slug
 
-__all__ = ["CrewSource"]
+__all__ = ["CrewSource", "Finished"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _short(text: str, limit: int = 160) -> str:
+@dataclass(frozen=True)
+class Finished:
+    """What a kickoff came to: its artifacts, its output data and its answer text."""
+
+    artifacts: list[Artifact]
+    output: dict[str, Any] | None
+    text: str | None
+
+
+def _data(output: Any) -> dict[str, Any] | None:
+    if getattr(output, "pydantic", None) is not None:
+        dumped: dict[str, Any] = output.pydantic.model_dump(mode="json")
+        return dumped
+    json_dict = getattr(output, "json_dict", None)
+    return dict(json_dict) if json_dict else None
+
+
+def _file(path: str | None, output: Any) -> FilePart | None:
+    """A task's ``output_file`` as the file it holds: what CrewAI wrote there, under its own name."""
+    if not path:
+        return None
+    name = PurePath(path).name
+    media_type = mimetypes.guess_type(name)[0] or "text/plain"
+    return FilePart(name=name, media_type=media_type, content=str(output.raw).encode("utf-8"))
+
+
+def _llms(crew: Crew) -> list[BaseLLM]:
+    """Every model the crew's agents (and its manager) call."""
+    candidates = [crew.manager_llm, *(getattr(agent, "llm", None) for agent in crew.agents)]
+    found: list[BaseLLM] = []
+    for llm in candidates:
+        if isinstance(llm, BaseLLM) and all(llm is not seen for seen in found):
+            found.append(llm)
+    return found
+
+
+def shorten(text: str, limit: int = 160) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
@@ -43,7 +86,7 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _description_of(obj: Any) -> str | None:
+def docstring_summary(obj: Any) -> str | None:
     """The first paragraph of the docstring of the class or function the crew comes from."""
     doc = inspect.getdoc(obj)
     return " ".join(doc.split("\n\n", 1)[0].split()) if doc else None
@@ -63,11 +106,11 @@ class CrewSource:
         if isinstance(obj, Crew):
             return cls(obj.copy, label=obj.name or "crew")
         if isinstance(obj, type) and callable(getattr(obj, "crew", None)):  # a @CrewBase class
-            return cls(lambda: obj().crew(), label=obj.__name__, description=_description_of(obj))
+            return cls(lambda: obj().crew(), label=obj.__name__, description=docstring_summary(obj))
         if callable(getattr(obj, "crew", None)) and not isinstance(obj, type):  # an instance of one
-            return cls(lambda: type(obj)().crew(), label=type(obj).__name__, description=_description_of(type(obj)))
+            return cls(lambda: type(obj)().crew(), label=type(obj).__name__, description=docstring_summary(type(obj)))
         if callable(obj):  # a function returning a Crew
-            return cls(obj, label=getattr(obj, "__name__", "crew"), description=_description_of(obj))
+            return cls(obj, label=getattr(obj, "__name__", "crew"), description=docstring_summary(obj))
         raise ConfigurationError(f"cannot make a crew from a {type(obj).__name__}")
 
     def new(self) -> Crew:
@@ -117,7 +160,7 @@ class CrewSource:
                 if agent is not None
                 else _readable(task.expected_output)
             )
-            skills.append(Skill(id=slug(name, default="crew"), name=name, description=_short(line), tags=("crewai",)))
+            skills.append(Skill(id=slug(name, default="crew"), name=name, description=shorten(line), tags=("crewai",)))
         return tuple(skills)
 
     def profile(self) -> AgentProfile:
@@ -130,9 +173,32 @@ class CrewSource:
         description = self.description or (f"A CrewAI crew of {_listed(roles)}." if roles else "A CrewAI crew.")
         return AgentProfile(
             name=name,
-            description=_short(description),
+            description=shorten(description),
             skills=self.skills(),
             input_schema=self.input_schema(),
             output_schema=self.output_schema(),
             streaming=True,
         )
+
+    def run(self, inputs: dict[str, Any], *, streaming: bool) -> Finished:
+        """Kick a fresh crew off with the task's inputs; each task's output is an artifact."""
+        crew = self.new()
+        with contextlib.ExitStack() as scope:
+            if not streaming:
+                # Nobody reads the tokens one by one: ask for whole answers, which saves CrewAI
+                # and the model server per-token work (bench/: CrewAI pass-through).
+                for llm in _llms(crew):
+                    scope.enter_context(call_stream_override(llm, False))
+            output = crew.kickoff(inputs=inputs)
+        if not isinstance(output, CrewOutput):
+            raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
+        # Usage arrives through event handlers that run on CrewAI's own threads; let them finish.
+        crewai_event_bus.flush(timeout=10)
+        # Read after kickoff: CrewAI fills the inputs into each task's output_file as it starts.
+        files = [task.output_file for task in crew.tasks]
+        artifacts = []
+        for index, task_output in enumerate(output.tasks_output):
+            name = task_output.name or f"task-{index + 1}"
+            file = _file(files[index] if index < len(files) else None, task_output)
+            artifacts.append(Artifact(name=f"task:{name}", text=task_output.raw, data=_data(task_output), file=file))
+        return Finished(artifacts=artifacts, output=_data(output), text=output.raw)

@@ -6,7 +6,7 @@
 
     ResearchCrew.serve(port=8080)          # or: app = ResearchCrew.to_a2a()
 
-It works the same on a function that returns a ``Crew``.
+It works the same on a ``Flow`` class, and on a function that returns a ``Crew``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def a2a_agent(
     output_schema: Mapping[str, Any] | None = None,
     threads: int | None = None,
 ) -> Any:
-    """Make a ``@CrewBase`` class, or a function returning a ``Crew``, servable over A2A.
+    """Make a ``@CrewBase`` class, a ``Flow`` class, or a function returning a ``Crew``, servable over A2A.
 
     Args:
         name, description, version, skills: Card fields; derived from the crew when not given.
@@ -82,8 +82,11 @@ def a2a_agent(
 
     def wrap(obj: Any) -> Any:
         if isinstance(obj, type):
-            if not callable(getattr(obj, "crew", None)):
-                raise ConfigurationError(f"{obj.__name__} has no crew() method; decorate a @CrewBase class")
+            # A @CrewBase class has crew(); a Flow class has kickoff().
+            if not callable(getattr(obj, "crew", None)) and not callable(getattr(obj, "kickoff", None)):
+                raise ConfigurationError(
+                    f"{obj.__name__} has no crew() or kickoff() method; decorate a @CrewBase class or a Flow"
+                )
             setattr(obj, SPEC_ATTRIBUTE, spec)
             obj.to_a2a = classmethod(lambda cls, **options: to_a2a(cls, **options))  # type: ignore[attr-defined]
             obj.serve = classmethod(lambda cls, **options: serve(cls, **options))  # type: ignore[attr-defined]

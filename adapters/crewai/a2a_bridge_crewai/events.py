@@ -15,6 +15,7 @@ from typing import Any
 
 from crewai.events import crewai_event_bus
 from crewai.events.types.agent_events import AgentExecutionStartedEvent
+from crewai.events.types.flow_events import MethodExecutionFinishedEvent, MethodExecutionStartedEvent
 from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMStreamChunkEvent
 from crewai.events.types.task_events import TaskCompletedEvent, TaskStartedEvent
 from crewai.events.types.tool_usage_events import ToolUsageFinishedEvent, ToolUsageStartedEvent
@@ -38,6 +39,7 @@ class TurnSink:
         self.cancelled = threading.Event()
         self._usage_lock = threading.Lock()
         self._usage = Usage()
+        self.routers: frozenset[str] = frozenset()  # a flow's router methods, whose finish names a route
 
     def add_usage(self, provider_usage: dict[str, Any] | None, model: str | None = None) -> None:
         metrics = UsageMetrics.from_provider_dict(provider_usage or {})
@@ -99,6 +101,22 @@ def install() -> None:
         @crewai_event_bus.on(ToolUsageFinishedEvent)
         def tool_finished(source: Any, event: ToolUsageFinishedEvent) -> None:
             _emit(Progress(f"tool `{event.tool_name}` done", data={"event": "tool_finished", "tool": event.tool_name}))
+
+        @crewai_event_bus.on(MethodExecutionStartedEvent)
+        def method_started(source: Any, event: MethodExecutionStartedEvent) -> None:
+            name = str(event.method_name)
+            _emit(Progress(f"method `{name}` started", data={"event": "method_started", "method": name}))
+
+        @crewai_event_bus.on(MethodExecutionFinishedEvent)
+        def method_finished(source: Any, event: MethodExecutionFinishedEvent) -> None:
+            sink = current_sink.get()
+            name = str(event.method_name)
+            if sink is not None and name in sink.routers:
+                route = str(event.result)
+                data = {"event": "route_chosen", "method": name, "route": route}
+                sink.put(Progress(f"router `{name}` chose `{route}`", data=data))
+            else:
+                _emit(Progress(f"method `{name}` finished", data={"event": "method_finished", "method": name}))
 
         @crewai_event_bus.on(LLMCallCompletedEvent)
         def llm_completed(source: Any, event: LLMCallCompletedEvent) -> None:

@@ -18,7 +18,7 @@ _PROFILE_KEYS = {"name", "description", "version", "skills", "text_field", "secr
 
 
 class CrewAIAdapter:
-    """Serves a ``Crew``, a ``@CrewBase`` class, or anything decorated with ``@a2a_agent``."""
+    """Serves a ``Crew``, a ``@CrewBase`` class, a ``Flow``, or anything decorated with ``@a2a_agent``."""
 
     name = "crewai"
 
@@ -30,6 +30,7 @@ class CrewAIAdapter:
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
         from a2a_bridge_crewai.crews import CrewSource
+        from a2a_bridge_crewai.flows import FlowSource, is_flow
         from a2a_bridge_crewai.runner import CrewRunner
 
         spec = dict(getattr(obj, SPEC_ATTRIBUTE, {}))
@@ -41,7 +42,11 @@ class CrewAIAdapter:
         threads = int(options.get("threads") or spec.get("threads") or 64)
         if threads < 1:
             raise ConfigurationError("threads must be at least 1")
-        source = CrewSource.of(obj.function if isinstance(obj, CrewFunction) else obj)
+        source = (
+            FlowSource.of(obj)
+            if is_flow(obj)
+            else CrewSource.of(obj.function if isinstance(obj, CrewFunction) else obj)
+        )
         runner = CrewRunner(source, threads=threads)
         defaults = {key: value for key, value in spec.items() if key in _PROFILE_KEYS}
         return Adapted(runner=runner, profile=source.profile(), on_shutdown=runner.close, defaults=defaults)
