@@ -8,6 +8,7 @@ import time
 from typing import Any, ClassVar
 
 from crewai import Agent, Crew, Process, Task
+from crewai.flow import human_feedback, persist
 from crewai.flow.flow import Flow, listen, router, start
 from crewai.project import CrewBase, agent, crew, task
 from pydantic import BaseModel
@@ -171,3 +172,40 @@ class NeedsArguments(Flow[Pause]):
     @start()
     def go(self) -> str:
         return self.region
+
+
+class Approval(BaseModel):
+    gpu: str = "A100"
+    verdict: str = ""
+
+
+class ApprovalFlow(Flow[Approval]):
+    """Drafts an order, asks a person to approve it, then records the verdict."""
+
+    @start()
+    @human_feedback(message="Approve this order?")
+    def draft(self) -> str:
+        return f"order for one {self.state.gpu}"
+
+    @listen(draft)
+    def record(self, result: Any) -> str:
+        self.state.verdict = str(getattr(result, "feedback", result))
+        return f"{self.state.gpu}: {self.state.verdict}"
+
+
+class Notes(BaseModel):
+    note: str = ""
+    notes: list[str] = []
+
+
+def notebook_flow(persistence: Any) -> type:
+    """A @persist flow: each conversation keeps its notes from one task to the next."""
+
+    @persist(persistence)
+    class NotebookFlow(Flow[Notes]):
+        @start()
+        def add(self) -> str:
+            self.state.notes = [*self.state.notes, self.state.note]
+            return f"{len(self.state.notes)} notes"
+
+    return NotebookFlow

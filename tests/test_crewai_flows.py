@@ -13,7 +13,7 @@ import pytest
 from a2a_bridge_crewai import a2a_agent
 from a2a_calls import V1
 
-from a2a_bridge import Backend, ConfigurationError, to_a2a
+from a2a_bridge import Backend, ConfigurationError, RemoteAgent, to_a2a
 
 
 def call(url: str, method: str, params: dict) -> dict:
@@ -143,3 +143,69 @@ def test_the_flow_adapter_stays_quiet_on_stdout(live_server, capfd):
     assert time.monotonic() - started < 30
     printed = capfd.readouterr().out
     assert "Flow Method Completed" not in printed, "CrewAI's console panels stay out of a server's output"
+
+
+def test_a_human_feedback_step_asks_the_caller_and_the_answer_resumes_the_same_flow(live_server, tmp_path):
+    server = live_server(to_a2a(crews.ApprovalFlow, persistence=f"sqlite:///{tmp_path}/flows.db"))
+    asked = call(server.url, "SendMessage", {"message": message({"gpu": "H200"})})["result"]["task"]
+    assert asked["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    parts = asked["status"]["message"]["parts"]
+    assert parts[0]["text"] == "Approve this order?"
+    assert parts[1]["data"] == {"method": "draft", "output": "order for one H200"}
+
+    answer = {**message(text="approved by Dana"), "taskId": asked["id"], "contextId": asked["contextId"]}
+    done = call(server.url, "SendMessage", {"message": answer})["result"]["task"]
+    assert done["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert output(done) == {"gpu": "H200", "verdict": "approved by Dana"}, "the same flow, its state kept"
+    assert done["artifacts"][0]["parts"][0]["text"] == "H200: approved by Dana"
+    again = call(server.url, "SendMessage", {"message": {**answer, "messageId": uuid.uuid4().hex}})
+    assert "terminal state" in again["error"]["message"], "an ended task takes no second answer"
+
+
+def test_two_tasks_waiting_for_feedback_each_resume_their_own_flow(live_server, tmp_path):
+    server = live_server(to_a2a(crews.ApprovalFlow, persistence=f"sqlite:///{tmp_path}/flows.db"))
+    first = call(server.url, "SendMessage", {"message": message({"gpu": "H200"})})["result"]["task"]
+    second = call(server.url, "SendMessage", {"message": message({"gpu": "A100"})})["result"]["task"]
+    for task, verdict in ((second, "no"), (first, "yes")):
+        answer = {**message(text=verdict), "taskId": task["id"], "contextId": task["contextId"]}
+        done = call(server.url, "SendMessage", {"message": answer})["result"]["task"]
+        assert output(done) == {"gpu": "A100" if task is second else "H200", "verdict": verdict}
+
+
+def test_with_persist_the_context_keeps_the_flows_state_across_tasks(live_server, tmp_path):
+    from crewai.flow.persistence import SQLiteFlowPersistence
+
+    flow = crews.notebook_flow(SQLiteFlowPersistence(db_path=str(tmp_path / "notebook.db")))
+    server = live_server(to_a2a(flow))
+    context = uuid.uuid4().hex
+    first = call(server.url, "SendMessage", {"message": {**message({"note": "A100 at $1.69"}), "contextId": context}})
+    second = call(server.url, "SendMessage", {"message": {**message({"note": "H200 at $3.70"}), "contextId": context}})
+    elsewhere = call(server.url, "SendMessage", {"message": message({"note": "fresh"})})
+    assert output(first["result"]["task"])["notes"] == ["A100 at $1.69"]
+    assert output(second["result"]["task"])["notes"] == ["A100 at $1.69", "H200 at $3.70"]
+    assert second["result"]["task"]["artifacts"][0]["parts"][0]["text"] == "2 notes"
+    assert output(elsewhere["result"]["task"])["notes"] == ["fresh"], "another conversation starts empty"
+
+
+def test_bad_flow_options_are_refused_by_name(llm):
+    with pytest.raises(ConfigurationError, match=r"persistence must be 'sqlite:///PATH' or a crewai FlowPersistence"):
+        to_a2a(crews.ApprovalFlow, persistence="redis://cache:6379/0")
+    with pytest.raises(ConfigurationError, match=r"unknown option\(s\) for a CrewAI crew: persistence"):
+        to_a2a(crews.research_crew(llm), persistence="sqlite:///x.db")
+
+
+@pytest.mark.vllm
+@pytest.mark.timeout(1500)
+async def test_a_flow_running_a_crew_on_the_real_embedded_vllm(live_server, embedded_vllm):
+    llm = embedded_vllm.crewai_llm(max_tokens=32, temperature=0)
+    server = live_server(to_a2a(crews.research_flow(llm)))
+    async with RemoteAgent(server.url, timeout=300) as remote:
+        result = await remote.send(data={"topic": "GPU rental prices"})
+    assert result.ok, result.message
+    assert result.text.strip()
+    assert result.data is not None
+    assert result.data["facts"] == result.text, "the flow's state holds what its crew wrote"
+    assert result.usage is not None
+    assert result.usage.calls == 1
+    assert 0 < result.usage.completion_tokens <= 32
+    assert result.usage.model == embedded_vllm.request_model

@@ -20,7 +20,7 @@ from crewai.crews.crew_output import CrewOutput
 from crewai.events import crewai_event_bus
 from crewai.llms.base_llm import BaseLLM, call_stream_override
 
-from a2a_bridge import AgentProfile, Artifact, ConfigurationError, FilePart, Skill
+from a2a_bridge import AgentProfile, Artifact, ConfigurationError, FilePart, NeedsInput, Skill, Turn
 from a2a_bridge.adapter_api import slug
 
 __all__ = ["CrewSource", "Finished"]
@@ -30,11 +30,12 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 @dataclass(frozen=True)
 class Finished:
-    """What a kickoff came to: its artifacts, its output data and its answer text."""
+    """What a kickoff came to: its artifacts, its output data and its answer text, or a question for the caller."""
 
     artifacts: list[Artifact]
     output: dict[str, Any] | None
     text: str | None
+    question: NeedsInput | None = None
 
 
 def _data(output: Any) -> dict[str, Any] | None:
@@ -180,16 +181,16 @@ class CrewSource:
             streaming=True,
         )
 
-    def run(self, inputs: dict[str, Any], *, streaming: bool) -> Finished:
+    def run(self, turn: Turn) -> Finished:
         """Kick a fresh crew off with the task's inputs; each task's output is an artifact."""
         crew = self.new()
         with contextlib.ExitStack() as scope:
-            if not streaming:
+            if not turn.streaming:
                 # Nobody reads the tokens one by one: ask for whole answers, which saves CrewAI
                 # and the model server per-token work (bench/: CrewAI pass-through).
                 for llm in _llms(crew):
                     scope.enter_context(call_stream_override(llm, False))
-            output = crew.kickoff(inputs=inputs)
+            output = crew.kickoff(inputs=dict(turn.data or {}))
         if not isinstance(output, CrewOutput):
             raise TypeError("crews served over A2A must not set stream=True; a2a-bridge streams them itself")
         # Usage arrives through event handlers that run on CrewAI's own threads; let them finish.

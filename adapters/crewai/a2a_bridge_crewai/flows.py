@@ -6,26 +6,32 @@ the state model's fields  -> the input schema (CrewAI gives each a default)
 kickoff(inputs=...)       <- the task's data part, in the adapter's thread pool
 method started / finished -> Progress; a router's finish names the route it chose
 crews run inside a method -> their own progress, usage and streamed text, scoped to the task
+@human_feedback           -> NeedsInput; the caller's answer resumes the same flow (resume())
+@persist                  -> the A2A contextId is the state's id: a conversation keeps its state
 the final state           -> the output data; a string result is the answer text
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from typing import Any
 
 from crewai.events import crewai_event_bus
 from crewai.events.listeners.tracing.utils import set_tui_mode
-from crewai.flow import build_flow_structure
+from crewai.flow import HumanFeedbackPending, PendingFeedbackContext, build_flow_structure, flow_config
 from crewai.flow.flow import Flow
+from crewai.flow.persistence import FlowPersistence, SQLiteFlowPersistence
+from crewai.flow.persistence.factory import default_flow_persistence
 from pydantic import BaseModel
 
-from a2a_bridge import AgentProfile, ConfigurationError, Skill
+from a2a_bridge import AgentProfile, ConfigurationError, NeedsInput, Skill, Turn
 from a2a_bridge.adapter_api import slug
 from a2a_bridge_crewai.crews import Finished, docstring_summary, shorten
 from a2a_bridge_crewai.events import current_sink
 
-__all__ = ["FlowSource", "is_flow"]
+__all__ = ["FlowSource", "install_feedback", "is_flow", "persistence_of"]
 
 logger = logging.getLogger("a2a_bridge_crewai")
 # CrewAI's flows give every state an id; it is the flow's, never a caller's input.
@@ -53,11 +59,21 @@ def _structure(flow: Flow[Any]) -> dict[str, Any]:
 
 
 class FlowSource:
-    """Makes a fresh flow per task and describes it for the card."""
+    """Makes a fresh flow per task and describes it for the card.
 
-    def __init__(self, flow_class: type[Flow[Any]]) -> None:
+    ``persistence`` keeps the state of a flow waiting for a caller's feedback
+    (and, with ``@persist``, each conversation's state): the class's own with
+    ``@persist``, else the one given, else CrewAI's default (a SQLite file).
+    """
+
+    def __init__(self, flow_class: type[Flow[Any]], *, persistence: FlowPersistence | None = None) -> None:
         self.flow_class = flow_class
         self.label = flow_class.__name__
+        persisted = getattr(flow_class, "__flow_persistence_config__", None)
+        self.persists = persisted is not None
+        self.persistence: FlowPersistence = (
+            persisted.persistence if persisted is not None else persistence or default_flow_persistence()
+        )
         self.template = self.new()
         structure = _structure(self.template)
         self.methods: list[str] = list(structure.get("nodes") or [])
@@ -65,12 +81,12 @@ class FlowSource:
         self.routers: set[str] = set(structure.get("router_methods") or [])
 
     @classmethod
-    def of(cls, obj: Any) -> FlowSource:
-        return cls(obj if isinstance(obj, type) else type(obj))
+    def of(cls, obj: Any, *, persistence: FlowPersistence | None = None) -> FlowSource:
+        return cls(obj if isinstance(obj, type) else type(obj), persistence=persistence)
 
     def new(self) -> Flow[Any]:
         try:
-            return self.flow_class()
+            return self.flow_class() if self.persists else self.flow_class(persistence=self.persistence)
         except TypeError as exc:
             raise ConfigurationError(
                 f"{self.label} must be constructible without arguments, to make a fresh flow for each task ({exc})"
@@ -115,9 +131,12 @@ class FlowSource:
             streaming=True,
         )
 
-    def run(self, inputs: dict[str, Any], *, streaming: bool) -> Finished:
-        """Kick a fresh flow off with the task's inputs; its final state is the output."""
-        flow = self.new()
+    def flow_id(self, turn: Turn) -> str:
+        """The flow's state id: the conversation's with ``@persist``, else the task's."""
+        return turn.context_id if self.persists else turn.task_id
+
+    def run(self, turn: Turn) -> Finished:
+        """Kick a fresh flow off with the task's inputs, or resume the one waiting for this answer."""
         sink = current_sink.get()
         if sink is not None:
             sink.routers = frozenset(self.routers)
@@ -125,22 +144,98 @@ class FlowSource:
         # output is its log, so this thread says one does.
         quiet = set_tui_mode(True)
         try:
-            result = flow.kickoff(inputs=inputs)
+            if turn.resuming:
+                flow = self.flow_class.from_pending(self.flow_id(turn), self.persistence)
+                answer = turn.text if turn.data is None else json.dumps(dict(turn.data))
+                result = flow.resume(answer)
+            else:
+                flow = self.new()
+                inputs = dict(turn.data or {})
+                if self.persists:
+                    inputs[_STATE_ID] = self.flow_id(turn)  # CrewAI restores the state persisted under this id
+                else:
+                    _set_state_id(flow, self.flow_id(turn))
+                result = flow.kickoff(inputs=inputs)
             # Method events arrive through handlers on CrewAI's own threads; let them finish.
             crewai_event_bus.flush(timeout=10)
         finally:
             _tui_mode_reset(quiet)
-        state = flow.state
-        output: dict[str, Any] | None
-        if isinstance(state, BaseModel):
-            output = {k: v for k, v in state.model_dump(mode="json").items() if k != _STATE_ID}
-        elif isinstance(state, dict):
-            output = {k: v for k, v in state.items() if k != _STATE_ID}
-        else:
-            output = None
-        if isinstance(result, BaseModel):
-            result = result.model_dump(mode="json")
-        text = result if isinstance(result, str) else None
-        if isinstance(result, dict) and output is not None:
-            output = {**output, "result": result}
-        return Finished(artifacts=[], output=output or None, text=text)
+        if isinstance(result, HumanFeedbackPending):
+            return Finished(artifacts=[], output=None, text=None, question=_question(result.context))
+        return _finished(flow.state, result)
+
+
+def _set_state_id(flow: Flow[Any], flow_id: str) -> None:
+    # The state's id names the flow in its persistence: the task's id finds it again when the caller answers.
+    if isinstance(flow.state, BaseModel):
+        setattr(flow.state, _STATE_ID, flow_id)
+    elif isinstance(flow.state, dict):
+        flow.state[_STATE_ID] = flow_id
+
+
+def _question(context: PendingFeedbackContext) -> NeedsInput:
+    """A human-feedback step, as the caller's question: its message, and what the method produced."""
+    data: dict[str, Any] = {"method": context.method_name, "output": jsonable(context.method_output)}
+    if context.emit:
+        data["outcomes"] = list(context.emit)
+    return NeedsInput(str(context.message), data=data)
+
+
+def _finished(state: Any, result: Any) -> Finished:
+    """The final state as the output; a string result as the answer text, any other as the output's ``result``."""
+    output: dict[str, Any] | None
+    if isinstance(state, BaseModel):
+        output = {k: v for k, v in state.model_dump(mode="json").items() if k != _STATE_ID}
+    elif isinstance(state, dict):
+        output = {k: jsonable(v) for k, v in state.items() if k != _STATE_ID}
+    else:
+        output = None
+    text = result if isinstance(result, str) else None
+    if result is not None and text is None and output is not None:
+        output = {**output, "result": jsonable(result)}
+    return Finished(artifacts=[], output=output or None, text=text)
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return json.loads(json.dumps(value, default=str))
+
+
+def persistence_of(value: object) -> FlowPersistence | None:
+    """The ``persistence=`` option: None (CrewAI's default), ``"sqlite:///PATH"``, or a ``FlowPersistence``."""
+    if value is None or isinstance(value, FlowPersistence):
+        return value
+    if isinstance(value, str) and value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
+        return SQLiteFlowPersistence(db_path=value[len("sqlite:///") :])
+    raise ConfigurationError(
+        f"persistence must be 'sqlite:///PATH' or a crewai FlowPersistence, not {type(value).__name__}"
+        if not isinstance(value, str)
+        else f"persistence must be 'sqlite:///PATH' or a crewai FlowPersistence, not a {value.partition(':')[0]!r} URL"
+    )
+
+
+def install_feedback() -> None:
+    """Make human-feedback steps of served flows ask their A2A caller (once; other flows keep their provider)."""
+    global _previous_provider, _installed
+    with _install_lock:
+        if not _installed:
+            _previous_provider = flow_config.hitl_provider
+            flow_config.hitl_provider = _CallerFeedback()
+            _installed = True
+
+
+_install_lock = threading.Lock()
+_installed = False
+_previous_provider: Any = None
+
+
+class _CallerFeedback:
+    """CrewAI's documented way to collect feedback elsewhere: pause the flow; CrewAI saves it to resume later."""
+
+    def request_feedback(self, context: PendingFeedbackContext, flow: Flow[Any]) -> str:
+        if current_sink.get() is None and _previous_provider is not None:
+            # Not a served task: a flow this process runs for itself asks as it was set up to.
+            answer: str = _previous_provider.request_feedback(context, flow)
+            return answer
+        raise HumanFeedbackPending(context=context)

@@ -30,23 +30,28 @@ class CrewAIAdapter:
 
     def adapt(self, obj: object, **options: Any) -> Adapted:
         from a2a_bridge_crewai.crews import CrewSource
-        from a2a_bridge_crewai.flows import FlowSource, is_flow
+        from a2a_bridge_crewai.flows import FlowSource, install_feedback, is_flow, persistence_of
         from a2a_bridge_crewai.runner import CrewRunner
 
         spec = dict(getattr(obj, SPEC_ATTRIBUTE, {}))
-        unknown = set(options) - {"threads"}
+        target = obj.function if isinstance(obj, CrewFunction) else obj
+        flow = is_flow(target)
+        known = {"threads", "persistence"} if flow else {"threads"}
+        unknown = set(options) - known
         if unknown:
+            what = "a CrewAI flow" if flow else "a CrewAI crew"
             raise ConfigurationError(
-                f"unknown option(s) for a CrewAI crew: {', '.join(sorted(unknown))} (known: threads)"
+                f"unknown option(s) for {what}: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
             )
         threads = int(options.get("threads") or spec.get("threads") or 64)
         if threads < 1:
             raise ConfigurationError("threads must be at least 1")
-        source = (
-            FlowSource.of(obj)
-            if is_flow(obj)
-            else CrewSource.of(obj.function if isinstance(obj, CrewFunction) else obj)
-        )
+        source: CrewSource | FlowSource
+        if flow:
+            install_feedback()
+            source = FlowSource.of(target, persistence=persistence_of(options.get("persistence")))
+        else:
+            source = CrewSource.of(target)
         runner = CrewRunner(source, threads=threads)
         defaults = {key: value for key, value in spec.items() if key in _PROFILE_KEYS}
         return Adapted(runner=runner, profile=source.profile(), on_shutdown=runner.close, defaults=defaults)

@@ -50,10 +50,10 @@ class CrewRunner:
         locks.install()
         executor_state.install()
 
-    def _kickoff(self, sink: events.TurnSink, inputs: dict[str, Any], *, streaming: bool) -> Finished:
+    def _kickoff(self, sink: events.TurnSink, turn: Turn) -> Finished:
         token = events.current_sink.set(sink)
         try:
-            return self.source.run(inputs, streaming=streaming)
+            return self.source.run(turn)
         finally:
             events.current_sink.reset(token)
 
@@ -63,9 +63,9 @@ class CrewRunner:
         inputs = dict(turn.data or {})
         # The crew's thread starts from this turn's context, so its model calls join the turn's trace.
         context = contextvars.copy_context()
-        future = self.pool.submit(context.run, self._kickoff, sink, inputs, streaming=turn.streaming)
+        future = self.pool.submit(context.run, self._kickoff, sink, turn)
         done = asyncio.wrap_future(future)
-        yield Progress(f"{self.kind} started", data={"inputs": sorted(inputs)})
+        yield Progress(f"{self.kind} {'resumed' if turn.resuming else 'started'}", data={"inputs": sorted(inputs)})
         getter: asyncio.Future[Any] | None = None
         try:
             while True:
@@ -86,6 +86,9 @@ class CrewRunner:
                 future.add_done_callback(functools.partial(_log_late_end, turn.task_id))
         for artifact in result.artifacts:
             yield artifact
+        if result.question is not None:
+            yield result.question
+            return
         yield Done(output=result.output, usage=sink.usage, text=result.text)
 
     def close(self) -> None:
