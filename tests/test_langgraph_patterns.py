@@ -17,6 +17,7 @@ from a2a_calls import V1
 from langgraph.checkpoint.memory import InMemorySaver
 
 from a2a_bridge import Backend, to_a2a
+from a2a_bridge.testing import services
 
 
 def send(url: str, *, text: str = "", data: dict | None = None, stream: bool = False, **ids: str) -> dict | list:
@@ -181,3 +182,27 @@ def test_a_functional_api_entrypoint_is_served_like_a_graph(live_server):
     done = send(server.url, text="Dana", taskId=asked["taskId"], contextId=asked["contextId"])
     assert state(done) == "completed"
     assert output(done) == {"gpu": "A100", "usd": 16.9, "approved_by": "Dana"}
+
+
+async def test_two_servers_sharing_a_postgres_checkpointer_never_run_one_conversation_at_once(live_server):
+    with services.postgres() as postgres:
+        checkpointer = postgres.create_database("lg_claims")
+        slow = graphs.SlowThread()
+        first_server = live_server(to_a2a(slow.graph(), checkpointer=checkpointer))
+        second_server = live_server(to_a2a(slow.graph(), checkpointer=checkpointer))
+        context = uuid.uuid4().hex
+        first = asyncio.create_task(asyncio.to_thread(send, first_server.url, text="first", contextId=context))
+        await asyncio.to_thread(slow.started.wait, 20)
+        second = await asyncio.to_thread(send, second_server.url, text="second", contextId=context)
+        assert state(second) == "rejected"
+        assert "another server is running a task on its conversation" in status_parts(second)[0]["text"]
+        other = asyncio.create_task(
+            asyncio.to_thread(send, second_server.url, text="other", contextId=uuid.uuid4().hex)
+        )
+        await asyncio.sleep(0.3)
+        slow.release.set()
+        assert state(await other) == "completed", "the other server runs other conversations meanwhile"
+        assert state(await first) == "completed"
+        again = await asyncio.to_thread(send, second_server.url, text="third", contextId=context)
+        assert state(again) == "completed", "the claim is released when the task ends"
+        assert again["artifacts"][0]["parts"][0]["text"] == "held 3 messages", "one history, from both servers"

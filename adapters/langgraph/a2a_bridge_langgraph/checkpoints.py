@@ -26,6 +26,8 @@ __all__ = ["CheckpointedGraph"]
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+# The advisory-lock class of a2a-bridge's conversation claims, so they never meet another application's locks.
+_CLAIMS = 0x0A2A
 
 
 class CheckpointedGraph:
@@ -39,6 +41,7 @@ class CheckpointedGraph:
         self._sqlite_path: str | None = None
         self._postgres_url: str | None = None
         self._saver: BaseCheckpointSaver[Any] | None = None
+        self._claims: Any = None  # the connection holding this server's claims on Postgres threads
         if checkpointer is None:
             self._saver = graph.checkpointer if isinstance(graph.checkpointer, BaseCheckpointSaver) else InMemorySaver()
         elif checkpointer == "memory":
@@ -105,7 +108,41 @@ class CheckpointedGraph:
         await saver.setup()
         return saver
 
+    async def claim_thread(self, thread_id: str) -> bool:
+        """Whether no other server runs this conversation now; with Postgres, hold it until ``release_thread``.
+
+        A Postgres checkpointer may be shared by replicas, so its conversations
+        are claimed with a session advisory lock, on a connection of their own:
+        the checkpointer's pool stays free for checkpoints, and a server that
+        dies lets its claims go with its connection.
+        """
+        if self._postgres_url is None:
+            return True  # memory and SQLite: this process is the only one running the graph's threads
+        async with self._lock:
+            if self._claims is None:
+                import psycopg
+
+                self._claims = await psycopg.AsyncConnection.connect(self._postgres_url, autocommit=True)
+            cursor = await self._claims.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_CLAIMS, thread_id))
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def release_thread(self, thread_id: str) -> None:
+        if self._claims is None:
+            return
+        import psycopg
+
+        async with self._lock:
+            try:
+                await self._claims.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_CLAIMS, thread_id))
+            except psycopg.OperationalError:
+                # The connection is gone, and its claims with it: start again with a new one.
+                self._claims = None
+
     async def close(self) -> None:
+        if self._claims is not None:
+            await self._claims.close()
+            self._claims = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None

@@ -62,8 +62,9 @@ class GraphRunner:
     """A runner for one compiled graph (or functional-API entrypoint); many turns run at once.
 
     One turn at a time per conversation: a task sent on a context whose
-    thread another task is running in this process is rejected, since two
-    runs would write one thread.
+    thread another task is running is rejected, since two runs would write one
+    thread. In this process always; across servers sharing a Postgres
+    checkpointer too (checkpoints.py).
     """
 
     def __init__(
@@ -101,9 +102,18 @@ class GraphRunner:
             return
         self._running[turn.context_id] = turn.task_id
         try:
-            async with contextlib.aclosing(self._run(turn)) as events:
-                async for event in events:
-                    yield event
+            if not await self.graph.claim_thread(turn.context_id):
+                yield Rejected(
+                    f"context {turn.context_id} is busy: another server is running a task on its conversation. "
+                    "Send this once that task ends, or on a new context."
+                )
+                return
+            try:
+                async with contextlib.aclosing(self._run(turn)) as events:
+                    async for event in events:
+                        yield event
+            finally:
+                await self.graph.release_thread(turn.context_id)
         finally:
             if self._running.get(turn.context_id) == turn.task_id:
                 del self._running[turn.context_id]
