@@ -12,6 +12,7 @@ import httpx
 import pytest
 from a2a_bridge_crewai import a2a_agent
 from a2a_calls import V1
+from processes import serve_process
 
 from a2a_bridge import Backend, ConfigurationError, RemoteAgent, to_a2a
 
@@ -209,3 +210,14 @@ async def test_a_flow_running_a_crew_on_the_real_embedded_vllm(live_server, embe
     assert result.usage.calls == 1
     assert 0 < result.usage.completion_tokens <= 32
     assert result.usage.model == embedded_vllm.request_model
+
+
+def test_a2a_bridge_serve_serves_a_flow_class_by_name():
+    agent = serve_process("crews:QuoteFlow", args=["--name", "quotes"])
+    try:
+        card = httpx.get(agent.url + "/.well-known/agent-card.json", timeout=10).json()
+        assert card["name"] == "quotes"
+        task = call(agent.url, "SendMessage", {"message": message({"gpu": "A100", "hours": 2})})["result"]["task"]
+        assert output(task) == {"gpu": "A100", "hours": 2, "usd": 3.38}
+    finally:
+        agent.stop()
