@@ -24,6 +24,18 @@ def call(url: str, method: str, params: dict[str, Any], *, secret: str | None = 
     return reply["result"]
 
 
+def stream_events(url: str, message: dict[str, Any], *, timeout: float = 60) -> list[dict[str, Any]]:
+    """Every event of one SendStreamingMessage, as the ``result`` of each server-sent event."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage", "params": {"message": message}}
+    headers = {**V1, "Accept": "text/event-stream"}
+    events = []
+    with httpx.stream("POST", url + "/", json=body, headers=headers, timeout=timeout) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                events.append(httpx.Response(200, content=line[5:]).json()["result"])
+    return events
+
+
 def error_of(url: str, method: str, params: dict[str, Any], *, secret: str | None = None) -> dict[str, Any]:
     reply = _reply(url, method, params, secret=secret, timeout=30)
     assert "error" in reply, reply

@@ -11,7 +11,7 @@ import crews
 import httpx
 import pytest
 from a2a_bridge_crewai import a2a_agent
-from a2a_calls import V1
+from a2a_calls import V1, stream_events
 from processes import serve_process
 
 from a2a_bridge import Backend, ConfigurationError, RemoteAgent, to_a2a
@@ -28,13 +28,7 @@ def message(data: dict | None = None, text: str = "") -> dict:
 
 
 def stream(url: str, data: dict) -> list[dict]:
-    body = {"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage", "params": {"message": message(data)}}
-    events = []
-    with httpx.stream("POST", url + "/", json=body, headers={**V1, "Accept": "text/event-stream"}, timeout=60) as r:
-        for line in r.iter_lines():
-            if line.startswith("data:"):
-                events.append(httpx.Response(200, content=line[5:]).json()["result"])
-    return events
+    return stream_events(url, message(data))
 
 
 def progress_of(events: list[dict]) -> list[str]:

@@ -13,7 +13,7 @@ import uuid
 import graphs
 import httpx
 import pytest
-from a2a_calls import V1
+from a2a_calls import V1, stream_events
 from langgraph.checkpoint.memory import InMemorySaver
 
 from a2a_bridge import Backend, to_a2a
@@ -24,16 +24,10 @@ def send(url: str, *, text: str = "", data: dict | None = None, stream: bool = F
     """One SendMessage (or SendStreamingMessage: its events) over JSON-RPC; ``ids`` are taskId / contextId."""
     parts = ([{"text": text}] if text else []) + ([{"data": data}] if data is not None else [])
     message = {"role": "ROLE_USER", "messageId": uuid.uuid4().hex, "parts": parts, **ids}
-    method = "SendStreamingMessage" if stream else "SendMessage"
-    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {"message": message}}
-    if not stream:
-        return httpx.post(url + "/", json=body, headers=V1, timeout=30).json()["result"]["task"]
-    events = []
-    with httpx.stream("POST", url + "/", json=body, headers={**V1, "Accept": "text/event-stream"}, timeout=30) as r:
-        for line in r.iter_lines():
-            if line.startswith("data:"):
-                events.append(httpx.Response(200, content=line[5:]).json()["result"])
-    return events
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
+    if stream:
+        return stream_events(url, message)
+    return httpx.post(url + "/", json=body, headers=V1, timeout=30).json()["result"]["task"]
 
 
 def state(task: dict) -> str:
