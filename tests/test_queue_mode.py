@@ -586,18 +586,20 @@ def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, 
     store = postgres.create_database("q_redis_restart")
     probe_port = free_port()
     probe = f"http://127.0.0.1:{probe_port}/healthz"
-    with services.redis() as first_redis:
-        port = first_redis.port
-        built = Mesh("agents:steady", store, first_redis.url, "steady-restart", {"STEADY_STEPS": "2"})
-        built.serve()
-        built.add_worker(16, "--health-port", str(probe_port))
-        assert state(call(built.url, "SendMessage", {"message": message("before")})["task"]) == "completed"
-        assert health(probe, until=200) == 200
-        assert httpx.get(probe.replace("/healthz", "/tasks"), timeout=2).status_code == 404
-        worker_metrics = httpx.get(probe.replace("/healthz", "/metrics"), timeout=2)
-        assert worker_metrics.status_code == 200
-        assert 'a2a_bridge_task_states_total{agent="steady-restart",state="completed"} 1.0' in worker_metrics.text
+    built = Mesh("agents:steady", store, "", "steady-restart", {"STEADY_STEPS": "2"})
     try:
+        with services.redis() as first_redis:
+            port = first_redis.port
+            built.queue = first_redis.url
+            built.serve()
+            built.add_worker(16, "--health-port", str(probe_port))
+            assert state(call(built.url, "SendMessage", {"message": message("before")})["task"]) == "completed"
+            assert health(probe, until=200) == 200
+            assert httpx.get(probe.replace("/healthz", "/tasks"), timeout=2).status_code == 404
+            worker_metrics = httpx.get(probe.replace("/healthz", "/metrics"), timeout=2)
+            assert worker_metrics.status_code == 200
+            completed = 'a2a_bridge_task_states_total{agent="steady-restart",state="completed"} 1.0'
+            assert completed in worker_metrics.text
         assert health(probe, until=503) == 503, "a worker cut off from its queue fails its probe"
         with services.redis(port=port):
             done = call(built.url, "SendMessage", {"message": message("after")}, timeout=30)["task"]

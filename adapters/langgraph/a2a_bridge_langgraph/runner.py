@@ -35,6 +35,8 @@ from a2a_bridge_langgraph.values import jsonable
 
 __all__ = ["GraphRunner"]
 
+# A server cut off from Postgres holds its claims until Postgres notices the connection is gone.
+_RECOVERY_WAIT_SECONDS = 30.0
 _configured_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
@@ -102,7 +104,7 @@ class GraphRunner:
             return
         self._running[turn.context_id] = turn.task_id
         try:
-            if not await self.graph.claim_thread(turn.context_id):
+            if not await self._claim(turn):
                 yield Rejected(
                     f"context {turn.context_id} is busy: another server is running a task on its conversation. "
                     "Send this once that task ends, or on a new context."
@@ -117,6 +119,15 @@ class GraphRunner:
         finally:
             if self._running.get(turn.context_id) == turn.task_id:
                 del self._running[turn.context_id]
+
+    async def _claim(self, turn: Turn) -> bool:
+        """Claim the turn's thread; a turn taken over from a server that died waits for its claim to lapse."""
+        deadline = asyncio.get_running_loop().time() + (_RECOVERY_WAIT_SECONDS if turn.recovering else 0)
+        while not await self.graph.claim_thread(turn.context_id):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
+        return True
 
     async def _run(self, turn: Turn) -> AsyncGenerator[Event, None]:
         _io_thread_pool(self.sync_threads)
