@@ -33,7 +33,6 @@ from a2a_bridge_crewai.events import current_sink
 
 __all__ = ["FlowSource", "install_feedback", "is_flow", "persistence_of"]
 
-logger = logging.getLogger("a2a_bridge_crewai")
 # CrewAI's flows give every state an id; it is the flow's, never a caller's input.
 _STATE_ID = "id"
 
@@ -69,6 +68,7 @@ class FlowSource:
     def __init__(self, flow_class: type[Flow[Any]], *, persistence: FlowPersistence | None = None) -> None:
         self.flow_class = flow_class
         self.label = flow_class.__name__
+        # What a class-level @persist stamps on the class (tests/test_crewai_flows.py uses one).
         persisted = getattr(flow_class, "__flow_persistence_config__", None)
         self.persists = persisted is not None
         self.persistence: FlowPersistence = (
@@ -175,7 +175,7 @@ def _set_state_id(flow: Flow[Any], flow_id: str) -> None:
 
 def _question(context: PendingFeedbackContext) -> NeedsInput:
     """A human-feedback step, as the caller's question: its message, and what the method produced."""
-    data: dict[str, Any] = {"method": context.method_name, "output": jsonable(context.method_output)}
+    data: dict[str, Any] = {"method": context.method_name, "output": _jsonable(context.method_output)}
     if context.emit:
         data["outcomes"] = list(context.emit)
     return NeedsInput(str(context.message), data=data)
@@ -187,16 +187,16 @@ def _finished(state: Any, result: Any) -> Finished:
     if isinstance(state, BaseModel):
         output = {k: v for k, v in state.model_dump(mode="json").items() if k != _STATE_ID}
     elif isinstance(state, dict):
-        output = {k: jsonable(v) for k, v in state.items() if k != _STATE_ID}
+        output = {k: _jsonable(v) for k, v in state.items() if k != _STATE_ID}
     else:
         output = None
     text = result if isinstance(result, str) else None
     if result is not None and text is None and output is not None:
-        output = {**output, "result": jsonable(result)}
+        output = {**output, "result": _jsonable(result)}
     return Finished(artifacts=[], output=output or None, text=text)
 
 
-def jsonable(value: Any) -> Any:
+def _jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     return json.loads(json.dumps(value, default=str))
