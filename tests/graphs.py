@@ -334,3 +334,22 @@ class SlowThread:
         builder.add_node("hold", hold)
         builder.add_edge(START, "hold")
         return builder.compile(name="held", checkpointer=checkpointer)
+
+
+def asks_or_holds(slow: SlowThread) -> Any:
+    """Asks for a budget when told "ask"; otherwise holds its thread like ``SlowThread``."""
+
+    async def step(state: MessagesState) -> dict[str, Any]:
+        if state["messages"][-1].text == "ask":
+            return {"messages": [AIMessage(f"budget {interrupt('What is your budget in USD?')}")]}
+        slow.started.set()
+        for _ in range(1000):
+            if slow.release.is_set():
+                break
+            await asyncio.sleep(0.02)
+        return {"messages": [AIMessage("held")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    return builder.compile(name="asks-or-holds")

@@ -200,3 +200,22 @@ async def test_two_servers_sharing_a_postgres_checkpointer_never_run_one_convers
         again = await asyncio.to_thread(send, second_server.url, text="third", contextId=context)
         assert state(again) == "completed", "the claim is released when the task ends"
         assert again["artifacts"][0]["parts"][0]["text"] == "held 3 messages", "one history, from both servers"
+
+
+async def test_an_answer_sent_while_another_task_runs_on_the_conversation_is_not_taken_and_its_task_still_waits(
+    live_server,
+):
+    slow = graphs.SlowThread()
+    server = live_server(to_a2a(graphs.asks_or_holds(slow)))
+    context = uuid.uuid4().hex
+    asked = await asyncio.to_thread(send, server.url, text="ask", contextId=context)
+    assert state(asked) == "input_required"
+    holding = asyncio.create_task(asyncio.to_thread(send, server.url, text="hold", contextId=context))
+    await asyncio.to_thread(slow.started.wait, 10)
+    answered = await asyncio.to_thread(send, server.url, text="5000", taskId=asked["id"], contextId=context)
+    assert state(answered) == "input_required", "the waiting task is not lost"
+    note = status_parts(answered)[0]["text"]
+    assert note.startswith(f"Your answer was not taken: context {context} is busy, task ")
+    assert note.endswith("Send it again once that task ends.")
+    slow.release.set()
+    assert state(await holding) == "completed"

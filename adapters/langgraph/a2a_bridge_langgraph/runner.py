@@ -97,18 +97,12 @@ class GraphRunner:
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         running = self._running.get(turn.context_id)
         if running is not None and running != turn.task_id:
-            yield Rejected(
-                f"context {turn.context_id} is busy: task {running} is running on its conversation. "
-                "Send this once that task ends, or on a new context."
-            )
+            yield _busy(turn, f"task {running} is running on its conversation")
             return
         self._running[turn.context_id] = turn.task_id
         try:
             if not await self._claim(turn):
-                yield Rejected(
-                    f"context {turn.context_id} is busy: another server is running a task on its conversation. "
-                    "Send this once that task ends, or on a new context."
-                )
+                yield _busy(turn, "another server is running a task on its conversation")
                 return
             try:
                 async with contextlib.aclosing(self._run(turn)) as events:
@@ -223,6 +217,15 @@ class GraphRunner:
         values = values or {}
         output = {name: jsonable(values[name]) for name in self.output_fields if name in values}
         return Done(output=output or None, usage=usage.usage, text=_final_text(values))
+
+
+def _busy(turn: Turn, why: str) -> Rejected | NeedsInput:
+    """A turn that may not run now: a new task is rejected; an answer is not taken, and its task still waits."""
+    if turn.resuming:
+        return NeedsInput(
+            f"Your answer was not taken: context {turn.context_id} is busy, {why}. Send it again once that task ends."
+        )
+    return Rejected(f"context {turn.context_id} is busy: {why}. Send this once that task ends, or on a new context.")
 
 
 def _subgraphs(namespace: tuple[str, ...]) -> list[str]:
