@@ -37,6 +37,7 @@ CONTRACT = {
     "json_files",
     "fast_paths",
     "urls",
+    "secret_refs",
 }
 # What each part of the core may import from the core, at module level (the contract modules always).
 FOLDER_RULES: dict[str, set[str]] = {

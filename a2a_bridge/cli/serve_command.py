@@ -50,11 +50,19 @@ def load_object(spec: str) -> Any:
     return obj
 
 
-def parse_secret(item: str) -> tuple[str, str]:
-    name, sep, value = item.partition("=")
-    if not sep or not name or not value:
-        raise ConfigurationError("--secret takes NAME=VALUE, NAME=@FILE or NAME=env:VAR")
-    return name, read_secret(value, what=repr(name))
+def parse_secrets(items: list[str]) -> dict[str, list[str]]:
+    """``--secret NAME=VALUE`` items, by caller; a caller given twice has two valid secrets.
+
+    ``@FILE`` and ``env:VAR`` stay references: the server reads them, and reads
+    the files again on SIGHUP.
+    """
+    secrets: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ConfigurationError("--secret takes NAME=VALUE, NAME=@FILE or NAME=env:VAR")
+        secrets.setdefault(name, []).append(value)
+    return secrets
 
 
 def add_parser(commands: Any) -> None:
@@ -63,7 +71,12 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default: %(default)s)")
     serve.add_argument(
-        "--secret", action="append", default=[], metavar="NAME=SECRET", help=f"a caller's bearer secret, {SECRET_HELP}"
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=SECRET",
+        help=f"a caller's bearer secret, {SECRET_HELP}; give a caller twice for two valid secrets, and a @FILE "
+        "may hold several, one a line: the server reads its files again on SIGHUP",
     )
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
@@ -212,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     start_tracing(args)
     from a2a_bridge.serving.publish import serve
 
-    secrets = dict(parse_secret(item) for item in args.secret)
+    secrets = parse_secrets(args.secret)
     obj = load_object(args.target)
     # Only a graph takes a checkpointer: passed only when given, any other adapter refuses it by name.
     adapter_options = {"checkpointer": url_arg(args.checkpointer, "--checkpointer")} if args.checkpointer else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +34,7 @@ def to_a2a(
     input_schema: Mapping[str, Any] | type | None = None,
     output_schema: Mapping[str, Any] | type | None = None,
     text_field: str | None = None,
-    secrets: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str | Sequence[str]] | None = None,
     public_url: str | None = None,
     card: Any = None,
     store: str = "memory",
@@ -70,7 +70,9 @@ def to_a2a(
             none required, its text field by name (``text``, ``query``, ...)
             or else its first string field.
         secrets: ``{caller_name: secret}``; when given, every route except the
-            card and ``/healthz`` needs ``Authorization: Bearer <secret>``.
+            card and ``/healthz`` needs ``Authorization: Bearer <secret>``. A
+            caller may have a list of valid secrets; each may be ``@FILE`` (one
+            secret a line, read again on SIGHUP) or ``env:VAR``.
         public_url: The URL callers reach the agent at, for the card's
             interfaces behind a proxy. Defaults to the URL of each card request.
         card: A complete card to serve instead of the generated one: an a2a-sdk

@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -58,7 +59,7 @@ from a2a_bridge.runner import Runner
 
 if TYPE_CHECKING:
     from a2a_bridge.protocol.server.grpc_binding import GrpcBinding
-from a2a_bridge.serving.auth import BearerSecrets, auth_error_response
+from a2a_bridge.serving.auth import BearerSecrets, CallerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
 from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_path
@@ -78,7 +79,7 @@ CARD_CACHE_CONTROL = "public, max-age=300"
 class AppConfig:
     profile: AgentProfile
     input_model: Any  # the pydantic model the input schema came from, if it did
-    secrets: dict[str, bytes]
+    secrets: CallerSecrets
     public_url: str | None
     card: Any
     task_store: TaskStore | None
@@ -129,6 +130,15 @@ class CardEndpoint:
 
 async def _health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+def _on_sighup(reload: Callable[[], object]) -> bool:
+    """Run ``reload`` on SIGHUP, the usual signal to read configuration again; False where signals cannot be had."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+    except (RuntimeError, ValueError, NotImplementedError):
+        return False  # not the main thread (an app served by a test's thread), or no SIGHUP on this platform
+    return True
 
 
 def build_app(runner: Runner, config: AppConfig) -> Starlette:
@@ -253,7 +263,10 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             keeper.start()
         if grpc is not None:
             await grpc.start()
+        reloads_secrets = config.secrets.from_files and _on_sighup(config.secrets.reload)
         yield
+        if reloads_secrets:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         executor.stopping = True
         if grpc is not None:
             await grpc.stop()
