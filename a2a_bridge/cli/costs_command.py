@@ -18,13 +18,12 @@ from rich.console import Console
 
 from a2a_bridge.cli.serve_command import url_arg
 from a2a_bridge.costs import DEFAULT_LEDGER, CostRecord, check_ledger_url, open_ledger
+from a2a_bridge.costs.ledger import sqlite_path
 from a2a_bridge.costs.report import print_table, write_csv, write_png
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.urls import hide_password
 
 __all__ = ["add_parser"]
-
-_SQLITE = "sqlite:///"
 
 
 def add_parser(commands: Any) -> None:
@@ -81,10 +80,8 @@ async def _read(url: str, since: float, until: float) -> list[CostRecord]:
 
 def run(args: argparse.Namespace) -> int:
     url = check_ledger_url(url_arg(args.ledger, "--ledger"))
-    if url.startswith(_SQLITE) and not Path(url[len(_SQLITE) :]).exists():
-        raise ConfigurationError(
-            f"no ledger at {url[len(_SQLITE) :]!r}: serve agents with --ledger {url} first, or give --ledger"
-        )
+    if (path := sqlite_path(url)) is not None and not Path(path).exists():
+        raise ConfigurationError(f"no ledger at {path!r}: serve agents with --ledger {url} first, or give --ledger")
     since, until = window(args, time.time())
     records = asyncio.run(_read(url, since, until))
     first = datetime.fromtimestamp(since, UTC).date()

@@ -16,7 +16,7 @@ from a2a_bridge.costs.records import CostRecord
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.urls import hide_password
 
-__all__ = ["DEFAULT_LEDGER", "CostLedger", "check_ledger_url", "open_ledger"]
+__all__ = ["DEFAULT_LEDGER", "CostLedger", "check_ledger_url", "open_ledger", "sqlite_path"]
 
 DEFAULT_LEDGER = "sqlite:///a2a-bridge-costs.db"
 _SQLITE = "sqlite:///"
@@ -69,13 +69,18 @@ def _need(modules: tuple[str, ...], extra: str, shown: str) -> None:
         )
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///PATH`` ledger URL names; None for any other ledger."""
+    return url[len(_SQLITE) :] if url.startswith(_SQLITE) else None
+
+
 def open_ledger(url: str = DEFAULT_LEDGER) -> CostLedger:
     """The ledger ``url`` names; it connects at its first use, in the caller's event loop."""
     url = check_ledger_url(url)
-    if url.startswith(_SQLITE):
+    if (path := sqlite_path(url)) is not None:
         from a2a_bridge.costs.sqlite_ledger import SqliteLedger
 
-        return SqliteLedger(url[len(_SQLITE) :])
+        return SqliteLedger(path)
     from a2a_bridge.costs.redis_ledger import RedisLedger
 
     return RedisLedger(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,9 +93,9 @@ class TurnOutcome:
             _safely(observer.turn_ended, end)
 
 
-def _safely(call: object, *args: object) -> None:
+def _safely(call: Callable[..., object], *args: object) -> None:
     # Counting a turn must never change how the turn ends.
     try:
-        call(*args)  # type: ignore[operator]
+        call(*args)
     except Exception:
         logger.exception("a turn observer failed")
