@@ -13,7 +13,7 @@ export CREWAI_DISABLE_TRACKING := true
 $(STAMP): $(PROJECT_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e '.[dev,demo,sqlite,postgres,redis,grpc,tracing,costs]' -e 'adapters/langgraph[postgres]' -e adapters/crewai
+		-e '.[dev,demo,sqlite,postgres,redis,grpc,tracing,costs,oauth]' -e 'adapters/langgraph[postgres]' -e adapters/crewai
 	@touch $(STAMP)
 
 test: lint typecheck unit

@@ -8,6 +8,7 @@ from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.tiers import TIERS, TierProfile
 from a2a_bridge.backends.topology import Topology
 from a2a_bridge.calling.card_view import AgentCardView
+from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.registry import AgentRegistry, RegistryEntry
 from a2a_bridge.calling.remote_agent import RemoteAgent
 from a2a_bridge.calling.results import RemoteArtifact, RemoteResult, TaskPage
@@ -49,12 +50,14 @@ from a2a_bridge.runner import (
     Usage,
 )
 from a2a_bridge.serving.publish import serve, to_a2a
+from a2a_bridge.serving.tokens import AccessTokens
 from a2a_bridge.serving.worker import run_worker
 from a2a_bridge.telemetry import enable_tracing
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessTokens",
     "Adapted",
     "Adapter",
     "AdapterNotFound",
@@ -67,6 +70,7 @@ __all__ = [
     "BackendUnavailable",
     "BridgeError",
     "CardError",
+    "ClientCredentials",
     "ConfigurationError",
     "DirectReply",
     "Done",

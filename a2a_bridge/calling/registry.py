@@ -19,6 +19,7 @@ from types import TracebackType
 import httpx
 
 from a2a_bridge.calling.card_view import AgentCardView
+from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.remote_agent import RemoteAgent
 from a2a_bridge.errors import ConfigurationError, RemoteAgentError
 from a2a_bridge.http_client import async_client
@@ -63,19 +64,28 @@ class AgentRegistry:
         urls: Mapping[str, str | Sequence[str]],
         *,
         secrets: Mapping[str, str] | None = None,
+        credentials: Mapping[str, ClientCredentials] | None = None,
         timeout: float = 120.0,
     ) -> AgentRegistry:
-        """Agents by name, each a URL or a list of replica URLs, with a secret per agent."""
+        """Agents by name, each a URL or a list of replica URLs, with a secret or client credentials per agent."""
         secrets = secrets or {}
-        unknown = set(secrets) - set(urls)
-        if unknown:
-            raise ConfigurationError(f"secrets given for unknown agents: {', '.join(sorted(unknown))}")
+        credentials = credentials or {}
+        for given, what in ((secrets, "secrets"), (credentials, "credentials")):
+            unknown = set(given) - set(urls)
+            if unknown:
+                raise ConfigurationError(f"{what} given for unknown agents: {', '.join(sorted(unknown))}")
         http = async_client(httpx.Timeout(timeout, connect=5.0))
         agents = {}
         for name, where in urls.items():
             first, *replicas = [where] if isinstance(where, str) else list(where)
             agents[name] = RemoteAgent(
-                first, secret=secrets.get(name), replicas=replicas, timeout=timeout, http_client=http, name=name
+                first,
+                secret=secrets.get(name),
+                credentials=credentials.get(name),
+                replicas=replicas,
+                timeout=timeout,
+                http_client=http,
+                name=name,
             )
         registry = cls(agents)
         registry._http = http

@@ -29,6 +29,7 @@ from opentelemetry.trace import Span
 from a2a_bridge import spans
 from a2a_bridge.calling.attempts import Attempts, Endpoint
 from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
+from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, check_bindings, open_connection
 from a2a_bridge.calling.results import RemoteEvent, RemoteResult, TaskPage
 from a2a_bridge.errors import (
@@ -64,7 +65,9 @@ class RemoteAgent:
             ``/.well-known/agent-card.json``), the path of a card JSON file, a
             card as a dict, an :class:`AgentCardView`, or an a2a-sdk ``AgentCard``.
         secret: The bearer secret this caller holds for this agent. Required
-            when the card declares a bearer scheme.
+            when the card declares a bearer scheme, unless ``credentials`` are given.
+        credentials: :class:`ClientCredentials` that obtain OAuth 2.0 access
+            tokens, sent instead of a secret and refreshed before they expire.
         replicas: Base URLs of more replicas of the same agent, tried in order
             when one is lost.
         timeout: Seconds a whole call may take, per replica tried.
@@ -84,6 +87,7 @@ class RemoteAgent:
         agent: str | Path | Mapping[str, Any] | AgentCardView | Any,
         *,
         secret: str | None = None,
+        credentials: ClientCredentials | None = None,
         replicas: Sequence[str] = (),
         timeout: float = 120.0,
         connect_timeout: float = 5.0,
@@ -101,7 +105,12 @@ class RemoteAgent:
             if not _is_url(replica):
                 raise ConfigurationError(f"replica {replica!r} is not an http(s) URL")
         self._bindings = check_bindings(bindings)
+        if secret and credentials is not None:
+            raise ConfigurationError("give RemoteAgent a secret or credentials, not both")
+        if credentials is not None and not isinstance(credentials, ClientCredentials):
+            raise ConfigurationError("credentials must be ClientCredentials(client_id, client_secret, ...)")
         self._secret = secret
+        self._credentials = credentials
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -149,6 +158,11 @@ class RemoteAgent:
         return self._secret
 
     @property
+    def credentials(self) -> ClientCredentials | None:
+        """The client credentials this caller obtains access tokens with."""
+        return self._credentials
+
+    @property
     def urls(self) -> list[str]:
         return [endpoint.url for endpoint in self._endpoints]
 
@@ -176,9 +190,10 @@ class RemoteAgent:
         async with endpoint.lock:
             if endpoint.connection is None:
                 card = await self._card_of(endpoint)
-                if card.bearer_required and not self._secret:
+                if card.bearer_required and not self._secret and self._credentials is None:
                     raise RemoteAuthError(
-                        f"{card.name} requires a bearer secret (its card declares one); pass secret=...",
+                        f"{card.name} requires a bearer secret or an access token (its card declares one); "
+                        "pass secret=... or credentials=ClientCredentials(...)",
                         agent=card.name,
                         url=card.url,
                     )
@@ -186,9 +201,12 @@ class RemoteAgent:
             connection: Connection = endpoint.connection
             return connection
 
-    def _headers(self, trace: TraceContext | None, span: Span | None = None) -> dict[str, str]:
+    async def _headers(self, trace: TraceContext | None, span: Span | None = None) -> dict[str, str]:
         headers = trace_headers(trace, span=span)
-        if self._secret:
+        if self._credentials is not None:
+            card = None if self._credentials.knows_endpoint else (await self.card()).raw
+            headers["Authorization"] = f"Bearer {await self._credentials.token(card)}"
+        elif self._secret:
             headers["Authorization"] = f"Bearer {self._secret}"
         return headers
 
@@ -253,7 +271,7 @@ class RemoteAgent:
             raise ConfigurationError("send needs text, data or both")
         message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
         with spans.client_span("SendMessage", self.name) as span:
-            headers = self._headers(trace, span)
+            headers = await self._headers(trace, span)
 
             async def op(connection: Connection) -> RemoteResult:
                 return await connection.send(message, headers=headers)
@@ -282,7 +300,7 @@ class RemoteAgent:
             raise ConfigurationError("stream needs text, data or both")
         message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
         with spans.client_span("SendStreamingMessage", self.name) as span:
-            async with contextlib.aclosing(self._stream(message, task_id, self._headers(trace, span))) as events:
+            async with contextlib.aclosing(self._stream(message, task_id, await self._headers(trace, span))) as events:
                 async for event in events:
                     if isinstance(event, RemoteResult):
                         spans.remote_result(span, event)
@@ -358,7 +376,7 @@ class RemoteAgent:
     async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """The task's current state, from the replica that ran it."""
         with spans.client_span("GetTask", self.name) as span:
-            headers = self._headers(trace, span)
+            headers = await self._headers(trace, span)
             result = await self._at_home(task_id, lambda connection: connection.get_task(task_id, headers=headers))
             spans.remote_result(span, result)
             return result
@@ -366,7 +384,7 @@ class RemoteAgent:
     async def cancel(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """Cancel the task on the replica that runs it."""
         with spans.client_span("CancelTask", self.name) as span:
-            headers = self._headers(trace, span)
+            headers = await self._headers(trace, span)
             result = await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
             spans.remote_result(span, result)
             return result
@@ -385,7 +403,7 @@ class RemoteAgent:
             raise ConfigurationError(f"page_size must be between 1 and 100, got {page_size}")
         query = TaskQuery(context_id=context_id, state=state, page_size=page_size, page_token=page_token)
         with spans.client_span("ListTasks", self.name) as span:
-            headers = self._headers(trace, span)
+            headers = await self._headers(trace, span)
 
             async def op(connection: Connection) -> TaskPage:
                 return await connection.list_tasks(query, headers=headers)

@@ -13,34 +13,45 @@ from pathlib import Path
 from typing import Any
 
 from a2a_bridge.calling.card_view import AgentCardView
+from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.remote_agent import RemoteAgent
 
 __all__ = ["RemoteSpec"]
 
 
 class RemoteSpec:
-    """How to reach one remote agent: its source, secret, replicas and timeout."""
+    """How to reach one remote agent: its source, secret or client credentials, replicas and timeout."""
 
     def __init__(
         self,
         agent: str | Path | Mapping[str, Any] | AgentCardView | RemoteAgent,
         *,
         secret: str | None = None,
+        credentials: ClientCredentials | None = None,
         replicas: list[str] | None = None,
         timeout: float = 120.0,
     ) -> None:
         if isinstance(agent, RemoteAgent):
             self._source: Any = agent.urls[0]
             replicas = replicas or agent.urls[1:]
+            secret = secret or agent.secret
+            credentials = credentials or agent.credentials
         else:
             self._source = agent
         self.secret = secret
+        self.credentials = credentials
         self.replicas = list(replicas or [])
         self.timeout = timeout
         self.card: AgentCardView | None = agent if isinstance(agent, AgentCardView) else None
 
     def open(self) -> RemoteAgent:
-        return RemoteAgent(self.card or self._source, secret=self.secret, replicas=self.replicas, timeout=self.timeout)
+        return RemoteAgent(
+            self.card or self._source,
+            secret=self.secret,
+            credentials=self.credentials,
+            replicas=self.replicas,
+            timeout=self.timeout,
+        )
 
     async def load_card(self) -> AgentCardView:
         if self.card is None:

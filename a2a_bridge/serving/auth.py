@@ -8,6 +8,9 @@ A caller may have several valid secrets at once, while one replaces another.
 Secrets given as ``@FILE`` (one a line) are read again by
 :meth:`CallerSecrets.reload`, which a served agent runs on SIGHUP: a rotation
 needs no restart, and drops no connection and no task.
+
+Beside secrets, an agent may take OAuth 2.0 access tokens (:mod:`a2a_bridge.serving.tokens`):
+a token's caller owns its tasks exactly as a secret's name does.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from starlette.authentication import (
     AuthCredentials,
@@ -29,8 +33,12 @@ from starlette.responses import JSONResponse, Response
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.secret_refs import resolve_secrets
 from a2a_bridge.serving.mount_path import route_path
+from a2a_bridge.serving.tokens import TokenCaller, TokenRefused
 
-__all__ = ["BearerSecrets", "CallerSecrets", "auth_error_response", "check_secrets"]
+if TYPE_CHECKING:
+    from a2a_bridge.serving.tokens import TokenVerifier
+
+__all__ = ["AuthRefused", "BearerAuth", "CallerSecrets", "TokenCredentials", "auth_error_response", "check_secrets"]
 
 logger = logging.getLogger("a2a_bridge.auth")
 
@@ -108,49 +116,118 @@ def check_secrets(secrets: Mapping[str, str | Sequence[str]] | None) -> CallerSe
     return CallerSecrets(sources)
 
 
-class BearerSecrets(AuthenticationBackend):
-    """Authenticates ``Authorization: Bearer <secret>`` against named secrets.
+class AuthRefused(AuthenticationError):
+    """A request refused by the auth check: its status (401, 403 or 503) and a reason safe to show."""
+
+    def __init__(self, reason: str, *, status: int = 401, error: str = "", scope: str = "") -> None:
+        super().__init__(reason)
+        self.status = status
+        self.error = error
+        self.scope = scope
+
+
+class TokenCredentials(AuthCredentials):
+    """The credentials of a caller that sent an access token: the scopes it grants."""
+
+
+class BearerAuth(AuthenticationBackend):
+    """Authenticates ``Authorization: Bearer <value>``: a named secret, or an access token when tokens are on.
 
     Paths in ``public_paths`` (the card, health) are open to everyone.
     """
 
-    def __init__(self, secrets: CallerSecrets, *, public_paths: frozenset[str]) -> None:
+    def __init__(
+        self, secrets: CallerSecrets, *, tokens: TokenVerifier | None = None, public_paths: frozenset[str]
+    ) -> None:
         self._secrets = secrets
+        self._tokens = tokens
         self._public_paths = public_paths
+        self._wanted = "token" if not secrets else "secret or token" if tokens else "secret"
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         # From the scope: building ``conn.url`` costs more than the rest of this check.
         if route_path(conn.scope) in self._public_paths:
             return None
-        caller = self.caller_of(conn.headers.get("authorization"))
-        return AuthCredentials(["authenticated"]), SimpleUser(caller)
+        presented = _bearer_value(conn.headers.get("authorization"), self._wanted)
+        caller = self._secret_caller(presented)
+        if caller is not None:
+            return AuthCredentials(["authenticated"]), SimpleUser(caller)
+        token_caller = await self._token_caller(presented)
+        return TokenCredentials(["authenticated", *token_caller.scopes]), SimpleUser(token_caller.name)
 
-    def caller_of(self, header: str | None) -> str:
+    async def caller_of(self, header: str | None) -> str:
         """The name of the caller an ``Authorization`` value authenticates, on any binding.
 
         Raises:
-            AuthenticationError: the value is missing, malformed or not a known secret; the message says which.
+            AuthRefused: the value is missing, malformed, not a known secret or not a valid token.
         """
-        if not header:
-            raise AuthenticationError("missing Authorization header: send 'Authorization: Bearer <secret>'")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("the Authorization header must be 'Bearer <secret>'")
-        presented = token.strip().encode("utf-8")
+        presented = _bearer_value(header, self._wanted)
+        caller = self._secret_caller(presented)
+        return caller if caller is not None else (await self._token_caller(presented)).name
+
+    def known_caller(self, header: str | None) -> str:
+        """:meth:`caller_of` for a value :meth:`caller_of` accepted moments ago, without waiting on anything."""
+        presented = _bearer_value(header, self._wanted)
+        caller = self._secret_caller(presented)
+        if caller is None and self._tokens is not None:
+            known = self._tokens.cached_caller(presented.decode("utf-8", "replace"))
+            caller = known.name if known is not None else None
+        if caller is None:
+            raise AuthRefused("the bearer credential is not valid for this agent")
+        return caller
+
+    def _secret_caller(self, presented: bytes) -> str | None:
         caller: str | None = None
         # Compare against every secret, so timing does not reveal which one nearly matched.
         for name, secrets in self._secrets.by_caller.items():
             for secret in secrets:
                 if hmac.compare_digest(presented, secret) and caller is None:
                     caller = name
-        if caller is None:
-            raise AuthenticationError("the bearer secret is not valid for this agent")
         return caller
+
+    async def _token_caller(self, presented: bytes) -> TokenCaller:
+        if self._tokens is None:
+            raise AuthRefused("the bearer secret is not valid for this agent")
+        if presented.count(b".") != 2:  # a JWT has three parts
+            raise AuthRefused(
+                "the bearer value is neither a secret of this agent nor an access token"
+                if self._secrets
+                else "the bearer value is not an access token"
+            )
+        try:
+            return await self._tokens.caller(presented.decode("utf-8", "replace"))
+        except TokenRefused as refused:
+            raise AuthRefused(refused.reason, status=refused.status, error=refused.error, scope=refused.scope) from None
+
+
+def _bearer_value(header: str | None, wanted: str) -> bytes:
+    if not header:
+        raise AuthRefused(f"missing Authorization header: send 'Authorization: Bearer <{wanted}>'")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthRefused(f"the Authorization header must be 'Bearer <{wanted}>'")
+    return value.strip().encode("utf-8")
+
+
+def www_authenticate(refused: AuthRefused) -> str:
+    """The ``WWW-Authenticate`` value of RFC 6750 for a refusal."""
+    parts = ['Bearer realm="a2a-bridge"']
+    if refused.error:
+        parts.append(f'error="{refused.error}"')
+        parts.append('error_description="{}"'.format(str(refused).replace('"', "'")))
+    if refused.scope:
+        parts.append(f'scope="{refused.scope}"')
+    return ", ".join(parts)
+
+
+_STATUS_NAMES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 503: "UNAVAILABLE"}
 
 
 def auth_error_response(conn: HTTPConnection, exc: Exception) -> Response:
+    refused = exc if isinstance(exc, AuthRefused) else AuthRefused(str(exc))
+    headers = {"WWW-Authenticate": www_authenticate(refused)} if refused.status != 503 else {"Retry-After": "5"}
     return JSONResponse(
-        {"error": {"code": 401, "status": "UNAUTHENTICATED", "message": str(exc)}},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="a2a-bridge"'},
+        {"error": {"code": refused.status, "status": _STATUS_NAMES[refused.status], "message": str(refused)}},
+        status_code=refused.status,
+        headers=headers,
     )

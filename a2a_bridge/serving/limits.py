@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from a2a_bridge.errors import ConfigurationError
 
 __all__ = [
+    "BODY_KEY",
     "DEFAULT_KEEP_TASKS",
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
@@ -17,6 +18,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+BODY_KEY = "a2a_bridge.body"
 # Finished tasks a task store keeps fetchable (a2a_bridge/protocol/server/stores/).
 DEFAULT_KEEP_TASKS = 10_000
 # Seconds a running task stays claimed by its server without renewal (renewed every third of it).
@@ -66,6 +68,7 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        scope[BODY_KEY] = body  # read once: a later check (skill scopes) looks at it without reading again
         replayed = False
 
         async def replay() -> Message:

@@ -8,7 +8,7 @@ from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
-from a2a_bridge.profile import Skill
+from a2a_bridge.profile import AgentProfile, Skill
 from a2a_bridge.serving.auth import check_secrets
 from a2a_bridge.serving.cost_options import check_cost_options
 from a2a_bridge.serving.input_schema import check_schema, schema_model
@@ -19,6 +19,7 @@ from a2a_bridge.serving.limits import (
     check_store_limits,
 )
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
+from a2a_bridge.serving.tokens import AccessTokens, check_tokens
 from a2a_bridge.serving.worker import check_queue, check_queued_runner
 
 __all__ = ["serve", "to_a2a"]
@@ -35,6 +36,7 @@ def to_a2a(
     output_schema: Mapping[str, Any] | type | None = None,
     text_field: str | None = None,
     secrets: Mapping[str, str | Sequence[str]] | None = None,
+    tokens: AccessTokens | Mapping[str, Any] | None = None,
     public_url: str | None = None,
     card: Any = None,
     store: str = "memory",
@@ -73,6 +75,11 @@ def to_a2a(
             card and ``/healthz`` needs ``Authorization: Bearer <secret>``. A
             caller may have a list of valid secrets; each may be ``@FILE`` (one
             secret a line, read again on SIGHUP) or ``env:VAR``.
+        tokens: Accept OAuth 2.0 access tokens (JWTs) from one OpenID Provider,
+            beside or instead of secrets: :class:`AccessTokens` or a dict of its
+            fields (``issuer``, ``audience``, ``scopes``, ``skill_scopes``, ...).
+            The card lists the scheme; the token's client id owns its tasks.
+            Needs the ``oauth`` extra. See ``docs/security.md``.
         public_url: The URL callers reach the agent at, for the card's
             interfaces behind a proxy. Defaults to the URL of each card request.
         card: A complete card to serve instead of the generated one: an a2a-sdk
@@ -168,6 +175,7 @@ def to_a2a(
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
     ledger, pricing = check_cost_options(ledger, tier, capacity)
+    token_config = _check_token_options(tokens, profile, grpc_port)
     config = AppConfig(
         profile=profile,
         input_model=input_model,
@@ -188,8 +196,31 @@ def to_a2a(
         queue=queue,
         ledger=ledger,
         pricing=pricing,
+        tokens=token_config,
     )
     return build_app(adapted.runner, config)
+
+
+def _check_token_options(tokens: object, profile: AgentProfile, grpc_port: int | None) -> AccessTokens | None:
+    checked = check_tokens(tokens)  # type: ignore[arg-type]
+    if checked is None:
+        return None
+    try:
+        import jwt  # noqa: F401
+    except ImportError:
+        raise ConfigurationError("tokens need PyJWT: pip install 'a2a-bridge-core[oauth]'") from None
+    skill_ids = {skill.id for skill in profile.effective_skills()}
+    unknown = sorted(set(checked.skill_scopes) - skill_ids)
+    if unknown:
+        raise ConfigurationError(
+            f"tokens.skill_scopes names skill(s) the agent does not have: {', '.join(unknown)}; "
+            f"its skills: {', '.join(sorted(skill_ids))}"
+        )
+    if checked.skill_scopes and grpc_port is not None:
+        raise ConfigurationError(
+            "per-skill scopes are checked on the HTTP bindings only: serve without grpc_port, or without skill_scopes"
+        )
+    return checked
 
 
 def _check_grpc(port: object) -> None:

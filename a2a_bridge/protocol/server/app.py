@@ -59,11 +59,13 @@ from a2a_bridge.runner import Runner
 
 if TYPE_CHECKING:
     from a2a_bridge.protocol.server.grpc_binding import GrpcBinding
-from a2a_bridge.serving.auth import BearerSecrets, CallerSecrets, auth_error_response
+from a2a_bridge.serving.auth import BearerAuth, CallerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
 from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_path
+from a2a_bridge.serving.skill_scopes import SkillScopes
 from a2a_bridge.serving.store_url import StoreUrl
+from a2a_bridge.serving.tokens import AccessTokens, TokenVerifier
 
 __all__ = ["AppConfig", "build_app"]
 
@@ -96,6 +98,7 @@ class AppConfig:
     queue: str | None = None  # a Redis URL: queue each turn for workers instead of running it
     ledger: str | None = None  # a cost ledger URL: each ended turn is recorded there, priced
     pricing: Pricing = field(default_factory=Pricing)
+    tokens: AccessTokens | None = None  # OAuth 2.0 access tokens accepted beside the secrets
 
 
 class CardEndpoint:
@@ -149,6 +152,12 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         else None
     )
     secured = bool(config.secrets)
+    verifier = TokenVerifier(config.tokens) if config.tokens is not None else None
+    auth = (
+        BearerAuth(config.secrets, tokens=verifier, public_paths=PUBLIC_PATHS)
+        if secured or verifier is not None
+        else None
+    )
 
     grpc: GrpcBinding | None = None
 
@@ -158,7 +167,14 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             card = AgentCard()
             card.CopyFrom(load_card(config.card))
             return ensure_interfaces(card, base_url, v03=config.v03_compat, grpc_port=grpc_port)
-        return build_card(profile, base_url=base_url, secured=secured, v03=config.v03_compat, grpc_port=grpc_port)
+        return build_card(
+            profile,
+            base_url=base_url,
+            secured=secured,
+            tokens=config.tokens,
+            v03=config.v03_compat,
+            grpc_port=grpc_port,
+        )
 
     static_card = make_card(config.public_url or "http://127.0.0.1")
     queued = config.queue is not None
@@ -196,7 +212,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             handler,
             host=config.grpc_host,
             port=config.grpc_port,
-            secrets=BearerSecrets(config.secrets, public_paths=frozenset()) if secured else None,
+            secrets=auth,
             max_bytes=config.max_body_bytes,
         )
     bus: RedisEventBus | None = None
@@ -237,15 +253,10 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         Middleware(RestMediaType),
         Middleware(RestRequestCheck, exempt=PUBLIC_PATHS | {"/", TUTORIAL_PATH, METRICS_PATH}, v03=config.v03_compat),
     ]
-    if secured:
-        middleware.insert(
-            0,
-            Middleware(
-                AuthenticationMiddleware,
-                backend=BearerSecrets(config.secrets, public_paths=PUBLIC_PATHS),
-                on_error=auth_error_response,
-            ),
-        )
+    if auth is not None:
+        middleware.insert(0, Middleware(AuthenticationMiddleware, backend=auth, on_error=auth_error_response))
+    if config.tokens is not None and config.tokens.skill_scopes:
+        middleware.insert(2, Middleware(SkillScopes, skill_scopes=config.tokens.skill_scopes))
     if config.public_url is not None and (prefix := url_path(config.public_url)):
         middleware.insert(0, Middleware(PublicPathPrefix, prefix=prefix))
 

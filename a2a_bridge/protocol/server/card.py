@@ -19,7 +19,11 @@ from a2a.types import (
     AgentExtension,
     AgentInterface,
     AgentSkill,
+    ClientCredentialsOAuthFlow,
     HTTPAuthSecurityScheme,
+    OAuth2SecurityScheme,
+    OAuthFlows,
+    OpenIdConnectSecurityScheme,
     SecurityRequirement,
     SecurityScheme,
     StringList,
@@ -31,10 +35,13 @@ from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.json_files import read_json_object
 from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
 from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION, TUTORIAL_PATH, tasks_send_schema
+from a2a_bridge.serving.tokens import AccessTokens
 
-__all__ = ["BEARER_SCHEME", "build_card", "ensure_interfaces", "load_card"]
+__all__ = ["BEARER_SCHEME", "OAUTH2_SCHEME", "OPENID_SCHEME", "build_card", "ensure_interfaces", "load_card"]
 
 BEARER_SCHEME = "bearer"
+OAUTH2_SCHEME = "oauth2"
+OPENID_SCHEME = "openid"
 TEXT_MODES = ["text/plain", "application/json"]
 
 
@@ -82,8 +89,42 @@ def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtensio
     return _extension(TASKS_SEND_EXTENSION, description, params)
 
 
+def _token_scheme(tokens: AccessTokens) -> SecurityScheme:
+    if tokens.token_url:
+        flow = ClientCredentialsOAuthFlow(token_url=tokens.token_url, scopes=dict.fromkeys(tokens.all_scopes(), ""))
+        return SecurityScheme(
+            oauth2_security_scheme=OAuth2SecurityScheme(
+                description="OAuth 2.0 access tokens (JWT) by the client-credentials grant.",
+                flows=OAuthFlows(client_credentials=flow),
+                oauth2_metadata_url=tokens.discovery_url,
+            )
+        )
+    return SecurityScheme(
+        open_id_connect_security_scheme=OpenIdConnectSecurityScheme(
+            description="OAuth 2.0 access tokens (JWT) from this OpenID Provider, by the client-credentials grant.",
+            open_id_connect_url=tokens.discovery_url,
+        )
+    )
+
+
+def _requirements(schemes: dict[str, list[str]]) -> list[SecurityRequirement]:
+    """One requirement per scheme: any one of them is enough."""
+    requirements = []
+    for name, scopes in schemes.items():
+        requirement = SecurityRequirement()
+        requirement.schemes[name].CopyFrom(StringList(list=scopes))
+        requirements.append(requirement)
+    return requirements
+
+
 def build_card(
-    profile: AgentProfile, *, base_url: str, secured: bool, v03: bool = True, grpc_port: int | None = None
+    profile: AgentProfile,
+    *,
+    base_url: str,
+    secured: bool,
+    tokens: AccessTokens | None = None,
+    v03: bool = True,
+    grpc_port: int | None = None,
 ) -> AgentCard:
     """The public card: no prompts, no secrets, only what callers need."""
     extensions = [ext] if (ext := _schema_extension(profile)) else []
@@ -103,6 +144,7 @@ def build_card(
             for s in profile.effective_skills()
         ],
     )
+    schemes: dict[str, list[str]] = {}
     if secured:
         card.security_schemes[BEARER_SCHEME].CopyFrom(
             SecurityScheme(
@@ -111,9 +153,16 @@ def build_card(
                 )
             )
         )
-        requirement = SecurityRequirement()
-        requirement.schemes[BEARER_SCHEME].CopyFrom(StringList(list=[]))
-        card.security_requirements.append(requirement)
+        schemes[BEARER_SCHEME] = []
+    if tokens is not None:
+        token_scheme = OAUTH2_SCHEME if tokens.token_url else OPENID_SCHEME
+        card.security_schemes[token_scheme].CopyFrom(_token_scheme(tokens))
+        schemes[token_scheme] = list(tokens.scopes)
+        for skill in card.skills:
+            if skill_scopes := tokens.skill_scopes.get(skill.id):
+                needed = {**schemes, token_scheme: list(dict.fromkeys([*tokens.scopes, *skill_scopes]))}
+                skill.security_requirements.extend(_requirements(needed))
+    card.security_requirements.extend(_requirements(schemes))
     return card
 
 

@@ -29,12 +29,11 @@ from a2a.server.request_handlers import DefaultGrpcServerCallContextBuilder, Grp
 from a2a.types import PushNotificationNotSupportedError, UnsupportedOperationError, VersionNotSupportedError
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
-from starlette.authentication import AuthenticationError
 
 from a2a_bridge.protocol.sdk_internals import A2AError, grpc_parts
 from a2a_bridge.protocol.server.caller_errors import log_caller_error, unsupported_version
 from a2a_bridge.protocol.server.request_state import TaskOwner
-from a2a_bridge.serving.auth import BearerSecrets
+from a2a_bridge.serving.auth import AuthRefused, BearerAuth
 
 __all__ = ["GrpcBinding"]
 
@@ -56,7 +55,7 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
 class _CallContextBuilder(DefaultGrpcServerCallContextBuilder):
     """The call's metadata as headers, and its caller (already checked by the interceptor) as the user."""
 
-    def __init__(self, secrets: BearerSecrets | None) -> None:
+    def __init__(self, secrets: BearerAuth | None) -> None:
         self.secrets = secrets
 
     def build(self, context: grpc.aio.ServicerContext) -> ServerCallContext:
@@ -71,13 +70,13 @@ class _CallContextBuilder(DefaultGrpcServerCallContextBuilder):
     def build_user(self, context: grpc.aio.ServicerContext) -> User:
         if self.secrets is None:
             return UnauthenticatedUser()
-        return TaskOwner(self.secrets.caller_of(_metadata(context).get("authorization")))
+        return TaskOwner(self.secrets.known_caller(_metadata(context).get("authorization")))
 
 
 class _BearerCheck(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Refuses a call without a valid bearer secret before any handler runs."""
 
-    def __init__(self, secrets: BearerSecrets) -> None:
+    def __init__(self, secrets: BearerAuth) -> None:
         self.secrets = secrets
 
     async def intercept_service(
@@ -86,21 +85,28 @@ class _BearerCheck(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         metadata = {str(k).lower(): v for k, v in details.invocation_metadata or ()}
         try:
-            self.secrets.caller_of(metadata.get("authorization"))
-        except AuthenticationError as exc:
+            await self.secrets.caller_of(metadata.get("authorization"))
+        except AuthRefused as exc:
             log_caller_error(f"gRPC {details.method}", str(exc))
-            return _refusal(handler, str(exc))
+            return _refusal(handler, str(exc), _REFUSAL_CODES[exc.status])
         return handler
 
 
-def _refusal(handler: Any, reason: str) -> Any:
-    """A handler of the same kind as ``handler`` that answers UNAUTHENTICATED."""
+_REFUSAL_CODES = {
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def _refusal(handler: Any, reason: str, code: grpc.StatusCode) -> Any:
+    """A handler of the same kind as ``handler`` that answers ``code`` (UNAUTHENTICATED and the like)."""
 
     async def refuse(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+        await context.abort(code, reason)
 
     async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+        await context.abort(code, reason)
         yield  # pragma: no cover - abort raises
 
     codec = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
@@ -132,7 +138,7 @@ class GrpcBinding:
     """A ``grpc.aio`` server for one agent, started and stopped with the ASGI app's lifespan."""
 
     def __init__(
-        self, handler: RequestHandler, *, host: str, port: int, secrets: BearerSecrets | None, max_bytes: int
+        self, handler: RequestHandler, *, host: str, port: int, secrets: BearerAuth | None, max_bytes: int
     ) -> None:
         self.host = host
         self.requested_port = port

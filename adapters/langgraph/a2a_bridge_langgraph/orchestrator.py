@@ -220,7 +220,13 @@ class _Orchestrator:
             attempts.append(name)
             card = self.registry.card(name)
             agent = self.registry.get(name)
-            spec = RemoteSpec(card or agent, secret=agent.secret, replicas=agent.urls[1:], timeout=agent.timeout)
+            spec = RemoteSpec(
+                card or agent,
+                secret=agent.secret,
+                credentials=agent.credentials,
+                replicas=agent.urls[1:],
+                timeout=agent.timeout,
+            )
             _write({"event": "hop_started", "index": index, "worker": name, "query": subtask["query"]})
             hop_start = time.perf_counter()
             try:

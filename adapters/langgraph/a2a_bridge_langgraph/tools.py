@@ -20,7 +20,15 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 
-from a2a_bridge import AgentCardView, AgentRegistry, BridgeError, ConfigurationError, RemoteAgent, Skill
+from a2a_bridge import (
+    AgentCardView,
+    AgentRegistry,
+    BridgeError,
+    ClientCredentials,
+    ConfigurationError,
+    RemoteAgent,
+    Skill,
+)
 from a2a_bridge.adapter_api import RemoteSpec, run_sync
 from a2a_bridge_langgraph.remote_calls import result_text, stream_remote, trace_from_config
 
@@ -80,6 +88,7 @@ def a2a_tools(
     agents: AgentRegistry | Iterable[str | AgentCardView | RemoteAgent | Mapping[str, Any]],
     *,
     secrets: Mapping[str, str] | None = None,
+    credentials: ClientCredentials | None = None,
     timeout: float = 120.0,
 ) -> list[StructuredTool]:
     """One tool for every available agent.
@@ -88,6 +97,8 @@ def a2a_tools(
         agents: A loaded ``AgentRegistry`` (its unavailable agents are skipped),
             or agents as URLs, cards or ``RemoteAgent``s.
         secrets: Bearer secrets by agent name (or URL), when not in the registry.
+        credentials: Client credentials for the agents without a secret, to
+            call them with OAuth 2.0 access tokens.
         timeout: Seconds per call.
     """
     secrets = dict(secrets or {})
@@ -96,13 +107,16 @@ def a2a_tools(
         for entry in agents.available:
             assert entry.card is not None
             secret = secrets.get(entry.name) or entry.agent.secret
-            specs.append((RemoteSpec(entry.card, secret=secret, timeout=timeout), entry.card))
+            given = None if secret else entry.agent.credentials or credentials
+            specs.append((RemoteSpec(entry.card, secret=secret, credentials=given, timeout=timeout), entry.card))
     else:
         for agent in agents:
             key = agent if isinstance(agent, str) else getattr(agent, "name", "")
             spec = RemoteSpec(agent, secret=secrets.get(str(key)), timeout=timeout)
             card = run_sync(spec.load_card())
             spec.secret = spec.secret or secrets.get(card.name)
+            if not spec.secret:
+                spec.credentials = spec.credentials or credentials
             specs.append((spec, card))
     tools = [_make_tool(spec, card) for spec, card in specs]
     names = [tool.name for tool in tools]

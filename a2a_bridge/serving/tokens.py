@@ -1,0 +1,305 @@
+"""OAuth 2.0 access tokens: JWTs (RFC 9068) checked against an OpenID Provider's published keys.
+
+A served agent that takes tokens trusts one issuer. It reads the issuer's
+discovery document, then its JWKS, and keeps the keys; a token signed with a key
+it does not know makes it read the JWKS again (at most every few seconds), so
+the provider can rotate its keys without anyone restarting. PyJWT checks the
+signature and the claims; nothing here is cryptography.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from a2a_bridge.errors import ConfigurationError
+
+__all__ = ["AccessTokens", "TokenCaller", "TokenRefused", "TokenVerifier", "check_tokens"]
+
+logger = logging.getLogger("a2a_bridge.auth")
+
+# Asymmetric only: an HMAC algorithm would let anyone holding a public key forge tokens (algorithm confusion).
+DEFAULT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+KEYS_KEPT_SECONDS = 300.0  # read the JWKS again this often, so a removed key stops working
+UNKNOWN_KEY_REFETCH_SECONDS = 3.0  # at most this often on an unknown key id: random kids must not flood the provider
+VERIFIED_KEPT = 2048
+
+
+@dataclass(frozen=True)
+class AccessTokens:
+    """How a served agent accepts OAuth 2.0 access tokens.
+
+    Attributes:
+        issuer: The provider's issuer URL; its discovery document is at
+            ``{issuer}/.well-known/openid-configuration``.
+        audience: What the token's ``aud`` must hold: this agent's name at the
+            provider (its resource indicator, often its URL).
+        scopes: Scopes every call needs.
+        skill_scopes: More scopes per skill id, listed on the card for that
+            skill, needed by a message that names the skill in its metadata
+            (``"skill": "<id>"``).
+        leeway: Seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
+        token_url: The provider's token endpoint. Given, the card lists an OAuth 2.0
+            client-credentials scheme with it; otherwise an OpenID Connect scheme with the discovery URL.
+        identity_claims: The claims naming the caller, the first present wins.
+            The caller owns its tasks as a secret's name does, so a caller moving
+            from a secret to tokens under the same name keeps its tasks.
+        algorithms: Signing algorithms accepted; asymmetric ones only.
+    """
+
+    issuer: str
+    audience: str
+    scopes: tuple[str, ...] = ()
+    skill_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    leeway: float = 30.0
+    token_url: str | None = None
+    identity_claims: tuple[str, ...] = ("client_id", "azp", "sub")
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + DISCOVERY_PATH
+
+    @property
+    def card_scheme(self) -> Literal["oauth2", "openid"]:
+        return "oauth2" if self.token_url else "openid"
+
+    def all_scopes(self) -> list[str]:
+        """Every scope this agent asks for, for the card."""
+        found = dict.fromkeys(self.scopes)
+        for scopes in self.skill_scopes.values():
+            found.update(dict.fromkeys(scopes))
+        return list(found)
+
+
+def _scopes(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.split() if isinstance(value, str) else list(value)
+    if not all(isinstance(item, str) and item and " " not in item for item in items):
+        raise ConfigurationError(f"{what} must be scope names without spaces")
+    return tuple(items)
+
+
+def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessTokens | None:
+    """Validate a token configuration given as :class:`AccessTokens` or a dict of its fields."""
+    if tokens is None:
+        return None
+    if isinstance(tokens, Mapping):
+        unknown = set(tokens) - set(AccessTokens.__dataclass_fields__)
+        if unknown:
+            raise ConfigurationError(f"tokens: unknown field(s) {', '.join(sorted(unknown))}")
+        try:
+            tokens = AccessTokens(**tokens)
+        except TypeError:
+            raise ConfigurationError("tokens needs at least 'issuer' and 'audience'") from None
+    if not isinstance(tokens, AccessTokens):
+        raise ConfigurationError("tokens must be AccessTokens(issuer=..., audience=...) or a dict of its fields")
+    for name in ("issuer", "token_url"):
+        url = getattr(tokens, name)
+        if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))):
+            raise ConfigurationError(f"tokens.{name} must be an http(s) URL, got {url!r}")
+    if not isinstance(tokens.audience, str) or not tokens.audience:
+        raise ConfigurationError("tokens.audience must name this agent at the provider, e.g. its URL")
+    if not isinstance(tokens.leeway, (int, float)) or not 0 <= tokens.leeway <= 300:
+        raise ConfigurationError("tokens.leeway must be between 0 and 300 seconds")
+    weak = [alg for alg in tokens.algorithms if alg not in DEFAULT_ALGORITHMS]
+    if weak:
+        raise ConfigurationError(f"tokens.algorithms: {', '.join(weak)} not accepted; use asymmetric algorithms")
+    if not isinstance(tokens.skill_scopes, Mapping):
+        raise ConfigurationError("tokens.skill_scopes must map skill ids to scopes")
+    skill_scopes = {
+        str(skill): _scopes(scopes, f"tokens.skill_scopes[{skill!r}]") for skill, scopes in tokens.skill_scopes.items()
+    }
+    return AccessTokens(
+        issuer=tokens.issuer.rstrip("/"),
+        audience=tokens.audience,
+        scopes=_scopes(tokens.scopes, "tokens.scopes"),
+        skill_scopes=skill_scopes,
+        leeway=float(tokens.leeway),
+        token_url=tokens.token_url,
+        identity_claims=tuple(tokens.identity_claims),
+        algorithms=tuple(tokens.algorithms),
+    )
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """Who a valid token names, and the scopes it grants."""
+
+    name: str
+    scopes: frozenset[str]
+    expires: float
+
+
+class TokenRefused(Exception):
+    """A token was not accepted: 401 (not valid), 403 (valid, scope missing) or 503 (keys unreachable).
+
+    ``reason`` is safe to show the caller: it names the check that failed, never the expected value.
+    """
+
+    def __init__(self, reason: str, *, status: int = 401, error: str = "invalid_token", scope: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.error = error
+        self.scope = scope
+
+
+def insufficient_scope(missing: Iterable[str]) -> TokenRefused:
+    names = sorted(missing)
+    listed = ", ".join(repr(name) for name in names)
+    return TokenRefused(
+        f"the access token lacks the scope {listed}", status=403, error="insufficient_scope", scope=" ".join(names)
+    )
+
+
+class _ProviderKeys:
+    """The issuer's signing keys, read through its discovery document, and read again as they rotate."""
+
+    def __init__(self, issuer: str, discovery_url: str) -> None:
+        self._issuer = issuer
+        self._discovery_url = discovery_url
+        self._jwks_uri: str | None = None
+        self._keys: dict[str, Any] = {}
+        self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def cached(self, kid: str | None) -> Any | None:
+        if kid is None:
+            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+        return self._keys.get(kid)
+
+    def _due(self, *, missing: bool) -> bool:
+        age = time.monotonic() - self._read_at
+        return age > KEYS_KEPT_SECONDS or (missing and age > UNKNOWN_KEY_REFETCH_SECONDS)
+
+    async def key(self, kid: str | None) -> Any | None:
+        key = self.cached(kid)
+        if self._due(missing=key is None):
+            async with self._lock:  # one read for all the requests that found the keys due
+                if self._due(missing=self.cached(kid) is None):
+                    await self._read()
+            key = self.cached(kid)
+        return key
+
+    async def _read(self) -> None:
+        import jwt
+
+        try:
+            async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
+                if self._jwks_uri is None:
+                    document = (await http.get(self._discovery_url)).raise_for_status().json()
+                    if document.get("issuer", "").rstrip("/") != self._issuer:
+                        raise ValueError("the discovery document names another issuer")
+                    self._jwks_uri = str(document["jwks_uri"])
+                jwks = (await http.get(self._jwks_uri)).raise_for_status().json()
+            key_set = jwt.PyJWKSet.from_dict(jwks)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWTError) as exc:
+            self._read_at = time.monotonic() - KEYS_KEPT_SECONDS + UNKNOWN_KEY_REFETCH_SECONDS  # retry soon
+            if self._keys:
+                logger.warning("could not read the signing keys of %s, keeping the last ones: %s", self._issuer, exc)
+                return
+            logger.error("could not read the signing keys of %s: %s", self._issuer, exc)
+            raise TokenRefused(
+                "the identity provider cannot be reached to check the token; try again", status=503, error=""
+            ) from None
+        self._keys = {key.key_id or "": key for key in key_set.keys if getattr(key, "public_key_use", "sig") != "enc"}
+        self._read_at = time.monotonic()
+        logger.info("read %d signing key(s) of %s", len(self._keys), self._issuer)
+
+
+class TokenVerifier:
+    """Checks JWT access tokens for one agent: signature, issuer, audience, expiry and scopes."""
+
+    def __init__(self, config: AccessTokens) -> None:
+        self.config = config
+        self._keys = _ProviderKeys(config.issuer, config.discovery_url)
+        self._verified: OrderedDict[str, TokenCaller] = OrderedDict()
+
+    async def caller(self, token: str) -> TokenCaller:
+        """The caller a token names, once every check has passed; raises :class:`TokenRefused` otherwise."""
+        known = self.cached_caller(token)
+        if known is not None:
+            return known
+        import jwt
+
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise TokenRefused("the bearer token is not a valid access token") from None
+        if header.get("alg") not in self.config.algorithms:
+            raise TokenRefused("the access token is not signed with an accepted algorithm")
+        kid = header.get("kid")
+        key = await self._keys.key(kid if isinstance(kid, str) else None)
+        if key is None:
+            raise TokenRefused("the access token's signature is not valid")
+        caller = self._decode(token, key, header["alg"])
+        self._remember(token, caller)
+        return caller
+
+    def cached_caller(self, token: str) -> TokenCaller | None:
+        """The caller of a token checked before and not yet expired; no network, no signature check."""
+        caller = self._verified.get(token)
+        if caller is not None and caller.expires + self.config.leeway < time.time():
+            self._verified.pop(token, None)
+            return None
+        return caller
+
+    def _remember(self, token: str, caller: TokenCaller) -> None:
+        # A removed key keeps its tokens valid here for at most KEYS_KEPT_SECONDS, as it does in the key cache.
+        kept = TokenCaller(caller.name, caller.scopes, min(caller.expires, time.time() + KEYS_KEPT_SECONDS))
+        self._verified[token] = kept
+        while len(self._verified) > VERIFIED_KEPT:
+            self._verified.popitem(last=False)
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> TokenCaller:
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=[algorithm],
+                audience=self.config.audience,
+                issuer=self.config.issuer,
+                leeway=self.config.leeway,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenRefused("the access token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenRefused("the access token is not valid yet") from None
+        except jwt.InvalidAudienceError:
+            raise TokenRefused("the access token is not meant for this agent (audience)") from None
+        except jwt.InvalidIssuerError:
+            raise TokenRefused("the access token's issuer is not trusted by this agent") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenRefused(f"the access token has no {exc.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise TokenRefused("the access token's signature is not valid") from None
+        except jwt.PyJWTError:
+            raise TokenRefused("the bearer token is not a valid access token") from None
+        name = next((str(claims[c]) for c in self.config.identity_claims if claims.get(c)), None)
+        if name is None:
+            raise TokenRefused("the access token names no caller")
+        granted = claims.get("scope", claims.get("scp", ""))
+        scopes = frozenset(granted.split() if isinstance(granted, str) else map(str, granted or ()))
+        missing = set(self.config.scopes) - scopes
+        if missing:
+            raise insufficient_scope(missing)
+        return TokenCaller(name, scopes, float(claims["exp"]))
+
+    def check_skill(self, caller_scopes: frozenset[str], skill: str) -> None:
+        """Raise 403 when the message names a skill whose scopes the token lacks."""
+        missing = set(self.config.skill_scopes.get(skill, ())) - caller_scopes
+        if missing:
+            raise insufficient_scope(missing)
