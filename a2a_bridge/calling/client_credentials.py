@@ -51,6 +51,15 @@ def token_endpoint_of(card: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What a failed token request raises: Authlib's httpx client runs on httpx2 where that is installed."""
+    try:
+        import httpx2
+    except ImportError:
+        return (httpx.HTTPError,)
+    return (httpx.HTTPError, httpx2.HTTPError)
+
+
 @dataclass(frozen=True)
 class _Token:
     value: str
@@ -184,7 +193,7 @@ class ClientCredentials:
             raise RemoteAuthError(
                 f"the provider refused the client credentials of {self.client_id!r}: {exc.error}"
             ) from None
-        except httpx.HTTPError as exc:
+        except _transport_errors() as exc:
             raise RemoteAuthError(f"could not reach the token endpoint {token_url}: {exc}") from None
         lifetime = float(token.get("expires_in") or 300)
         margin = self.refresh_margin if self.refresh_margin is not None else min(MAX_REFRESH_MARGIN, lifetime / 5)

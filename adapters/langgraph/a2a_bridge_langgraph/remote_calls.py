@@ -38,7 +38,7 @@ async def stream_remote(
     """Call the remote, echoing its progress and tokens into the graph's custom stream."""
     try:
         write = get_stream_writer()
-    except RuntimeError:  # not inside a graph run
+    except (RuntimeError, KeyError):  # not inside a graph run (a tool called on its own raises KeyError)
         write = None
     result: RemoteResult | None = None
     async for event in remote.stream(text, data=data, task_id=task_id, context_id=context_id, trace=trace):
