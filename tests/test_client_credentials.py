@@ -148,3 +148,43 @@ async def test_the_langgraph_node_and_tools_and_the_crewai_tool_call_with_tokens
 
     without = A2ADelegateTool(agent.url)
     assert "requires a bearer secret or an access token" in await asyncio.to_thread(without.run, request="x")
+
+
+@pytest.mark.timeout(90)
+async def test_a2a_bridge_serve_takes_tokens_on_every_binding_grpc_included(provider):
+    from processes import free_port, serve_process
+
+    grpc_port = free_port()
+    flags = ["--token-issuer", provider.issuer, "--token-audience", AGENT, "--token-scope", "a2a"]
+    agent = serve_process("agents:brief", args=[*flags, "--grpc-port", str(grpc_port)])
+    try:
+        for binding in ("JSONRPC", "HTTP+JSON", "GRPC"):
+            given = credentials(provider)
+            async with RemoteAgent(agent.url, credentials=given, bindings=[binding]) as remote:
+                result = await remote.send("hello")
+                assert result.state == "completed", binding
+                assert next(task.task_id for task in (await remote.list_tasks()).tasks) == result.task_id
+        async with RemoteAgent(agent.url, secret="not-a-token-at-all", bindings=["GRPC"]) as remote:
+            with pytest.raises(RemoteAuthError):
+                await remote.send("hello")
+    finally:
+        agent.stop()
+
+
+def test_token_flags_are_checked_by_name():
+    import subprocess
+    import sys
+
+    for flags, says in [
+        (
+            ["--token-audience", AGENT],
+            "--token-audience, --token-scope, --skill-scope and --token-url need --token-issuer",
+        ),
+        (["--token-issuer", "http://127.0.0.1:1"], "--token-issuer needs --token-audience"),
+        (["--token-issuer", "http://127.0.0.1:1", "--token-audience", "a", "--skill-scope", "x"], "give SKILL=SCOPE"),
+    ]:
+        command = [sys.executable, "-m", "a2a_bridge.cli", "serve", "agents:brief", *flags]
+        done = subprocess.run(command, cwd="tests", capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0
+        assert says in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr

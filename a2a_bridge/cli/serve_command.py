@@ -65,6 +65,31 @@ def parse_secrets(items: list[str]) -> dict[str, list[str]]:
     return secrets
 
 
+def token_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--token-*`` flags as ``to_a2a``'s ``tokens``; None when no issuer is given."""
+    if not args.token_issuer:
+        if args.token_audience or args.token_scope or args.skill_scope or args.token_url:
+            raise ConfigurationError(
+                "--token-audience, --token-scope, --skill-scope and --token-url need --token-issuer"
+            )
+        return None
+    if not args.token_audience:
+        raise ConfigurationError("--token-issuer needs --token-audience: this agent's name at the provider")
+    skill_scopes: dict[str, list[str]] = {}
+    for item in args.skill_scope:
+        skill, sep, scope = item.partition("=")
+        if not sep or not skill or not scope:
+            raise ConfigurationError(f"--skill-scope {item!r}: give SKILL=SCOPE")
+        skill_scopes.setdefault(skill, []).append(scope)
+    return {
+        "issuer": args.token_issuer,
+        "audience": args.token_audience,
+        "scopes": args.token_scope,
+        "skill_scopes": skill_scopes,
+        "token_url": args.token_url,
+    }
+
+
 def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve a runner, graph or crew over A2A")
     serve.add_argument("target", metavar="MODULE:ATTR", help="the object to serve, e.g. my_agents:graph")
@@ -77,6 +102,28 @@ def add_parser(commands: Any) -> None:
         metavar="NAME=SECRET",
         help=f"a caller's bearer secret, {SECRET_HELP}; give a caller twice for two valid secrets, and a @FILE "
         "may hold several, one a line: the server reads its files again on SIGHUP",
+    )
+    tokens = serve.add_argument_group("OAuth 2.0 access tokens, beside or instead of secrets (docs/security.md)")
+    tokens.add_argument(
+        "--token-issuer", metavar="URL", help="accept JWT access tokens from this OpenID Provider (its issuer URL)"
+    )
+    tokens.add_argument(
+        "--token-audience", metavar="AUD", help="what the tokens' aud must hold: this agent's name at the provider"
+    )
+    tokens.add_argument(
+        "--token-scope", action="append", default=[], metavar="SCOPE", help="a scope every call needs; repeatable"
+    )
+    tokens.add_argument(
+        "--skill-scope",
+        action="append",
+        default=[],
+        metavar="SKILL=SCOPE",
+        help="a scope a message naming this skill needs too; repeatable",
+    )
+    tokens.add_argument(
+        "--token-url",
+        metavar="URL",
+        help="the provider's token endpoint, listed on the card (default: its discovery URL)",
     )
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
@@ -226,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
     from a2a_bridge.serving.publish import serve
 
     secrets = parse_secrets(args.secret)
+    tokens = token_options(args)
     obj = load_object(args.target)
     # Only a graph takes a checkpointer: passed only when given, any other adapter refuses it by name.
     adapter_options = {"checkpointer": url_arg(args.checkpointer, "--checkpointer")} if args.checkpointer else {}
@@ -235,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         secrets=secrets or None,
+        tokens=tokens,
         public_url=args.public_url,
         name=args.name,
         description=args.description,

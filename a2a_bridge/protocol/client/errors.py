@@ -20,6 +20,7 @@ from a2a_bridge.calling.http_errors import error_for_status, error_for_transport
 from a2a_bridge.errors import (
     FieldError,
     RemoteAgentError,
+    RemoteAuthError,
     RemoteInputError,
     RemoteTimeout,
     TaskNotFound,
@@ -43,6 +44,18 @@ def _field_errors(error: A2AError) -> list[FieldError]:
     return []
 
 
+def _grpc_refusal(cause: BaseException) -> str | None:
+    """The status and reason of a gRPC call refused for its credentials; grpc is an extra, so looked up late."""
+    try:
+        import grpc
+    except ImportError:
+        return None
+    refusals = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+    if isinstance(cause, grpc.aio.AioRpcError) and cause.code() in refusals:
+        return f"{cause.code().name}: {cause.details()}"
+    return None
+
+
 def translate(exc: BaseException, *, agent: str, url: str) -> RemoteAgentError | None:
     """The core error for an SDK or transport exception; None for any other exception."""
     if isinstance(exc, RemoteAgentError):
@@ -55,6 +68,8 @@ def translate(exc: BaseException, *, agent: str, url: str) -> RemoteAgentError |
         status_error = error_for_status(cause.response.status_code, agent=agent, url=url)
         if status_error is not None:
             return status_error
+    if (refusal := _grpc_refusal(cause)) is not None:
+        return RemoteAuthError(f"{where} refused the credentials (gRPC {refusal})", agent=agent, url=url)
     lost = error_for_transport(cause, agent=agent, url=url)
     if lost is not None:
         return lost
