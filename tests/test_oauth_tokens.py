@@ -165,8 +165,9 @@ BAD_TOKENS = [
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("case", "make", "status", "reason"), BAD_TOKENS, ids=[case[0] for case in BAD_TOKENS])
-def test_a_bad_token_gets_a_clear_refusal_that_gives_nothing_away(provider, agent, case, make, status, reason):
-    response = send(agent.url, make(provider))
+def test_a_bad_token_gets_a_clear_refusal_that_gives_nothing_away(provider, agent, case, make, status, reason, caplog):
+    token = make(provider)
+    response = send(agent.url, token)
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert reason in error["message"], error
@@ -176,6 +177,9 @@ def test_a_bad_token_gets_a_clear_refusal_that_gives_nothing_away(provider, agen
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="a2a-bridge"')
     assert ('error="insufficient_scope"' if status == 403 else 'error="invalid_token"') in challenge
+    [logged] = [record.getMessage() for record in caplog.records if record.name == "a2a_bridge.auth"]
+    assert logged == f"refused POST /: {status} {error['message']}"
+    assert token not in caplog.text
     print(f"\n{case}: {status} {error['message']}")
 
 

@@ -225,6 +225,8 @@ _STATUS_NAMES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 503: "UNAVAIL
 
 def auth_error_response(conn: HTTPConnection, exc: Exception) -> Response:
     refused = exc if isinstance(exc, AuthRefused) else AuthRefused(str(exc))
+    # One line per refusal, with the reason and never the credential, as for any caller's mistake.
+    logger.warning("refused %s %s: %s %s", conn.scope.get("method"), route_path(conn.scope), refused.status, refused)
     headers = {"WWW-Authenticate": www_authenticate(refused)} if refused.status != 503 else {"Retry-After": "5"}
     return JSONResponse(
         {"error": {"code": refused.status, "status": _STATUS_NAMES[refused.status], "message": str(refused)}},
