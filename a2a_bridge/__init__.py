@@ -7,6 +7,7 @@ under the ``a2a_bridge.adapters`` entry-point group.
 from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.tiers import TIERS, TierProfile
 from a2a_bridge.backends.topology import Topology
+from a2a_bridge.calling.card_keys import CardKeys
 from a2a_bridge.calling.card_view import AgentCardView
 from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.registry import AgentRegistry, RegistryEntry
@@ -70,6 +71,7 @@ __all__ = [
     "BackendUnavailable",
     "BridgeError",
     "CardError",
+    "CardKeys",
     "ClientCredentials",
     "ConfigurationError",
     "DirectReply",

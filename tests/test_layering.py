@@ -38,6 +38,7 @@ CONTRACT = {
     "fast_paths",
     "urls",
     "secret_refs",
+    "signing_keys",
 }
 # What each part of the core may import from the core, at module level (the contract modules always).
 FOLDER_RULES: dict[str, set[str]] = {

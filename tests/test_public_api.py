@@ -19,7 +19,7 @@ EXPECTED = {
         "RemoteAgent", "RemoteAgentError", "RemoteArtifact", "RemoteAuthError", "RemoteInputError",
         "RemoteResult", "RemoteTimeout", "RemoteUnavailable", "Runner", "Skill", "TaskNotFound", "TaskPage",
         "TextDelta", "TraceContext", "Turn", "UnsupportedOperation", "Usage", "__version__",
-        "serve", "to_a2a", "run_worker", "enable_tracing", "AccessTokens", "ClientCredentials",
+        "serve", "to_a2a", "run_worker", "enable_tracing", "AccessTokens", "ClientCredentials", "CardKeys",
     },
     "a2a_bridge.testing": {"LiveServer", "RecordedRequest", "Reply", "ScriptedBackend", "ToolCall"},
 }  # fmt: skip

@@ -209,3 +209,24 @@ async def test_a_shared_store_writes_the_row_the_sdks_own_store_would(tmp_path):
         assert hasattr(TaskModel, name), f"the SDK's task table lost the column {name!r}"
         assert ours[name] == getattr(theirs, name), name
     await engine.dispose()
+
+
+def test_the_card_signer_and_verifier_keep_their_shape():
+    import jwt
+    from a2a.types import AgentCard
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def new_key() -> tuple[jwt.PyJWK, jwt.PyJWK]:
+        private = rsa.generate_private_key(65537, 2048)
+        as_jwk = jwt.algorithms.RSAAlgorithm.to_jwk
+        return jwt.PyJWK(as_jwk(private, as_dict=True)), jwt.PyJWK(as_jwk(private.public_key(), as_dict=True))
+
+    signer_factory, verifier_factory, no_signature, invalid = sdk_internals.card_signing()
+    (key, public), (_, other) = new_key(), new_key()
+    card = signer_factory(key, {"kid": "k", "alg": "RS256", "typ": "JOSE"})(AgentCard(name="n", description="d"))
+    assert len(card.signatures) == 1
+    verifier_factory(lambda kid, jku: public, ["RS256"])(card)
+    with pytest.raises(invalid):
+        verifier_factory(lambda kid, jku: other, ["RS256"])(card)
+    with pytest.raises(no_signature):
+        verifier_factory(lambda kid, jku: public, ["RS256"])(AgentCard(name="n"))

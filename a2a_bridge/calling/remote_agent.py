@@ -28,6 +28,7 @@ from opentelemetry.trace import Span
 
 from a2a_bridge import spans
 from a2a_bridge.calling.attempts import Attempts, Endpoint
+from a2a_bridge.calling.card_keys import CardKeys
 from a2a_bridge.calling.card_view import AgentCardView, fetch_card, read_card_file
 from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.connections import Connection, Outgoing, TaskQuery, check_bindings, open_connection
@@ -68,6 +69,9 @@ class RemoteAgent:
             when the card declares a bearer scheme, unless ``credentials`` are given.
         credentials: :class:`ClientCredentials` that obtain OAuth 2.0 access
             tokens, sent instead of a secret and refreshed before they expire.
+        card_keys: Keys that must have signed the agent's card: a
+            :class:`CardKeys`, a JWKS URL or a key file. A fetched card that is
+            unsigned or wrongly signed is refused with a ``CardError``.
         replicas: Base URLs of more replicas of the same agent, tried in order
             when one is lost.
         timeout: Seconds a whole call may take, per replica tried.
@@ -88,6 +92,7 @@ class RemoteAgent:
         *,
         secret: str | None = None,
         credentials: ClientCredentials | None = None,
+        card_keys: CardKeys | str | Path | Mapping[str, Any] | None = None,
         replicas: Sequence[str] = (),
         timeout: float = 120.0,
         connect_timeout: float = 5.0,
@@ -111,6 +116,7 @@ class RemoteAgent:
             raise ConfigurationError("credentials must be ClientCredentials(client_id, client_secret, ...)")
         self._secret = secret
         self._credentials = credentials
+        self._card_keys = CardKeys.of(card_keys)
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -163,6 +169,11 @@ class RemoteAgent:
         return self._credentials
 
     @property
+    def card_keys(self) -> CardKeys | None:
+        """The keys the agent's card must be signed with."""
+        return self._card_keys
+
+    @property
     def urls(self) -> list[str]:
         return [endpoint.url for endpoint in self._endpoints]
 
@@ -180,6 +191,8 @@ class RemoteAgent:
     async def _card_of(self, endpoint: Endpoint) -> AgentCardView:
         if endpoint.card is None:
             raw = await fetch_card(self._http, endpoint.url, timeout=min(self.timeout, 30.0))
+            if self._card_keys is not None:
+                await self._card_keys.check(raw, http=self._http, url=endpoint.url)
             view = AgentCardView.from_dict(raw, url=endpoint.url)
             if not _is_url(view.url):
                 raise CardError(f"the card at {endpoint.url} names no usable URL", url=endpoint.url)

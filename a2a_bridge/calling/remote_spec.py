@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from a2a_bridge.calling.card_keys import CardKeys
 from a2a_bridge.calling.card_view import AgentCardView
 from a2a_bridge.calling.client_credentials import ClientCredentials
 from a2a_bridge.calling.remote_agent import RemoteAgent
@@ -28,6 +29,7 @@ class RemoteSpec:
         *,
         secret: str | None = None,
         credentials: ClientCredentials | None = None,
+        card_keys: CardKeys | None = None,
         replicas: list[str] | None = None,
         timeout: float = 120.0,
     ) -> None:
@@ -36,10 +38,12 @@ class RemoteSpec:
             replicas = replicas or agent.urls[1:]
             secret = secret or agent.secret
             credentials = credentials or agent.credentials
+            card_keys = card_keys or agent.card_keys
         else:
             self._source = agent
         self.secret = secret
         self.credentials = credentials
+        self.card_keys = card_keys
         self.replicas = list(replicas or [])
         self.timeout = timeout
         self.card: AgentCardView | None = agent if isinstance(agent, AgentCardView) else None
@@ -49,6 +53,7 @@ class RemoteSpec:
             self.card or self._source,
             secret=self.secret,
             credentials=self.credentials,
+            card_keys=self.card_keys,
             replicas=self.replicas,
             timeout=self.timeout,
         )

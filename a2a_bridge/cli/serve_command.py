@@ -125,6 +125,14 @@ def add_parser(commands: Any) -> None:
         metavar="URL",
         help="the provider's token endpoint, listed on the card (default: its discovery URL)",
     )
+    serve.add_argument(
+        "--card-signing-key",
+        metavar="FILE",
+        help="sign the Agent Card with this private key (PEM or JWK); callers verify it with the public key",
+    )
+    serve.add_argument(
+        "--card-key-id", metavar="KID", help="the key id in the card's signature (default: its thumbprint)"
+    )
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
     serve.add_argument("--description", help="override the card description")
@@ -284,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         secrets=secrets or None,
         tokens=tokens,
+        card_signing_key=args.card_signing_key,
+        card_key_id=args.card_key_id,
         public_url=args.public_url,
         name=args.name,
         description=args.description,

@@ -39,6 +39,7 @@ __all__ = [
     "append_artifact_to_task",
     "build_rest_error_payload",
     "apply_history_length",
+    "card_signing",
     "apply_task_event",
     "check_handler",
     "grpc_parts",
@@ -121,6 +122,21 @@ def running(handler: LegacyRequestHandler, task_id: str) -> asyncio.Task[Any] | 
     with handler._running_agents_lock:
         run: asyncio.Task[Any] | None = handler._running_agents.get(task_id)
         return run
+
+
+def card_signing() -> tuple[Callable[..., Any], Callable[..., Any], type[Exception], type[Exception]]:
+    """The SDK's card signer and verifier factories, and the verifier's two errors (no signature, none valid).
+
+    Imported on demand: they need PyJWT, an extra. ``a2a.utils.signing`` has no ``__all__``.
+    """
+    from a2a.utils.signing import (
+        NoSignatureError,
+        SignatureVerificationError,
+        create_agent_card_signer,
+        create_signature_verifier,
+    )
+
+    return create_agent_card_signer, create_signature_verifier, NoSignatureError, SignatureVerificationError
 
 
 def grpc_parts() -> tuple[Callable[[Any, Any], None], Callable[[Any], Any], Mapping[type, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
@@ -21,6 +22,7 @@ from a2a_bridge.serving.limits import (
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
 from a2a_bridge.serving.tokens import AccessTokens, check_tokens
 from a2a_bridge.serving.worker import check_queue, check_queued_runner
+from a2a_bridge.signing_keys import SigningKey, load_signing_key
 
 __all__ = ["serve", "to_a2a"]
 
@@ -39,6 +41,8 @@ def to_a2a(
     tokens: AccessTokens | Mapping[str, Any] | None = None,
     public_url: str | None = None,
     card: Any = None,
+    card_signing_key: str | Path | None = None,
+    card_key_id: str | None = None,
     store: str = "memory",
     task_store: Any = None,
     keep_tasks: int = DEFAULT_KEEP_TASKS,
@@ -84,6 +88,12 @@ def to_a2a(
             interfaces behind a proxy. Defaults to the URL of each card request.
         card: A complete card to serve instead of the generated one: an a2a-sdk
             ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
+        card_signing_key: A private key file (PEM, or a JWK) to sign the card
+            with, as A2A v1.0 defines: a JWS over the card's canonical JSON.
+            Callers verify it with the public key (``RemoteAgent(card_keys=...)``).
+            Needs the ``oauth`` extra.
+        card_key_id: The key id in the signature; by default the JWK's own, or
+            the key's RFC 7638 thumbprint.
         store: Where tasks live: ``"memory"`` (the default), ``"sqlite:///PATH"``
             (one host, survives restarts) or ``"postgresql://..."`` (shared by
             replicas). See ``docs/deploying.md``.
@@ -176,6 +186,7 @@ def to_a2a(
         raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
     ledger, pricing = check_cost_options(ledger, tier, capacity)
     token_config = _check_token_options(tokens, profile, grpc_port)
+    signing_key = _check_signing_key(card_signing_key, card_key_id)
     config = AppConfig(
         profile=profile,
         input_model=input_model,
@@ -197,8 +208,23 @@ def to_a2a(
         ledger=ledger,
         pricing=pricing,
         tokens=token_config,
+        card_signing_key=signing_key,
     )
     return build_app(adapted.runner, config)
+
+
+def _check_signing_key(path: object, kid: str | None) -> SigningKey | None:
+    if path is None:
+        if kid is not None:
+            raise ConfigurationError("card_key_id needs card_signing_key")
+        return None
+    if not isinstance(path, (str, Path)):
+        raise ConfigurationError(f"card_signing_key must be the path of a key file, got {type(path).__name__}")
+    try:
+        import jwt  # noqa: F401
+    except ImportError:
+        raise ConfigurationError("signed cards need PyJWT: pip install 'a2a-bridge-core[oauth]'") from None
+    return load_signing_key(path, kid=kid)
 
 
 def _check_token_options(tokens: object, profile: AgentProfile, grpc_port: int | None) -> AccessTokens | None:

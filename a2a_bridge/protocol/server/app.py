@@ -54,6 +54,7 @@ from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.traced_calls import trace_calls
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
 from a2a_bridge.protocol.server.tutorial_schema import TUTORIAL_PATH
+from a2a_bridge.protocol.wire.card_signatures import card_signer
 from a2a_bridge.protocol.wire.cards import card_to_dict
 from a2a_bridge.runner import Runner
 
@@ -66,6 +67,7 @@ from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_pat
 from a2a_bridge.serving.skill_scopes import SkillScopes
 from a2a_bridge.serving.store_url import StoreUrl
 from a2a_bridge.serving.tokens import AccessTokens, TokenVerifier
+from a2a_bridge.signing_keys import SigningKey
 
 __all__ = ["AppConfig", "build_app"]
 
@@ -99,6 +101,7 @@ class AppConfig:
     ledger: str | None = None  # a cost ledger URL: each ended turn is recorded there, priced
     pricing: Pricing = field(default_factory=Pricing)
     tokens: AccessTokens | None = None  # OAuth 2.0 access tokens accepted beside the secrets
+    card_signing_key: SigningKey | None = None  # signs every card served
 
 
 class CardEndpoint:
@@ -160,8 +163,13 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     )
 
     grpc: GrpcBinding | None = None
+    sign = card_signer(config.card_signing_key) if config.card_signing_key is not None else None
 
     def make_card(base_url: str) -> AgentCard:
+        card = unsigned_card(base_url)
+        return sign(card) if sign is not None else card
+
+    def unsigned_card(base_url: str) -> AgentCard:
         grpc_port = grpc.port if grpc is not None else None
         if config.card is not None:
             card = AgentCard()

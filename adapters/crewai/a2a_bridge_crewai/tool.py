@@ -17,7 +17,7 @@ from typing import Any
 from crewai.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from a2a_bridge import AgentCardView, BridgeError, ClientCredentials, RemoteResult
+from a2a_bridge import AgentCardView, BridgeError, CardKeys, ClientCredentials, RemoteResult
 from a2a_bridge.adapter_api import RemoteSpec, run_sync
 
 __all__ = ["A2ADelegateTool"]
@@ -66,13 +66,21 @@ class A2ADelegateTool(BaseTool):
         *,
         secret: str | None = None,
         credentials: ClientCredentials | None = None,
+        card_keys: CardKeys | str | None = None,
         replicas: list[str] | None = None,
         timeout: float = 120.0,
         name: str | None = None,
         description: str | None = None,
     ) -> None:
         """Open the remote agent's card now, so the tool's name and description come from it."""
-        spec = RemoteSpec(agent, secret=secret, credentials=credentials, replicas=replicas, timeout=timeout)
+        spec = RemoteSpec(
+            agent,
+            secret=secret,
+            credentials=credentials,
+            card_keys=CardKeys.of(card_keys),
+            replicas=replicas,
+            timeout=timeout,
+        )
         card = run_sync(spec.load_card())
         super().__init__(
             name=name or "ask_" + _NAME.sub("_", card.name).strip("_").lower(),

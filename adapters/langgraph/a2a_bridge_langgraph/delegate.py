@@ -24,7 +24,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.types import interrupt
 
-from a2a_bridge import AgentCardView, BridgeError, ClientCredentials, ConfigurationError, RemoteAgent, RemoteResult
+from a2a_bridge import (
+    AgentCardView,
+    BridgeError,
+    CardKeys,
+    ClientCredentials,
+    ConfigurationError,
+    RemoteAgent,
+    RemoteResult,
+)
 from a2a_bridge.adapter_api import RemoteSpec, run_sync
 from a2a_bridge_langgraph.remote_calls import result_text, stream_remote, trace_from_config
 
@@ -62,6 +70,7 @@ class A2ADelegateNode(Runnable[Mapping[str, Any], dict[str, Any]]):
         output: str | None = None,
         secret: str | None = None,
         credentials: ClientCredentials | None = None,
+        card_keys: CardKeys | str | None = None,
         timeout: float = 120.0,
         replicas: list[str] | None = None,
         on_error: Literal["message", "raise"] = "message",
@@ -69,7 +78,14 @@ class A2ADelegateNode(Runnable[Mapping[str, Any], dict[str, Any]]):
     ) -> None:
         if on_error not in ("message", "raise"):
             raise ConfigurationError("on_error must be 'message' or 'raise'")
-        self.spec = RemoteSpec(agent, secret=secret, credentials=credentials, replicas=replicas, timeout=timeout)
+        self.spec = RemoteSpec(
+            agent,
+            secret=secret,
+            credentials=credentials,
+            card_keys=CardKeys.of(card_keys),
+            replicas=replicas,
+            timeout=timeout,
+        )
         self.input = input
         self.output = output
         self.on_error = on_error

@@ -24,6 +24,7 @@ from a2a_bridge import (
     AgentCardView,
     AgentRegistry,
     BridgeError,
+    CardKeys,
     ClientCredentials,
     ConfigurationError,
     RemoteAgent,
@@ -89,6 +90,7 @@ def a2a_tools(
     *,
     secrets: Mapping[str, str] | None = None,
     credentials: ClientCredentials | None = None,
+    card_keys: CardKeys | str | None = None,
     timeout: float = 120.0,
 ) -> list[StructuredTool]:
     """One tool for every available agent.
@@ -99,20 +101,26 @@ def a2a_tools(
         secrets: Bearer secrets by agent name (or URL), when not in the registry.
         credentials: Client credentials for the agents without a secret, to
             call them with OAuth 2.0 access tokens.
+        card_keys: Keys every agent's card must be signed with (a
+            :class:`CardKeys`, a JWKS URL or a key file).
         timeout: Seconds per call.
     """
     secrets = dict(secrets or {})
+    checked_keys = CardKeys.of(card_keys)
     specs: list[tuple[RemoteSpec, AgentCardView]] = []
     if isinstance(agents, AgentRegistry):
         for entry in agents.available:
             assert entry.card is not None
             secret = secrets.get(entry.name) or entry.agent.secret
             given = None if secret else entry.agent.credentials or credentials
-            specs.append((RemoteSpec(entry.card, secret=secret, credentials=given, timeout=timeout), entry.card))
+            # With card keys the card is fetched again, to be checked: the registry read it unchecked.
+            source = entry.agent if checked_keys is not None else entry.card
+            spec = RemoteSpec(source, secret=secret, credentials=given, card_keys=checked_keys, timeout=timeout)
+            specs.append((spec, run_sync(spec.load_card()) if checked_keys is not None else entry.card))
     else:
         for agent in agents:
             key = agent if isinstance(agent, str) else getattr(agent, "name", "")
-            spec = RemoteSpec(agent, secret=secrets.get(str(key)), timeout=timeout)
+            spec = RemoteSpec(agent, secret=secrets.get(str(key)), card_keys=checked_keys, timeout=timeout)
             card = run_sync(spec.load_card())
             spec.secret = spec.secret or secrets.get(card.name)
             if not spec.secret:
