@@ -139,16 +139,22 @@ async def test_a_grpc_call_in_another_version_is_unimplemented_and_says_which_wo
     assert "A2A 1.0" in rpc.value.details()
 
 
-async def test_push_notifications_over_grpc_are_unimplemented_as_the_spec_maps_them(served):
-
-    async with grpc.aio.insecure_channel(grpc_address(served)) as channel:
-        stub = a2a_pb2_grpc.A2AServiceStub(channel)
-        with pytest.raises(grpc.aio.AioRpcError) as rpc:
-            await stub.CreateTaskPushNotificationConfig(
-                TaskPushNotificationConfig(task_id="t", url="https://example.com/hook"), metadata=tuple(AUTH.items())
-            )
-
-    assert rpc.value.code() == grpc.StatusCode.UNIMPLEMENTED
+async def test_push_configs_over_grpc_are_checked_and_unimplemented_where_push_is_off(served, live_server):
+    without_push = live_server(to_a2a(EchoAgent(), secrets=SECRETS, grpc_port=0, push_notifications=False))
+    calls = [
+        (without_push, "https://example.com/hook", grpc.StatusCode.UNIMPLEMENTED),
+        (served, "https://example.com/hook", grpc.StatusCode.NOT_FOUND),  # push is on; there is no task "t"
+        (served, "http://169.254.169.254/latest/meta-data/", grpc.StatusCode.INVALID_ARGUMENT),
+    ]
+    for server, url, code in calls:
+        async with grpc.aio.insecure_channel(grpc_address(server)) as channel:
+            stub = a2a_pb2_grpc.A2AServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as rpc:
+                await stub.CreateTaskPushNotificationConfig(
+                    TaskPushNotificationConfig(task_id="t", url=url), metadata=tuple(AUTH.items())
+                )
+        assert rpc.value.code() == code, url
+    assert "169.254.169.254 is a cloud metadata service" in rpc.value.details()
 
 
 def card_with_dead_http(grpc_port: int) -> dict:

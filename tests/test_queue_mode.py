@@ -21,6 +21,7 @@ from a2a_calls import V1, call, error_of, get_task, message, start_task, state, 
 from ledgers import recorded
 from processes import AgentProcess, serve_process, worker_process
 from sdk import request, sdk_client, user_message
+from webhook_receiver import Receiver, kinds, webhook
 
 from a2a_bridge import ConfigurationError, Progress, RemoteAgent, run_worker, to_a2a
 from a2a_bridge.testing import services
@@ -608,3 +609,24 @@ def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, 
             assert health(probe, until=200) == 200
     finally:
         built.stop()
+
+
+def test_a_worker_delivers_the_push_notifications_of_the_turns_it_runs(mesh):
+    with Receiver.started() as receiver:
+        allow = ("--webhook-allow", "127.0.0.0/8")
+        mesh.serve(*allow)
+        mesh.add_worker(16, *allow)
+        params = {"message": message("pushed"), "configuration": {"taskPushNotificationConfig": webhook(receiver.url)}}
+        task = call(mesh.url, "SendMessage", params)["task"]
+        assert state(task) == "completed"
+        events = receiver.events()
+    assert kinds(events)[0] == "statusUpdate TASK_STATE_WORKING"  # the worker's first event: the task was queued before
+    assert kinds(events)[-1] == "statusUpdate TASK_STATE_COMPLETED"
+    assert {next(iter(e.values()))["taskId"] for e in events} == {task["id"]}
+    assert receiver.received[-1]["headers"]["x-a2a-notification-token"] == "task-token-1"
+    refused = error_of(mesh.url, "SendMessage", {"message": message("x"), "configuration": {
+        "taskPushNotificationConfig": webhook("http://10.1.2.3/hook")}})  # fmt: skip
+    assert refused["message"] == (
+        "push notification url: 10.1.2.3 is a private address, which this agent does not call "
+        "(push_notifications.allow)"
+    )

@@ -28,10 +28,14 @@ def tck_runs(tmp_path_factory) -> dict[str, TckRun]:
         pytest.skip(f"A2A_TCK_KIT is not set; {WHERE_TO_GET_IT}")
     if not kit.exists():
         pytest.fail(f"A2A_TCK_KIT={kit} does not exist; {WHERE_TO_GET_IT}")
+    # The kit's webhook receiver listens on this machine: allowed here, as it never is by default.
+    push = {"allow": ["127.0.0.0/8", "::1/128"]}
     apps = {
-        "runner, v1.0 only": to_a2a(TckRunner(), v03_compat=False, grpc_port=0),
-        "runner, v1.0 and v0.3": to_a2a(TckRunner(), grpc_port=0),
-        "graph, v1.0 only": to_a2a(tck_graph(), v03_compat=False, direct_replies=True, grpc_port=0),
+        "runner, v1.0 only": to_a2a(TckRunner(), v03_compat=False, grpc_port=0, push_notifications=push),
+        "runner, v1.0 and v0.3": to_a2a(TckRunner(), grpc_port=0, push_notifications=push),
+        "graph, v1.0 only": to_a2a(
+            tck_graph(), v03_compat=False, direct_replies=True, grpc_port=0, push_notifications=push
+        ),
     }
     servers = {name: LiveServer(app).start() for name, app in apps.items()}
     try:
@@ -63,6 +67,9 @@ def test_served_a2a_1_0_only_every_must_of_the_tck_passes(tck_runs, agent):
         "grpc": 0,
     }
     assert all(run.transports[binding]["passed"] > 50 for binding in ("jsonrpc", "http_json", "grpc"))
+    pushed = {req: info["status"] for req, info in run.requirements.items() if req.startswith("PUSH-")}
+    assert len(pushed) == 10
+    assert set(pushed.values()) == {"PASS"}, pushed  # push-config operations and delivery, on every binding
 
 
 @pytest.mark.timeout(900)

@@ -133,6 +133,7 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--card-key-id", metavar="KID", help="the key id in the card's signature (default: its thumbprint)"
     )
+    add_push_flags(serve)
     serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
     serve.add_argument("--name", help="override the card name")
     serve.add_argument("--description", help="override the card description")
@@ -243,6 +244,28 @@ def add_framework_flags(parser: Any) -> None:
     )
 
 
+def add_push_flags(parser: Any) -> None:
+    push = parser.add_argument_group("push notifications (docs/security.md)")
+    push.add_argument(
+        "--no-push", dest="push", action="store_false", help="take no push-notification webhooks from callers"
+    )
+    push.add_argument(
+        "--webhook-allow",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a network webhooks may reach although it is not public (e.g. 10.20.0.0/16); repeatable",
+    )
+    push.add_argument(
+        "--webhook-retries", type=int, default=5, metavar="N", help="further attempts per failed delivery (default: 5)"
+    )
+
+
+def push_options(args: argparse.Namespace) -> dict[str, Any] | bool:
+    """The push flags as ``push_notifications``."""
+    return {"allow": args.webhook_allow, "retries": args.webhook_retries} if args.push else False
+
+
 def add_cost_flags(parser: Any) -> None:
     parser.add_argument(
         "--ledger",
@@ -293,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
         secrets=secrets or None,
         tokens=tokens,
         card_signing_key=args.card_signing_key,
+        push_notifications=push_options(args),
         card_key_id=args.card_key_id,
         public_url=args.public_url,
         name=args.name,

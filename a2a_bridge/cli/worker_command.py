@@ -8,8 +8,10 @@ from typing import Any
 from a2a_bridge.cli.serve_command import (
     add_cost_flags,
     add_framework_flags,
+    add_push_flags,
     cost_options,
     load_object,
+    push_options,
     quiet_frameworks,
     start_tracing,
     url_arg,
@@ -69,6 +71,7 @@ def add_parser(commands: Any) -> None:
     worker.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_framework_flags(worker)
     add_cost_flags(worker)
+    add_push_flags(worker)
     worker.set_defaults(run=run)
 
 
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         lease_seconds=args.lease_seconds,
         keep_tasks=args.keep_tasks,
         health_port=args.health_port,
+        push_notifications=push_options(args),
         **cost_options(args),
         **adapter_options,
     )

@@ -21,6 +21,7 @@ from a2a_bridge.serving.limits import (
 )
 from a2a_bridge.serving.store_url import check_event_bus, parse_store_url
 from a2a_bridge.serving.tokens import AccessTokens, check_tokens
+from a2a_bridge.serving.webhooks import WebhookPolicy, check_webhook_policy
 from a2a_bridge.serving.worker import check_queue, check_queued_runner
 from a2a_bridge.signing_keys import SigningKey, load_signing_key
 
@@ -43,6 +44,7 @@ def to_a2a(
     card: Any = None,
     card_signing_key: str | Path | None = None,
     card_key_id: str | None = None,
+    push_notifications: bool | WebhookPolicy | Mapping[str, Any] = True,
     store: str = "memory",
     task_store: Any = None,
     keep_tasks: int = DEFAULT_KEEP_TASKS,
@@ -94,6 +96,11 @@ def to_a2a(
             Needs the ``oauth`` extra.
         card_key_id: The key id in the signature; by default the JWK's own, or
             the key's RFC 7638 thumbprint.
+        push_notifications: Callers may register webhooks for their tasks
+            (A2A push notifications). True (the default) calls public
+            addresses only; a :class:`WebhookPolicy` or a dict of its fields
+            (``allow``, ``retries``, ``backoff``, ``timeout``) allows networks
+            too; False turns push off. See ``docs/security.md``.
         store: Where tasks live: ``"memory"`` (the default), ``"sqlite:///PATH"``
             (one host, survives restarts) or ``"postgresql://..."`` (shared by
             replicas). See ``docs/deploying.md``.
@@ -187,6 +194,7 @@ def to_a2a(
     ledger, pricing = check_cost_options(ledger, tier, capacity)
     token_config = _check_token_options(tokens, profile, grpc_port)
     signing_key = _check_signing_key(card_signing_key, card_key_id)
+    push = check_webhook_policy(push_notifications)
     config = AppConfig(
         profile=profile,
         input_model=input_model,
@@ -209,6 +217,7 @@ def to_a2a(
         pricing=pricing,
         tokens=token_config,
         card_signing_key=signing_key,
+        push=push,
     )
     return build_app(adapted.runner, config)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from a2a_bridge.errors import ConfigurationError
@@ -10,6 +11,7 @@ from a2a_bridge.plugins import resolve
 from a2a_bridge.serving.cost_options import check_cost_options
 from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS, check_store_limits
 from a2a_bridge.serving.store_url import StoreUrl, check_redis_url, parse_store_url
+from a2a_bridge.serving.webhooks import WebhookPolicy, check_webhook_policy
 
 __all__ = ["DEFAULT_CONCURRENCY", "check_queue", "run_worker"]
 
@@ -44,6 +46,7 @@ def run_worker(
     ledger: str | None = None,
     tier: str | None = None,
     capacity: str | None = None,
+    push_notifications: bool | WebhookPolicy | Mapping[str, Any] = True,
     **adapter_options: Any,
 ) -> None:
     """Take turns of ``obj``'s tasks from its work queue and run them, until SIGTERM or SIGINT.
@@ -66,6 +69,9 @@ def run_worker(
         ledger: Record each turn this worker ends in this cost ledger (as ``to_a2a``).
         tier: The tier profile its tokens are priced at.
         capacity: ``"spot"`` or ``"on-demand"`` pricing; by default the tier's own.
+        push_notifications: Deliver the push notifications of the turns this worker
+            runs, to the webhooks callers registered at the front door; as ``to_a2a``'s,
+            and given the same as the front door's.
         **adapter_options: Passed to the adapter that handles ``obj`` (a graph's ``checkpointer``).
 
     Raises:
@@ -93,6 +99,7 @@ def run_worker(
         health_port=health_port,
         ledger=ledger,
         pricing=pricing,
+        push=check_webhook_policy(push_notifications),
     )
     asyncio.run(
         work(adapted.runner, queue_url=queue_url, store=store_url, config=config, on_shutdown=adapted.on_shutdown)

@@ -47,9 +47,10 @@ from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.jsonrpc_endpoint import JsonRpcEndpoint
 from a2a_bridge.protocol.server.media_types import RestMediaType
 from a2a_bridge.protocol.server.metrics import METRICS_PATH, MetricsEndpoint
+from a2a_bridge.protocol.server.push import PushDelivery
 from a2a_bridge.protocol.server.queue.front_door import QueueFrontDoor
 from a2a_bridge.protocol.server.queue.work_queue import WorkQueue
-from a2a_bridge.protocol.server.stores import OpenedStore, open_store
+from a2a_bridge.protocol.server.stores import OpenedStore, open_store, push_config_store
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.traced_calls import trace_calls
 from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
@@ -67,6 +68,7 @@ from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_pat
 from a2a_bridge.serving.skill_scopes import SkillScopes
 from a2a_bridge.serving.store_url import StoreUrl
 from a2a_bridge.serving.tokens import AccessTokens, TokenVerifier
+from a2a_bridge.serving.webhooks import WebhookPolicy
 from a2a_bridge.signing_keys import SigningKey
 
 __all__ = ["AppConfig", "build_app"]
@@ -102,6 +104,7 @@ class AppConfig:
     pricing: Pricing = field(default_factory=Pricing)
     tokens: AccessTokens | None = None  # OAuth 2.0 access tokens accepted beside the secrets
     card_signing_key: SigningKey | None = None  # signs every card served
+    push: WebhookPolicy | None = None  # push notifications on, to the webhooks this policy admits
 
 
 class CardEndpoint:
@@ -180,6 +183,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             base_url=base_url,
             secured=secured,
             tokens=config.tokens,
+            push=config.push is not None,
             v03=config.v03_compat,
             grpc_port=grpc_port,
         )
@@ -197,12 +201,14 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         runner, agent=profile.name, coalesce_interval=config.coalesce_interval, durable=config.store.durable
     )
     handler_class = QueueFrontDoor if queued else ValidatingRequestHandler
+    push = PushDelivery(push_config_store(opened.engine), config.push) if config.push is not None else None
     handler = handler_class(
         agent_executor=executor,
         task_store=opened.task_store,
         agent_card=static_card,
         input_schema=input_schema,
         recovers_tasks=bool(getattr(runner, "recovers_tasks", False)),
+        push=push,
     )
     executor.watch = handler.watch
     trace_calls(handler, profile.name)
@@ -290,6 +296,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         if grpc is not None:
             await grpc.stop()
         await handler.stop_all_runs()
+        if push is not None:
+            await push.close()
         if recorder is not None:
             await recorder.close()
         if keeper is not None:

@@ -123,6 +123,7 @@ def build_card(
     base_url: str,
     secured: bool,
     tokens: AccessTokens | None = None,
+    push: bool = False,
     v03: bool = True,
     grpc_port: int | None = None,
 ) -> AgentCard:
@@ -134,7 +135,7 @@ def build_card(
         description=profile.description or profile.name,
         version=profile.version,
         supported_interfaces=_interfaces(base_url, v03=v03, grpc_port=grpc_port),
-        capabilities=AgentCapabilities(streaming=profile.streaming, push_notifications=False, extensions=extensions),
+        capabilities=AgentCapabilities(streaming=profile.streaming, push_notifications=push, extensions=extensions),
         default_input_modes=TEXT_MODES,
         default_output_modes=TEXT_MODES,
         skills=[

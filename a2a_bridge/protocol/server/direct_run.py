@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
@@ -43,9 +43,16 @@ def runs_directly(params: SendMessageRequest) -> bool:
 class TaskSink(EventQueue):
     """The event queue of one directly-run task: applies, saves and fans out events."""
 
-    def __init__(self, store: TaskStore, context: ServerCallContext) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        context: ServerCallContext,
+        *,
+        push: Callable[[str, Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent], None] | None = None,
+    ) -> None:
         self.store = store
         self.context = context
+        self.push = push  # hands each task event to the push notifications, which never wait
         self.task: Task | None = None
         self.reply: Message | None = None  # the answer of a runner that answered without a task
         self._followers: list[asyncio.Queue[Event | None]] = []
@@ -73,6 +80,8 @@ class TaskSink(EventQueue):
             asyncio.get_running_loop().call_soon(self._save_if_unsaved)
         for follower in self._followers:
             follower.put_nowait(event)
+        if self.push is not None:
+            self.push(self.task.id, event)
 
     async def _save(self) -> None:
         assert self.task is not None

@@ -38,6 +38,7 @@ from a2a.types import (
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
+    TaskPushNotificationConfig,
     TaskState,
 )
 from a2a.utils.errors import InternalError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
@@ -47,6 +48,7 @@ from a2a_bridge.protocol import sdk_internals
 from a2a_bridge.protocol.server.direct_run import TaskSink, runs_directly
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
+from a2a_bridge.protocol.server.push import PushDelivery
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
 from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.server.turn_watch import TurnWatch
@@ -55,6 +57,7 @@ from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
 from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.serving.input_schema import InputSchema
+from a2a_bridge.serving.webhooks import WebhookRefused, resolve_webhook
 
 __all__ = ["LOST_TASK_MESSAGE", "ValidatingRequestHandler", "invalid_params"]
 
@@ -76,10 +79,19 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     tasks_wait_in_queue = False  # a queue-mode front door's tasks wait for a worker, with no events yet
 
     def __init__(
-        self, *, agent_card: AgentCard, input_schema: InputSchema | None, recovers_tasks: bool = False, **kwargs: Any
+        self,
+        *,
+        agent_card: AgentCard,
+        input_schema: InputSchema | None,
+        recovers_tasks: bool = False,
+        push: PushDelivery | None = None,
+        **kwargs: Any,
     ) -> None:
+        if push is not None:
+            kwargs.update(push_config_store=push.config_store, push_sender=push)
         super().__init__(agent_card=agent_card, **kwargs)
         sdk_internals.check_handler(self)
+        self.push = push
         self.card = agent_card
         self.input_schema = input_schema
         self.recovers_tasks = recovers_tasks
@@ -101,8 +113,30 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         legacy = speaks_v03(context)
         attach(context, IncomingTurn(parsed, request_metadata=metadata, streaming=streaming, legacy_caller=legacy))
 
+    async def check_webhook(self, url: str) -> None:
+        """Refuse, naming the reason, a push URL this agent will not call (SSRF), before it is stored."""
+        assert self.push is not None
+        try:
+            await resolve_webhook(url, self.push.policy, unresolved_ok=True)
+        except WebhookRefused as refused:
+            error = {"field": "url", "message": str(refused)}
+            raise InvalidParamsError(message=f"push notification url: {refused}", data={"errors": [error]}) from None
+
+    async def _check_message_webhook(self, params: SendMessageRequest) -> None:
+        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
+            await self.check_webhook(params.configuration.task_push_notification_config.url)
+
+    async def on_create_task_push_notification_config(
+        self, params: TaskPushNotificationConfig, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        if self.push is not None:
+            await self.check_webhook(params.url)
+        config: TaskPushNotificationConfig = await super().on_create_task_push_notification_config(params, context)
+        return config
+
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context, streaming=False)
+        await self._check_message_webhook(params)
         if runs_directly(params):
             return await self._send_directly(params, context)
         result: Message | Task = await super().on_message_send(params, context)
@@ -130,7 +164,10 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         task_id = new_id()
         context_id = params.message.context_id or new_id()
         request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
-        sink = TaskSink(self.task_store, context)
+        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
+            webhook = params.configuration.task_push_notification_config
+            await self.push.config_store.set_info(task_id, webhook, context)
+        sink = TaskSink(self.task_store, context, push=self.push.notify if self.push is not None else None)
         run = self._start_run(request, sink)
         try:
             # Shielded: a caller that hangs up does not cancel its task; CancelTask does.
@@ -260,5 +297,6 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         self.check_input(params, context, streaming=True)
+        await self._check_message_webhook(params)
         async for event in super().on_message_send_stream(params, context):
             yield event

@@ -77,6 +77,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context, streaming=False)
         sdk_internals.validate_history_length(params.configuration)
+        await self._check_message_webhook(params)
         task, after = await self._queue_turn(params, context)
         if not params.configuration.return_immediately:
             async for _ in self._turn_events(task, after, context):
@@ -88,6 +89,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         self.check_input(params, context, streaming=True)
+        await self._check_message_webhook(params)
         task, after = await self._queue_turn(params, context)
         yield task
         async for event in self._turn_events(task, after, context):
@@ -112,6 +114,9 @@ class QueueFrontDoor(ValidatingRequestHandler):
                 history=[message],
             )
             await self.task_store.save(task, context)
+        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
+            # Stored beside the task, where the worker that runs the turn reads it to deliver.
+            await self.push.config_store.set_info(task.id, params.configuration.task_push_notification_config, context)
         after = await self.bus.position(task.id)
         headers: dict[str, str] = context.state.get("headers") or {}
         forwarded = {name: str(headers[name]) for name in _FORWARDED_HEADERS if name in headers}

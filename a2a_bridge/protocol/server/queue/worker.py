@@ -47,10 +47,11 @@ from a2a_bridge.protocol.server.direct_run import TaskSink
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.protocol.server.message_input import read_message
+from a2a_bridge.protocol.server.push import PushDelivery
 from a2a_bridge.protocol.server.queue.health import HealthEndpoint
 from a2a_bridge.protocol.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach
-from a2a_bridge.protocol.server.stores import open_store
+from a2a_bridge.protocol.server.stores import open_store, push_config_store
 from a2a_bridge.protocol.server.stores.database import SharedTaskStore
 from a2a_bridge.protocol.server.stores.leases import LeaseKeeper
 from a2a_bridge.protocol.server.task_events import TaskEvents
@@ -58,6 +59,7 @@ from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.runner import Runner
 from a2a_bridge.serving.store_url import StoreUrl
+from a2a_bridge.serving.webhooks import WebhookPolicy
 
 __all__ = ["MAX_RUNS", "QueueWorker", "WorkerConfig", "work"]
 
@@ -82,6 +84,7 @@ class WorkerConfig:
     health_port: int | None = None
     ledger: str | None = None
     pricing: Pricing = field(default_factory=Pricing)
+    push: WebhookPolicy | None = None  # send the push notifications of the turns this worker runs
 
 
 class QueueWorker:
@@ -101,6 +104,7 @@ class QueueWorker:
         if self.recorder is not None:
             self.executor.observers.append(self.recorder)
         self.recovers_tasks = bool(getattr(runner, "recovers_tasks", False))
+        self.push = PushDelivery(push_config_store(store.engine), config.push) if config.push is not None else None
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}
@@ -211,7 +215,7 @@ class QueueWorker:
             return True
         if not await self._claim(job):
             return False  # left to lapse: another worker still holds it
-        sink = TaskSink(self.store, context)
+        sink = TaskSink(self.store, context, push=self.push.notify if self.push is not None else None)
         sink.task = task
         rerun = job.runs > 1
         if job.runs > MAX_RUNS:
@@ -343,6 +347,8 @@ async def work(
             await health.start()
         await worker.run()
     finally:
+        if worker.push is not None:
+            await worker.push.close()
         if health is not None:
             await health.close()
         await asyncio.to_thread(spans.flush)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from a2a.server.tasks import TaskStore
+from a2a.server.tasks import InMemoryPushNotificationConfigStore, PushNotificationConfigStore, TaskStore
 
 from a2a_bridge.protocol.server.stores.memory import RetainingTaskStore
 from a2a_bridge.serving.store_url import StoreUrl
 
-__all__ = ["OpenedStore", "open_store"]
+__all__ = ["OpenedStore", "open_store", "push_config_store"]
 
 
 @dataclass
@@ -50,6 +50,15 @@ def _begin_immediate(connection: Any) -> None:
     # SQLAlchemy's recipe for serializable SQLite transactions: take the write lock at BEGIN, so that
     # a read-then-write is never interleaved with another process's write (a restart overlapping).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def push_config_store(engine: Any) -> PushNotificationConfigStore:
+    """Where push notification configs live: beside the tasks, in the task store's database, or in memory."""
+    if engine is None:
+        return InMemoryPushNotificationConfigStore()
+    from a2a.server.tasks import DatabasePushNotificationConfigStore  # SQLAlchemy is an extra
+
+    return DatabasePushNotificationConfigStore(engine)
 
 
 def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float, holds_leases: bool = True) -> OpenedStore:

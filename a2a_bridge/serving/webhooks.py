@@ -1,0 +1,182 @@
+"""Which webhook URLs a served agent will call for push notifications, and how hard it tries.
+
+A push-notification URL is chosen by the caller, so calling it is a request the
+caller makes from inside your network (server-side request forgery). An agent
+calls only public addresses, unless its configuration allows a network:
+never loopback, private, link-local, shared (100.64.0.0/10), multicast,
+reserved or unspecified addresses, nor a cloud metadata service. A URL's host
+is resolved at each delivery, every address it resolves to must pass, and the
+call goes to the checked address, so DNS cannot answer differently in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from a2a_bridge.errors import ConfigurationError
+
+__all__ = ["ResolvedWebhook", "WebhookPolicy", "WebhookRefused", "check_webhook_policy", "resolve_webhook"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud metadata services, named apart: they hand out the credentials of the machine they serve.
+METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """Push notifications: where they may go, and their retries.
+
+    Attributes:
+        allow: Networks webhooks may reach although they are not public, e.g.
+            ``["10.20.0.0/16"]`` for receivers inside your network, or
+            ``["127.0.0.0/8"]`` on a developer's machine.
+        retries: Further attempts after a failed delivery (a lost connection,
+            a timeout, 408, 429 or 5xx); a 4xx or a redirect is not retried.
+        backoff: Seconds before the first retry; doubled each time, with jitter, at most 30 s.
+        timeout: Seconds one attempt may take.
+    """
+
+    allow: tuple[Network, ...] = ()
+    retries: int = 5
+    backoff: float = 0.5
+    timeout: float = 10.0
+
+
+def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None) -> WebhookPolicy | None:
+    """``push_notifications`` as given to ``to_a2a``: True (public webhooks only), False, a dict or a policy."""
+    if given is None or given is False:
+        return None
+    if given is True:
+        return WebhookPolicy()
+    if isinstance(given, WebhookPolicy):
+        fields: dict[str, Any] = {
+            "allow": given.allow,
+            "retries": given.retries,
+            "backoff": given.backoff,
+            "timeout": given.timeout,
+        }
+    elif isinstance(given, Mapping):
+        unknown = set(given) - set(WebhookPolicy.__dataclass_fields__)
+        if unknown:
+            raise ConfigurationError(f"push_notifications: unknown field(s) {', '.join(sorted(unknown))}")
+        fields = dict(given)
+    else:
+        raise ConfigurationError("push_notifications must be True, False, a WebhookPolicy or a dict of its fields")
+    retries, backoff, timeout = fields.get("retries", 5), fields.get("backoff", 0.5), fields.get("timeout", 10.0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
+        raise ConfigurationError(f"push_notifications.retries must be a whole number from 0 to 20, got {retries!r}")
+    if not isinstance(backoff, (int, float)) or not 0 <= backoff <= 60:
+        raise ConfigurationError(f"push_notifications.backoff must be 0 to 60 seconds, got {backoff!r}")
+    if not isinstance(timeout, (int, float)) or not 0 < timeout <= 120:
+        raise ConfigurationError(f"push_notifications.timeout must be more than 0 and at most 120 s, got {timeout!r}")
+    return WebhookPolicy(_networks(fields.get("allow", ())), retries, float(backoff), float(timeout))
+
+
+def _networks(given: Iterable[Any]) -> tuple[Network, ...]:
+    if isinstance(given, str):
+        given = [given]
+    networks = []
+    for item in given:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"push_notifications.allow: {item!r} is not a network, e.g. '10.0.0.0/8' or '::1/128'"
+            ) from None
+    return tuple(networks)
+
+
+class WebhookRefused(Exception):
+    """A webhook URL this agent will not call; the message says why, naming the address."""
+
+
+@dataclass(frozen=True)
+class ResolvedWebhook:
+    """A webhook URL and the checked address the call goes to."""
+
+    url: str
+    host: str
+    address: str
+
+
+def _why_forbidden(address: Address) -> str | None:
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata service"
+    checks = [
+        ("a loopback address", address.is_loopback),
+        ("a link-local address", address.is_link_local),
+        ("a multicast address", address.is_multicast),
+        ("an unspecified address", address.is_unspecified),
+        ("a reserved address", address.is_reserved),
+        ("a private address", address.is_private),
+    ]
+    for kind, matches in checks:
+        if matches:
+            return kind
+    if not address.is_global:
+        return "not a public address"
+    return None
+
+
+def check_address(address: str, policy: WebhookPolicy) -> None:
+    """Raise :class:`WebhookRefused` unless the address is public or in a network the policy allows."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        raise WebhookRefused(f"{address!r} is not an IP address") from None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped  # judged, allowed and named as the IPv4 address it carries
+    if any(parsed in network for network in policy.allow):
+        return
+    reason = _why_forbidden(parsed)
+    if reason is not None:
+        raise WebhookRefused(f"{parsed} is {reason}, which this agent does not call (push_notifications.allow)")
+
+
+def _parts(url: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise WebhookRefused("the webhook URL cannot be parsed") from None
+    if parts.scheme not in ("http", "https"):
+        raise WebhookRefused(f"the webhook URL must be http or https, not {parts.scheme or 'schemeless'}")
+    if not parts.hostname:
+        raise WebhookRefused("the webhook URL has no host")
+    if parts.username or parts.password:
+        raise WebhookRefused("the webhook URL must not carry a user or password; register a token instead")
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+async def resolve_webhook(url: str, policy: WebhookPolicy, *, unresolved_ok: bool = False) -> ResolvedWebhook | None:
+    """Resolve the URL's host and check every address it has; the first is the one to call.
+
+    ``unresolved_ok``: a host that does not resolve now passes (None), for a
+    check at registration; a delivery resolves again, and refuses it then.
+    """
+    host, port = _parts(url)
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        check_address(str(literal), policy)
+        return ResolvedWebhook(url, host, str(literal))
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        if unresolved_ok:
+            return None
+        raise WebhookRefused(f"the webhook host {host!r} does not resolve") from None
+    addresses: Sequence[str] = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:  # every one: the connection could go to any
+        check_address(address, policy)
+    return ResolvedWebhook(url, host, addresses[0])
