@@ -142,6 +142,9 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         result: Message | Task = await super().on_message_send(params, context)
         return result
 
+    def _sink(self, context: ServerCallContext) -> TaskSink:
+        return TaskSink(self.task_store, context, push=self.push.notify if self.push is not None else None)
+
     def _start_run(self, request: RequestContext, sink: TaskSink) -> asyncio.Task[None]:
         """Run the executor into ``sink``, registered so that CancelTask and SubscribeToTask find it."""
         task_id = request.task_id
@@ -167,7 +170,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         if self.push is not None and params.configuration.HasField("task_push_notification_config"):
             webhook = params.configuration.task_push_notification_config
             await self.push.config_store.set_info(task_id, webhook, context)
-        sink = TaskSink(self.task_store, context, push=self.push.notify if self.push is not None else None)
+        sink = self._sink(context)
         run = self._start_run(request, sink)
         try:
             # Shielded: a caller that hangs up does not cancel its task; CancelTask does.
@@ -214,7 +217,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         task = await self.task_store.get(task_id, context)
         if task is None or task.status.state in TERMINAL_STATES:
             return
-        sink = TaskSink(self.task_store, context)
+        sink = self._sink(context)  # a task taken over still reaches its webhooks
         sink.task = task
         message = next((m for m in reversed(task.history) if m.role == Role.ROLE_USER), None)
         if not self.recovers_tasks or message is None:
