@@ -126,6 +126,11 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         if self.push is not None and params.configuration.HasField("task_push_notification_config"):
             await self.check_webhook(params.configuration.task_push_notification_config.url)
 
+    async def keep_message_webhook(self, task_id: str, params: SendMessageRequest, context: ServerCallContext) -> None:
+        """Store the webhook a message registers for its task, where the SDK's own path does not."""
+        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
+            await self.push.config_store.set_info(task_id, params.configuration.task_push_notification_config, context)
+
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
@@ -167,9 +172,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         task_id = new_id()
         context_id = params.message.context_id or new_id()
         request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
-        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
-            webhook = params.configuration.task_push_notification_config
-            await self.push.config_store.set_info(task_id, webhook, context)
+        await self.keep_message_webhook(task_id, params, context)
         sink = self._sink(context)
         run = self._start_run(request, sink)
         try:

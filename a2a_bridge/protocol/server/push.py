@@ -61,8 +61,6 @@ class PushDelivery(PushNotificationSender):
     def __init__(self, config_store: PushNotificationConfigStore, policy: WebhookPolicy) -> None:
         self.config_store = config_store
         self.policy = policy
-        self.delivered = 0  # webhook calls answered 2xx, for logs and tests
-        self.given_up = 0
         self._outboxes: dict[str, _Outbox] = {}
         self._http: httpx.AsyncClient | None = None
 
@@ -103,7 +101,6 @@ class PushDelivery(PushNotificationSender):
         try:
             target = await resolve_webhook(config.url, self.policy)
         except WebhookRefused as refused:
-            self.given_up += 1
             logger.warning("push for task %s not sent to webhook %s: %s", task_id, config.id, refused)
             return False
         assert target is not None
@@ -111,11 +108,9 @@ class PushDelivery(PushNotificationSender):
         for attempt in range(self.policy.retries + 1):
             outcome = await self._attempt(request)
             if outcome is None:
-                self.delivered += 1
                 return True
             retry, why = outcome
             if not retry or attempt == self.policy.retries:
-                self.given_up += 1
                 logger.warning(
                     "push for task %s to webhook %s given up after %d attempt(s): %s",
                     task_id,

@@ -114,9 +114,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
                 history=[message],
             )
             await self.task_store.save(task, context)
-        if self.push is not None and params.configuration.HasField("task_push_notification_config"):
-            # Stored beside the task, where the worker that runs the turn reads it to deliver.
-            await self.push.config_store.set_info(task.id, params.configuration.task_push_notification_config, context)
+        await self.keep_message_webhook(task.id, params, context)  # the worker that runs the turn reads it there
         after = await self.bus.position(task.id)
         headers: dict[str, str] = context.state.get("headers") or {}
         forwarded = {name: str(headers[name]) for name in _FORWARDED_HEADERS if name in headers}
