@@ -6,14 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from a2a_bridge.testing.ports import free_port
+from a2a_bridge.testing.ports import free_port, wait_until_up
 
 TESTS = Path(__file__).resolve().parent
 
@@ -58,17 +55,7 @@ def serve_process(target: str, *, secrets: dict[str, str] | None = None, env: di
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], *, what: str, timeout: float) -> None:
     """Poll ``url`` until it answers 200; raise if ``process`` exits first or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start within {timeout} s")
+    wait_until_up(url, process, what=what, log="its output above", timeout=timeout)
 
 
 def worker_process(target: str, *, queue: str, store: str, env: dict[str, str] | None = None,

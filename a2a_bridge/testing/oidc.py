@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from a2a_bridge.testing.ports import free_port
+from a2a_bridge.testing.ports import free_port, wait_until_up
 
 __all__ = ["OIDC_PROVIDER_PACKAGE", "OidcClient", "OpenIdProvider", "new_signing_key", "openid_provider"]
 
@@ -96,18 +95,8 @@ class OpenIdProvider:
             ["node", str(self.home / SCRIPT), str(config_file)], cwd=self.home, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"oidc-provider exited with {self.process.returncode}; see {self.data}/provider.log")
-            try:
-                if self._http.get(self.discovery_url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"oidc-provider did not start within {timeout:.0f} s; see {self.data}/provider.log")
-            time.sleep(0.1)
+        where = str(self.data / "provider.log")
+        wait_until_up(self.discovery_url, self.process, what="oidc-provider", log=where, timeout=timeout)
 
     def rotate(self, keys: Sequence[Mapping[str, Any]]) -> None:
         """Restart on the same issuer with these keys; the first signs from now on."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from a2a_bridge.testing.ports import free_port
+from a2a_bridge.testing.ports import free_port, wait_until_up
 
 __all__ = ["PHOENIX_REQUIREMENT", "Phoenix", "phoenix"]
 
@@ -119,18 +119,8 @@ def phoenix(*, home: Path = DEFAULT_HOME, timeout: float = 120) -> Iterator[Phoe
     process = subprocess.Popen([str(command), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     collector = Phoenix(f"http://127.0.0.1:{port}", process, data)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"Phoenix exited with status {process.returncode}; see {data / 'phoenix.log'}")
-            try:
-                if httpx.get(f"{collector.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Phoenix did not start within {timeout:.0f} s; see {data / 'phoenix.log'}")
-            time.sleep(0.5)
+        where = str(data / "phoenix.log")
+        wait_until_up(f"{collector.url}/healthz", process, what="Phoenix", log=where, timeout=timeout)
         yield collector
     finally:
         collector.stop()

@@ -25,6 +25,7 @@ from a2a.types import StreamResponse, Task, TaskArtifactUpdateEvent, TaskStatusU
 
 from a2a_bridge.protocol.sdk_internals import apply_task_event
 from a2a_bridge.protocol.wire.states import TERMINAL_STATES
+from a2a_bridge.protocol.wire.stream_responses import stream_response
 
 __all__ = ["RedisEventBus", "ends_task"]
 
@@ -40,15 +41,7 @@ def _stream(task_id: str) -> str:
 
 
 def _encode(event: Event) -> bytes:
-    if isinstance(event, Task):
-        response = StreamResponse(task=event)
-    elif isinstance(event, TaskStatusUpdateEvent):
-        response = StreamResponse(status_update=event)
-    elif isinstance(event, TaskArtifactUpdateEvent):
-        response = StreamResponse(artifact_update=event)
-    else:
-        response = StreamResponse(message=event)
-    return bytes(response.SerializeToString())
+    return bytes(stream_response(event).SerializeToString())
 
 
 def _decode(data: bytes) -> Event:

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 from a2a.server.tasks import PushNotificationConfigStore, PushNotificationEvent, PushNotificationSender
-from a2a.types import StreamResponse, Task, TaskArtifactUpdateEvent, TaskPushNotificationConfig, TaskStatusUpdateEvent
+from a2a.types import TaskPushNotificationConfig
 
 from a2a_bridge.protocol.wire.protojson import message_to_json
+from a2a_bridge.protocol.wire.stream_responses import stream_response
 from a2a_bridge.serving.webhooks import ResolvedWebhook, WebhookPolicy, WebhookRefused, resolve_webhook
 
 __all__ = ["PushDelivery", "payload_of"]
@@ -38,15 +39,7 @@ DRAIN_SECONDS = 5.0
 
 def payload_of(event: PushNotificationEvent) -> bytes:
     """The webhook body: the event as a ``StreamResponse``, in ProtoJSON, as the spec sends it."""
-    if isinstance(event, Task):
-        response = StreamResponse(task=event)
-    elif isinstance(event, TaskStatusUpdateEvent):
-        response = StreamResponse(status_update=event)
-    elif isinstance(event, TaskArtifactUpdateEvent):
-        response = StreamResponse(artifact_update=event)
-    else:
-        raise TypeError(f"no push notification for a {type(event).__name__}")
-    return orjson.dumps(message_to_json(response))
+    return orjson.dumps(message_to_json(stream_response(event)))
 
 
 @dataclass
