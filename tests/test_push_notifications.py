@@ -283,3 +283,34 @@ def test_a2a_bridge_serve_delivers_to_the_networks_it_is_told_to_allow(receiver)
     assert done.returncode != 0
     assert "push_notifications.allow: 'intranet' is not a network" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_with_a_key_registrations_are_encrypted_at_rest(receiver, tmp_path, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("PUSH_KEY", Fernet.generate_key().decode())
+
+    def register(folder: str, **push: Any) -> bytes:
+        receiver.received.clear()
+        (tmp_path / folder).mkdir()
+        store = f"sqlite:///{tmp_path / folder / 'tasks.db'}"
+        server = agent(AskingAgent(), store=store, push_notifications={**LOOPBACK, **push})
+        try:
+            task = rpc(server.url, "SendMessage", {"message": message("plan")})["result"]["task"]
+            rpc(server.url, "CreateTaskPushNotificationConfig", {"taskId": task["id"], **webhook(receiver.url)})
+            answer = {**message("5000"), "taskId": task["id"], "contextId": task["contextId"]}
+            rpc(server.url, "SendMessage", {"message": answer})
+            assert kinds(receiver.events())[-1] == "statusUpdate TASK_STATE_COMPLETED"
+        finally:
+            server.stop()
+        return b"".join(path.read_bytes() for path in (tmp_path / folder).iterdir())
+
+    at_rest = register("encrypted", encryption_key="env:PUSH_KEY")
+    assert receiver.received[-1]["headers"]["x-a2a-notification-token"] == "task-token-1"  # decrypted to deliver
+    assert b"task-token-1" not in at_rest
+    assert b"hook-cred" not in at_rest
+    assert b"task-token-1" in register("plain")  # what the key is for
+
+    with pytest.raises(ConfigurationError, match="encryption_key is not a Fernet key"):
+        to_a2a(EchoAgent(), push_notifications={"encryption_key": "not-a-key"})

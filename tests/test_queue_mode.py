@@ -612,8 +612,12 @@ def test_workers_and_the_front_door_carry_on_after_redis_restarts_empty(shared, 
 
 
 def test_a_worker_delivers_the_push_notifications_of_the_turns_it_runs(mesh):
+    from cryptography.fernet import Fernet
+
+    mesh.env["PUSH_KEY"] = Fernet.generate_key().decode()
     with Receiver.started() as receiver:
-        allow = ("--webhook-allow", "127.0.0.0/8")
+        # Registrations encrypted at rest: the worker reads them with the front door's key.
+        allow = ("--webhook-allow", "127.0.0.0/8", "--push-encryption-key", "env:PUSH_KEY")
         mesh.serve(*allow)
         mesh.add_worker(16, *allow)
         params = {"message": message("pushed"), "configuration": {"taskPushNotificationConfig": webhook(receiver.url)}}

@@ -259,11 +259,19 @@ def add_push_flags(parser: Any) -> None:
     push.add_argument(
         "--webhook-retries", type=int, default=5, metavar="N", help="further attempts per failed delivery (default: 5)"
     )
+    push.add_argument(
+        "--push-encryption-key",
+        metavar="KEY",
+        help="a Fernet key (env:VAR or @FILE) to keep webhook registrations encrypted in a database --store; "
+        "workers need the same key",
+    )
 
 
 def push_options(args: argparse.Namespace) -> dict[str, Any] | bool:
     """The push flags as ``push_notifications``."""
-    return {"allow": args.webhook_allow, "retries": args.webhook_retries} if args.push else False
+    if not args.push:
+        return False
+    return {"allow": args.webhook_allow, "retries": args.webhook_retries, "encryption_key": args.push_encryption_key}
 
 
 def add_cost_flags(parser: Any) -> None:

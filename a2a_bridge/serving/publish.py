@@ -99,8 +99,9 @@ def to_a2a(
         push_notifications: Callers may register webhooks for their tasks
             (A2A push notifications). True (the default) calls public
             addresses only; a :class:`WebhookPolicy` or a dict of its fields
-            (``allow``, ``retries``, ``backoff``, ``timeout``) allows networks
-            too; False turns push off. See ``docs/security.md``.
+            (``allow``, ``retries``, ``backoff``, ``timeout``, ``encryption_key``)
+            allows networks, or encrypts registrations at rest; False turns push
+            off. See ``docs/security.md``.
         store: Where tasks live: ``"memory"`` (the default), ``"sqlite:///PATH"``
             (one host, survives restarts) or ``"postgresql://..."`` (shared by
             replicas). See ``docs/deploying.md``.

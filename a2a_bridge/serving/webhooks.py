@@ -15,11 +15,12 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from a2a_bridge.errors import ConfigurationError
+from a2a_bridge.secret_refs import resolve_secret
 
 __all__ = ["ResolvedWebhook", "WebhookPolicy", "WebhookRefused", "check_webhook_policy", "resolve_webhook"]
 
@@ -42,12 +43,16 @@ class WebhookPolicy:
             a timeout, 408, 429 or 5xx); a 4xx or a redirect is not retried.
         backoff: Seconds before the first retry; doubled each time, with jitter, at most 30 s.
         timeout: Seconds one attempt may take.
+        encryption_key: A Fernet key (a value, ``@FILE`` or ``env:VAR``): webhook
+            registrations, their tokens and credentials, are encrypted in a
+            database task store. Read once at start; the policy holds the key itself.
     """
 
     allow: tuple[Network, ...] = ()
     retries: int = 5
     backoff: float = 0.5
     timeout: float = 10.0
+    encryption_key: str | None = field(default=None, repr=False)
 
 
 def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None) -> WebhookPolicy | None:
@@ -62,6 +67,7 @@ def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None)
             "retries": given.retries,
             "backoff": given.backoff,
             "timeout": given.timeout,
+            "encryption_key": given.encryption_key,
         }
     elif isinstance(given, Mapping):
         unknown = set(given) - set(WebhookPolicy.__dataclass_fields__)
@@ -77,7 +83,28 @@ def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None)
         raise ConfigurationError(f"push_notifications.backoff must be 0 to 60 seconds, got {backoff!r}")
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 120:
         raise ConfigurationError(f"push_notifications.timeout must be more than 0 and at most 120 s, got {timeout!r}")
-    return WebhookPolicy(_networks(fields.get("allow", ())), retries, float(backoff), float(timeout))
+    key = _encryption_key(fields.get("encryption_key"))
+    return WebhookPolicy(_networks(fields.get("allow", ())), retries, float(backoff), float(timeout), key)
+
+
+def _encryption_key(given: object) -> str | None:
+    if given is None or given == "":
+        return None
+    if not isinstance(given, str):
+        raise ConfigurationError("push_notifications.encryption_key must be a string: a key, @FILE or env:VAR")
+    try:
+        from cryptography.fernet import Fernet
+    except ImportError:
+        raise ConfigurationError("encrypting push registrations needs: pip install 'a2a-bridge-core[oauth]'") from None
+    key = resolve_secret(given)
+    try:
+        Fernet(key.encode())
+    except ValueError:
+        raise ConfigurationError(
+            "push_notifications.encryption_key is not a Fernet key (32 url-safe base64-encoded bytes); make one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from None
+    return key
 
 
 def _networks(given: Iterable[Any]) -> tuple[Network, ...]:

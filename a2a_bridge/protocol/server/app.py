@@ -201,7 +201,11 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         runner, agent=profile.name, coalesce_interval=config.coalesce_interval, durable=config.store.durable
     )
     handler_class = QueueFrontDoor if queued else ValidatingRequestHandler
-    push = PushDelivery(push_config_store(opened.engine), config.push) if config.push is not None else None
+    push = (
+        PushDelivery(push_config_store(opened.engine, encryption_key=config.push.encryption_key), config.push)
+        if config.push is not None
+        else None
+    )
     handler = handler_class(
         agent_executor=executor,
         task_store=opened.task_store,

@@ -104,7 +104,11 @@ class QueueWorker:
         if self.recorder is not None:
             self.executor.observers.append(self.recorder)
         self.recovers_tasks = bool(getattr(runner, "recovers_tasks", False))
-        self.push = PushDelivery(push_config_store(store.engine), config.push) if config.push is not None else None
+        self.push = (
+            PushDelivery(push_config_store(store.engine, encryption_key=config.push.encryption_key), config.push)
+            if config.push is not None
+            else None
+        )
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}

@@ -52,13 +52,16 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def push_config_store(engine: Any) -> PushNotificationConfigStore:
-    """Where push notification configs live: beside the tasks, in the task store's database, or in memory."""
+def push_config_store(engine: Any, *, encryption_key: str | None = None) -> PushNotificationConfigStore:
+    """Where push notification configs live: beside the tasks, in the task store's database, or in memory.
+
+    With ``encryption_key`` (Fernet), a database keeps each registration encrypted.
+    """
     if engine is None:
         return InMemoryPushNotificationConfigStore()
     from a2a.server.tasks import DatabasePushNotificationConfigStore  # SQLAlchemy is an extra
 
-    return DatabasePushNotificationConfigStore(engine)
+    return DatabasePushNotificationConfigStore(engine, encryption_key=encryption_key)
 
 
 def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float, holds_leases: bool = True) -> OpenedStore:
