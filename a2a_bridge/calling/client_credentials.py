@@ -148,10 +148,6 @@ class ClientCredentials:
                 self._tokens[token_url] = held
         return held.value
 
-    def forget(self) -> None:
-        """Drop the tokens held, so the next call fetches a new one (after a 401, say)."""
-        self._tokens.clear()
-
     async def _token_url(self, card: Mapping[str, Any] | None) -> str:
         if self.token_url:
             return self.token_url

@@ -125,6 +125,11 @@ class AuthRefused(AuthenticationError):
         self.error = error
         self.scope = scope
 
+    @classmethod
+    def of(cls, refused: TokenRefused) -> AuthRefused:
+        """A token's refusal, as the auth check answers it."""
+        return cls(refused.reason, status=refused.status, error=refused.error, scope=refused.scope)
+
 
 class TokenCredentials(AuthCredentials):
     """The credentials of a caller that sent an access token: the scopes it grants."""
@@ -197,7 +202,7 @@ class BearerAuth(AuthenticationBackend):
         try:
             return await self._tokens.caller(presented.decode("utf-8", "replace"))
         except TokenRefused as refused:
-            raise AuthRefused(refused.reason, status=refused.status, error=refused.error, scope=refused.scope) from None
+            raise AuthRefused.of(refused) from None
 
 
 def _bearer_value(header: str | None, wanted: str) -> bytes:

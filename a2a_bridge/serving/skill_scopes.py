@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from a2a_bridge.serving.auth import AuthRefused, TokenCredentials, auth_error_response
 from a2a_bridge.serving.limits import BODY_KEY
+from a2a_bridge.serving.tokens import insufficient_scope
 
 __all__ = ["SKILL_KEY", "SkillScopes", "named_skill"]
 
@@ -51,13 +52,7 @@ class SkillScopes:
                 skill = None  # not JSON: the binding answers that
             missing = set(self.skill_scopes.get(skill or "", ())) - set(credentials.scopes)
             if missing:
-                names = sorted(missing)
-                refused = AuthRefused(
-                    f"the access token lacks the scope {', '.join(map(repr, names))} of skill {skill!r}",
-                    status=403,
-                    error="insufficient_scope",
-                    scope=" ".join(names),
-                )
+                refused = AuthRefused.of(insufficient_scope(missing, skill=skill))
                 await auth_error_response(HTTPConnection(scope), refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -15,13 +15,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from a2a_bridge.errors import ConfigurationError
 
-__all__ = ["AccessTokens", "TokenCaller", "TokenRefused", "TokenVerifier", "check_tokens"]
+__all__ = ["AccessTokens", "TokenCaller", "TokenRefused", "TokenVerifier", "check_tokens", "insufficient_scope"]
 
 logger = logging.getLogger("a2a_bridge.auth")
 
@@ -67,10 +67,6 @@ class AccessTokens:
     @property
     def discovery_url(self) -> str:
         return self.issuer.rstrip("/") + DISCOVERY_PATH
-
-    @property
-    def card_scheme(self) -> Literal["oauth2", "openid"]:
-        return "oauth2" if self.token_url else "openid"
 
     def all_scopes(self) -> list[str]:
         """Every scope this agent asks for, for the card."""
@@ -154,11 +150,16 @@ class TokenRefused(Exception):
         self.scope = scope
 
 
-def insufficient_scope(missing: Iterable[str]) -> TokenRefused:
+def insufficient_scope(missing: Iterable[str], *, skill: str | None = None) -> TokenRefused:
+    """The 403 for scopes a token lacks: those of the agent, or of the skill a message names."""
     names = sorted(missing)
     listed = ", ".join(repr(name) for name in names)
+    of_skill = f" of skill {skill!r}" if skill is not None else ""
     return TokenRefused(
-        f"the access token lacks the scope {listed}", status=403, error="insufficient_scope", scope=" ".join(names)
+        f"the access token lacks the scope {listed}{of_skill}",
+        status=403,
+        error="insufficient_scope",
+        scope=" ".join(names),
     )
 
 
@@ -297,9 +298,3 @@ class TokenVerifier:
         if missing:
             raise insufficient_scope(missing)
         return TokenCaller(name, scopes, float(claims["exp"]))
-
-    def check_skill(self, caller_scopes: frozenset[str], skill: str) -> None:
-        """Raise 403 when the message names a skill whose scopes the token lacks."""
-        missing = set(self.config.skill_scopes.get(skill, ())) - caller_scopes
-        if missing:
-            raise insufficient_scope(missing)

@@ -62,13 +62,7 @@ def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None)
     if given is True:
         return WebhookPolicy()
     if isinstance(given, WebhookPolicy):
-        fields: dict[str, Any] = {
-            "allow": given.allow,
-            "retries": given.retries,
-            "backoff": given.backoff,
-            "timeout": given.timeout,
-            "encryption_key": given.encryption_key,
-        }
+        fields: dict[str, Any] = {name: getattr(given, name) for name in WebhookPolicy.__dataclass_fields__}
     elif isinstance(given, Mapping):
         unknown = set(given) - set(WebhookPolicy.__dataclass_fields__)
         if unknown:
@@ -76,7 +70,10 @@ def check_webhook_policy(given: WebhookPolicy | Mapping[str, Any] | bool | None)
         fields = dict(given)
     else:
         raise ConfigurationError("push_notifications must be True, False, a WebhookPolicy or a dict of its fields")
-    retries, backoff, timeout = fields.get("retries", 5), fields.get("backoff", 0.5), fields.get("timeout", 10.0)
+    defaults = WebhookPolicy()
+    retries = fields.get("retries", defaults.retries)
+    backoff = fields.get("backoff", defaults.backoff)
+    timeout = fields.get("timeout", defaults.timeout)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
         raise ConfigurationError(f"push_notifications.retries must be a whole number from 0 to 20, got {retries!r}")
     if not isinstance(backoff, (int, float)) or not 0 <= backoff <= 60:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from dataclasses import dataclass, field
 
 import httpx
@@ -44,7 +45,7 @@ def payload_of(event: PushNotificationEvent) -> bytes:
 
 @dataclass
 class _Outbox:
-    events: asyncio.Queue[PushNotificationEvent] = field(default_factory=asyncio.Queue)
+    events: deque[PushNotificationEvent] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
 
 
@@ -66,22 +67,24 @@ class PushDelivery(PushNotificationSender):
         copy = type(event)()
         copy.CopyFrom(event)  # the task object goes on changing after this returns
         outbox = self._outboxes.setdefault(task_id, _Outbox())
-        outbox.events.put_nowait(copy)
+        outbox.events.append(copy)
         if outbox.worker is None or outbox.worker.done():
             outbox.worker = asyncio.create_task(self._drain(task_id, outbox))
 
     async def _drain(self, task_id: str, outbox: _Outbox) -> None:
-        while not outbox.events.empty():
-            event = outbox.events.get_nowait()
+        while outbox.events:
+            # The events that came in together share one read of the registrations: one query, not one an event.
+            batch = list(outbox.events)
+            outbox.events.clear()
             try:
                 configs = await self.config_store.get_info_for_dispatch(task_id)
             except Exception:
-                logger.exception("cannot read the push configs of task %s; its event is not sent", task_id)
+                logger.exception("cannot read the push configs of task %s; %d event(s) not sent", task_id, len(batch))
                 continue
-            if configs:
+            for event in batch if configs else ():
                 body = payload_of(event)
                 await asyncio.gather(*(self._deliver(task_id, config, body) for config in configs))
-        if self._outboxes.get(task_id) is outbox and outbox.events.empty():
+        if self._outboxes.get(task_id) is outbox:
             del self._outboxes[task_id]
 
     def _client(self) -> httpx.AsyncClient:
@@ -90,18 +93,18 @@ class PushDelivery(PushNotificationSender):
             self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.policy.timeout, trust_env=False)
         return self._http
 
-    async def _deliver(self, task_id: str, config: TaskPushNotificationConfig, body: bytes) -> bool:
+    async def _deliver(self, task_id: str, config: TaskPushNotificationConfig, body: bytes) -> None:
         try:
             target = await resolve_webhook(config.url, self.policy)
         except WebhookRefused as refused:
             logger.warning("push for task %s not sent to webhook %s: %s", task_id, config.id, refused)
-            return False
+            return
         assert target is not None
         request = self._request(target, config, body)
         for attempt in range(self.policy.retries + 1):
             outcome = await self._attempt(request)
             if outcome is None:
-                return True
+                return
             retry, why = outcome
             if not retry or attempt == self.policy.retries:
                 logger.warning(
@@ -111,13 +114,12 @@ class PushDelivery(PushNotificationSender):
                     attempt + 1,
                     why,
                 )
-                return False
+                return
             delay = min(MAX_BACKOFF_SECONDS, self.policy.backoff * 2**attempt) * random.uniform(0.8, 1.2)
             logger.info(
                 "push for task %s to webhook %s failed (%s); retrying in %.1f s", task_id, config.id, why, delay
             )
             await asyncio.sleep(delay)
-        return False
 
     def _request(self, target: ResolvedWebhook, config: TaskPushNotificationConfig, body: bytes) -> httpx.Request:
         url = httpx.URL(target.url)
