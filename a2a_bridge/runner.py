@@ -24,6 +24,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
+from urllib.parse import quote
 
 __all__ = [
     "Artifact",
@@ -42,6 +43,7 @@ __all__ = [
     "Turn",
     "Usage",
     "as_runner",
+    "conversation_key",
 ]
 
 
@@ -77,7 +79,9 @@ class Turn:
 
     Attributes:
         task_id: The A2A task id; the same across the turns of one task.
-        context_id: The conversation id; the same across related tasks.
+        context_id: The conversation id; the same across related tasks. The
+            caller chose it, so two callers may choose the same one: key a
+            conversation's state by :attr:`conversation`, never by this.
         message_id: The id the caller gave this message; unique per message.
         text: All text parts of the message, joined by newlines.
         data: The structured input (already validated against the input
@@ -111,11 +115,32 @@ class Turn:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     streaming: bool = False
 
+    @property
+    def conversation(self) -> str:
+        """The key of this conversation's state: the context id, scoped by its caller.
+
+        Checkpoints, persisted state and per-conversation locks are keyed by it,
+        so two callers who pick the same context id have two conversations.
+        """
+        return conversation_key(self.caller, self.context_id)
+
     def delegation_trace(self) -> TraceContext:
         """The trace context for a call this turn makes to another agent."""
         return TraceContext(
             traceparent=self.trace.traceparent, trace_id=self.trace.trace_id, parent_task_id=self.task_id
         )
+
+
+def conversation_key(caller: str | None, context_id: str) -> str:
+    """``context_id`` as the conversation of ``caller``: ``"<caller>:<context_id>"``.
+
+    The caller's name is percent-encoded, so no ``:`` in a name or an id can
+    make two callers' keys meet. An agent served without auth has one tenant:
+    its key is the context id itself, as it always was.
+    """
+    if not caller:
+        return context_id
+    return f"{quote(caller, safe='')}:{context_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ kickoff(inputs=...)       <- the task's data part, in the adapter's thread pool
 method started / finished -> Progress; a router's finish names the route it chose
 crews run inside a method -> their own progress, usage and streamed text, scoped to the task
 @human_feedback           -> NeedsInput; the caller's answer resumes the same flow (resume())
-@persist                  -> the A2A contextId is the state's id: a conversation keeps its state
+@persist                  -> the state's id is the caller's conversation (Turn.conversation)
 the final state           -> the output data; a string result is the answer text
 """
 
@@ -132,8 +132,8 @@ class FlowSource:
         )
 
     def flow_id(self, turn: Turn) -> str:
-        """The flow's state id: the conversation's with ``@persist``, else the task's."""
-        return turn.context_id if self.persists else turn.task_id
+        """The flow's state id: the caller's conversation with ``@persist``, else the task's."""
+        return turn.conversation if self.persists else turn.task_id
 
     def run(self, turn: Turn) -> Finished:
         """Kick a fresh flow off with the task's inputs, or resume the one waiting for this answer."""
@@ -151,6 +151,8 @@ class FlowSource:
             else:
                 flow = self.new()
                 inputs = dict(turn.data or {})
+                # CrewAI restores whatever state an input ``id`` names: the id is the server's to choose.
+                inputs.pop(_STATE_ID, None)
                 if self.persists:
                     inputs[_STATE_ID] = self.flow_id(turn)  # CrewAI restores the state persisted under this id
                 else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -92,6 +93,17 @@ class CheckpointedGraph:
                     self._saver = saver
                 self._graph = self._source.copy(update={"checkpointer": self._saver})
         return self._graph
+
+    async def has_thread(self, thread_id: str) -> bool:
+        """Whether the thread has a checkpoint."""
+        return await self.last_metadata(thread_id) is not None
+
+    async def last_metadata(self, thread_id: str) -> Mapping[str, Any] | None:
+        """The metadata of the thread's last checkpoint, or None when it has none."""
+        await self.get()
+        assert self._saver is not None
+        found = await self._saver.aget_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+        return None if found is None else found.metadata
 
     async def _open_postgres(self, url: str) -> BaseCheckpointSaver[Any]:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver

@@ -87,7 +87,7 @@ class GraphRunner:
         self.sync_threads = sync_threads
         self.recursion_limit = recursion_limit
         self.functional = functional
-        self._running: dict[str, str] = {}  # context id -> the task whose turn runs on its thread
+        self._running: dict[str, str] = {}  # thread id -> the task whose turn runs on it
 
     @property
     def recovers_tasks(self) -> bool:
@@ -95,40 +95,57 @@ class GraphRunner:
         return self.graph.durable
 
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
-        running = self._running.get(turn.context_id)
+        thread = await self._thread_of(turn)
+        running = self._running.get(thread)
         if running is not None and running != turn.task_id:
             yield _busy(turn, f"task {running} is running on its conversation")
             return
-        self._running[turn.context_id] = turn.task_id
+        self._running[thread] = turn.task_id
         try:
-            if not await self._claim(turn):
+            if not await self._claim(thread, recovering=turn.recovering):
                 yield _busy(turn, "another server is running a task on its conversation")
                 return
             try:
-                async with contextlib.aclosing(self._run(turn)) as events:
+                async with contextlib.aclosing(self._run(turn, thread)) as events:
                     async for event in events:
                         yield event
             finally:
-                await self.graph.release_thread(turn.context_id)
+                await self.graph.release_thread(thread)
         finally:
-            if self._running.get(turn.context_id) == turn.task_id:
-                del self._running[turn.context_id]
+            if self._running.get(thread) == turn.task_id:
+                del self._running[thread]
 
-    async def _claim(self, turn: Turn) -> bool:
-        """Claim the turn's thread; a turn taken over from a server that died waits for its claim to lapse."""
-        deadline = asyncio.get_running_loop().time() + (_RECOVERY_WAIT_SECONDS if turn.recovering else 0)
-        while not await self.graph.claim_thread(turn.context_id):
+    async def _thread_of(self, turn: Turn) -> str:
+        """The thread that holds the turn's conversation: its caller's own (``Turn.conversation``).
+
+        Earlier releases kept every caller's conversation under the bare
+        context id. Such a thread stays in use for the caller its last
+        checkpoint names (checkpoints carry ``a2a_caller``), so an upgrade
+        loses no history and shows none to another caller.
+        """
+        thread = turn.conversation
+        if thread == turn.context_id or not self.graph.durable:
+            return thread
+        if await self.graph.has_thread(thread):
+            return thread
+        legacy = await self.graph.last_metadata(turn.context_id)
+        return turn.context_id if legacy is not None and legacy.get("a2a_caller") == turn.caller else thread
+
+    async def _claim(self, thread: str, *, recovering: bool) -> bool:
+        """Claim the thread; a turn taken over from a server that died waits for its claim to lapse."""
+        deadline = asyncio.get_running_loop().time() + (_RECOVERY_WAIT_SECONDS if recovering else 0)
+        while not await self.graph.claim_thread(thread):
             if asyncio.get_running_loop().time() >= deadline:
                 return False
             await asyncio.sleep(0.5)
         return True
 
-    async def _run(self, turn: Turn) -> AsyncGenerator[Event, None]:
+    async def _run(self, turn: Turn, thread: str) -> AsyncGenerator[Event, None]:
         _io_thread_pool(self.sync_threads)
         graph = await self.graph.get()
         usage = UsageCollector()
         config: RunnableConfig = {
-            "configurable": {"thread_id": turn.context_id},
+            "configurable": {"thread_id": thread},
             "callbacks": [usage],
             "metadata": {
                 "a2a_task_id": turn.task_id,

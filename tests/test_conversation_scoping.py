@@ -1,0 +1,109 @@
+"""A caller's contextId names its own conversation: the runner's state is keyed by caller and context.
+
+The whole matrix of roads between callers is tests/test_tenant_isolation.py;
+these tests hold the conversation key itself, the upgrade of threads kept by
+earlier releases, and CrewAI's state ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import crews
+import graphs
+import httpx
+import pytest
+from a2a_calls import V1
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from sdk import collect, request, sdk_client, user_message
+
+from a2a_bridge import Backend, to_a2a
+from a2a_bridge.runner import Turn, conversation_key
+
+ALICE, BOB = "alice-secret-0001", "bob-secret-00002"
+SECRETS = {"alice": ALICE, "bob": BOB}
+
+
+@pytest.fixture
+def chat(scripted_backend):
+    return Backend(scripted_backend.base_url, model="scripted-model").chat_model()
+
+
+def test_no_caller_name_or_context_id_makes_two_callers_keys_meet():
+    pairs = [("a:b", "c"), ("a", "b:c"), ("a%3Ab", "c"), ("a/b", "c"), ("a", "b/c"), ("a", "c"), ("b", "a:c")]
+    keys = [conversation_key(caller, context) for caller, context in pairs]
+    assert len(set(keys)) == len(keys), keys
+    assert conversation_key(None, "ctx-1") == "ctx-1", "an agent without auth keeps its keys"
+    assert Turn(task_id="t", context_id="ctx-1", caller="orchestrator").conversation == "orchestrator:ctx-1"
+
+
+async def _say(url: str, secret: str, text: str, context_id: str) -> None:
+    client = await sdk_client(url, binding="JSONRPC", streaming=False, secret=secret)
+    await collect(client, request(user_message(text=text, context_id=context_id)))
+
+
+def _seen(scripted_backend) -> list[str]:
+    """The messages the model was sent in the last call: the conversation the graph read."""
+    return [m["content"] for m in scripted_backend.requests[-1].messages]
+
+
+async def test_a_thread_kept_before_the_upgrade_stays_with_the_caller_that_wrote_it(
+    live_server, scripted_backend, chat, tmp_path
+):
+    path = tmp_path / "threads.db"
+    context = f"ctx-{uuid.uuid4().hex[:8]}"
+    # What an earlier release wrote: the thread under the bare context id, its checkpoints naming the caller.
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        earlier = graphs.chat_graph(chat).copy(update={"checkpointer": saver})
+        config = {"configurable": {"thread_id": context}, "metadata": {"a2a_caller": "alice"}}
+        await earlier.ainvoke({"messages": [("user", "alice's private note: budget 900")]}, config)
+
+    server = live_server(to_a2a(graphs.chat_graph(chat), checkpointer=f"sqlite:///{path}", secrets=SECRETS))
+    await _say(server.url, BOB, "what was the budget?", context)
+    assert _seen(scripted_backend) == ["what was the budget?"], "another caller starts its own conversation"
+
+    await _say(server.url, ALICE, "and the budget?", context)
+    seen = _seen(scripted_backend)
+    assert seen[0] == "alice's private note: budget 900", "its writer keeps the thread after the upgrade"
+    assert seen[-1] == "and the budget?"
+    assert "what was the budget?" not in seen
+
+    await _say(server.url, BOB, "again?", context)
+    assert _seen(scripted_backend) == ["what was the budget?", "echo: what was the budget?", "again?"]
+
+
+def _send(url: str, secret: str, data: dict, **fields: str) -> dict:
+    message = {"role": "ROLE_USER", "messageId": uuid.uuid4().hex, "parts": [{"data": data}], **fields}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
+    headers = {**V1, "Authorization": f"Bearer {secret}"}
+    reply = httpx.post(url + "/", json=body, headers=headers, timeout=60).json()
+    assert "error" not in reply, reply
+    task: dict = reply["result"]["task"]
+    return task
+
+
+def test_a_flows_input_id_never_restores_another_tasks_state(live_server, tmp_path):
+    server = live_server(to_a2a(crews.ApprovalFlow, persistence=f"sqlite:///{tmp_path}/flows.db", secrets=SECRETS))
+    alices = _send(server.url, ALICE, {"gpu": "H200"})
+    assert alices["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+
+    # CrewAI restores the state persisted under an input `id`: here, Alice's waiting flow.
+    bobs = _send(server.url, BOB, {"id": alices["id"]})
+    assert bobs["status"]["message"]["parts"][1]["data"]["output"] == "order for one A100"
+
+
+def test_two_callers_persisted_flows_on_one_context_id_keep_two_notebooks(live_server, tmp_path):
+    from crewai.flow.persistence import SQLiteFlowPersistence
+
+    flow = crews.notebook_flow(SQLiteFlowPersistence(db_path=str(tmp_path / "notebook.db")))
+    server = live_server(to_a2a(flow, secrets=SECRETS))
+    context = f"ctx-{uuid.uuid4().hex[:8]}"
+    _send(server.url, ALICE, {"note": "alice: budget 900"}, contextId=context)
+    bobs = _send(server.url, BOB, {"note": "bob: hello"}, contextId=context)
+    alices = _send(server.url, ALICE, {"note": "alice: second"}, contextId=context)
+
+    def notes(task: dict) -> list[str]:
+        return next(a for a in task["artifacts"] if a["name"] == "output")["parts"][0]["data"]["notes"]
+
+    assert notes(bobs) == ["bob: hello"]
+    assert notes(alices) == ["alice: budget 900", "alice: second"]
