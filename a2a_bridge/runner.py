@@ -87,8 +87,8 @@ class Turn:
         data: The structured input (already validated against the input
             schema), or None when the message carried no data.
         files: Files attached to the message.
-        caller: The name of the secret the caller authenticated with, or None
-            when the agent is served without secrets.
+        caller: The caller: the name of its secret or its access token's
+            client, or None when the agent is served without either.
         trace: Trace identifiers from the request headers.
         resuming: True when this turn answers a :class:`NeedsInput` or a
             :class:`NeedsAuth`.
