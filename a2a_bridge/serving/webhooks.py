@@ -3,8 +3,10 @@
 A push-notification URL is chosen by the caller, so calling it is a request the
 caller makes from inside your network (server-side request forgery). An agent
 calls only public addresses, unless its configuration allows a network:
-never loopback, private, link-local, shared (100.64.0.0/10), multicast,
-reserved or unspecified addresses, nor a cloud metadata service. A URL's host
+never loopback, private, link-local, site-local, shared (100.64.0.0/10),
+multicast, reserved or unspecified addresses, nor a cloud metadata service. An
+IPv6 address that carries IPv4 addresses (IPv4-mapped or -compatible, 6to4,
+Teredo, NAT64) passes only if each IPv4 address it carries does. A URL's host
 is resolved at each delivery, every address it resolves to must pass, and the
 call goes to the checked address, so DNS cannot answer differently in between.
 """
@@ -29,6 +31,22 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Cloud metadata services, named apart: they hand out the credentials of the machine they serve.
 METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+# Never public. Named here because Python's ipaddress calls fec0::/10 global and judges the others
+# differently from version to version; the others lead, through someone's gateway, to an IPv4 address.
+NOT_PUBLIC_IPV6 = (
+    (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
+    (ipaddress.IPv6Network("2001::/32"), "a Teredo address"),
+    (LOCAL_NAT64, "a local-use NAT64 address"),
+    (IPV4_COMPATIBLE, "a deprecated IPv4-compatible address"),
+)
+
+# These forms are the IPv4 address by another name, so only the IPv4 address is judged.
+SAME_ADDRESS_FORMS = {"IPv4-mapped", "NAT64"}
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,33 @@ class ResolvedWebhook:
     address: str
 
 
+def embedded_ipv4(address: Address) -> tuple[tuple[str, ipaddress.IPv4Address], ...]:
+    """The IPv4 addresses an IPv6 address carries, each with the name of its form; none for a plain address.
+
+    IPv4-mapped (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), 6to4
+    (``2002::/16``), Teredo (``2001::/32``: its server, and its client) and
+    NAT64 (``64:ff9b::/96``, and the local-use ``64:ff9b:1::/48``).
+    """
+    if isinstance(address, ipaddress.IPv4Address):
+        return ()
+    if address.ipv4_mapped is not None:
+        return (("IPv4-mapped", address.ipv4_mapped),)
+    if address.sixtofour is not None:
+        return (("6to4", address.sixtofour),)
+    if address.teredo is not None:
+        server, client = address.teredo
+        return ("Teredo server", server), ("Teredo client", client)
+    # The local-use prefix is read as a /96 (RFC 6052 allows others); it is refused unless allowed anyway.
+    last = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in NAT64:
+        return (("NAT64", last),)
+    if address in LOCAL_NAT64:
+        return (("local-use NAT64", last),)
+    if address in IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 are themselves
+        return (("IPv4-compatible", last),)
+    return ()
+
+
 def _why_forbidden(address: Address) -> str | None:
     if address in METADATA_ADDRESSES:
         return "a cloud metadata service"
@@ -139,6 +184,7 @@ def _why_forbidden(address: Address) -> str | None:
         ("a link-local address", address.is_link_local),
         ("a multicast address", address.is_multicast),
         ("an unspecified address", address.is_unspecified),
+        *((kind, address in network) for network, kind in NOT_PUBLIC_IPV6),
         ("a reserved address", address.is_reserved),
         ("a private address", address.is_private),
     ]
@@ -151,18 +197,27 @@ def _why_forbidden(address: Address) -> str | None:
 
 
 def check_address(address: str, policy: WebhookPolicy) -> None:
-    """Raise :class:`WebhookRefused` unless the address is public or in a network the policy allows."""
+    """Raise :class:`WebhookRefused` unless the address is public or in a network the policy allows.
+
+    An address that carries IPv4 addresses passes only if each of them does
+    too; an IPv4-mapped or NAT64 address is judged as its IPv4 address alone.
+    """
     try:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         raise WebhookRefused(f"{address!r} is not an IP address") from None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped  # judged, allowed and named as the IPv4 address it carries
-    if any(parsed in network for network in policy.allow):
-        return
-    reason = _why_forbidden(parsed)
-    if reason is not None:
-        raise WebhookRefused(f"{parsed} is {reason}, which this agent does not call (push_notifications.allow)")
+    carried = embedded_ipv4(parsed)
+    judged: list[tuple[Address, str]] = [(ipv4, f" (in {parsed}, {form})") for form, ipv4 in carried]
+    if not any(form in SAME_ADDRESS_FORMS for form, _ in carried):
+        judged.append((parsed, ""))
+    for candidate, where in judged:
+        if any(candidate in network for network in policy.allow):
+            continue
+        reason = _why_forbidden(candidate)
+        if reason is not None:
+            raise WebhookRefused(
+                f"{candidate} is {reason}{where}, which this agent does not call (push_notifications.allow)"
+            )
 
 
 def _parts(url: str) -> tuple[str, int]:
