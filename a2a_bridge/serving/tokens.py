@@ -3,8 +3,15 @@
 A served agent that takes tokens trusts one issuer. It reads the issuer's
 discovery document, then its JWKS, and keeps the keys; a token signed with a key
 it does not know makes it read the JWKS again (at most every few seconds), so
-the provider can rotate its keys without anyone restarting. PyJWT checks the
-signature and the claims; nothing here is cryptography.
+the provider can rotate its keys without anyone restarting. A token's ``iss``
+must be the issuer exactly as the discovery document writes it; the setting may
+leave out or add its one trailing slash. PyJWT checks the signature and the
+claims; nothing here is cryptography.
+
+An access token is typed ``at+jwt`` (RFC 9068, section 2.1), which an ID token
+from the same provider, signed with the same keys, is not. Tokens typed plain
+``JWT`` or not typed are refused unless ``accept_plain_jwt`` is set, and then
+a token shaped like an ID token is refused still.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import httpx
@@ -31,6 +38,11 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 KEYS_KEPT_SECONDS = 300.0  # read the JWKS again this often, so a removed key stops working
 UNKNOWN_KEY_REFETCH_SECONDS = 3.0  # at most this often on an unknown key id: random kids must not flood the provider
 VERIFIED_KEPT = 2048
+ACCESS_TOKEN_TYPE = "at+jwt"
+PLAIN_TYPE = "jwt"
+# Claims an ID token has and an access token has not (OpenID Connect Core, section 2 and 3.3.2.11).
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
+NOT_AN_ACCESS_TOKEN = "the bearer token is not an access token: its typ header is not at+jwt"
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,13 @@ class AccessTokens:
             The caller owns its tasks as a secret's name does, so a caller moving
             from a secret to tokens under the same name keeps its tasks.
         algorithms: Signing algorithms accepted; asymmetric ones only.
+        accept_plain_jwt: Also accept access tokens typed plain ``JWT`` or not
+            typed, for providers that issue them so: Auth0's default token
+            profile (its RFC 9068 profile types them ``at+jwt``), Microsoft
+            Entra ID (``JWT``), Okta custom authorization servers (no
+            ``typ``). A token with a ``nonce``, ``at_hash`` or ``c_hash``
+            claim, a ``typ`` claim of ``ID``, or any other ``typ`` header is
+            an ID token (or another kind of JWT) and stays refused.
     """
 
     issuer: str
@@ -63,10 +82,13 @@ class AccessTokens:
     token_url: str | None = None
     identity_claims: tuple[str, ...] = ("client_id", "azp", "sub")
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    _: KW_ONLY
+    accept_plain_jwt: bool = False
 
     @property
     def discovery_url(self) -> str:
-        return self.issuer.rstrip("/") + DISCOVERY_PATH
+        # OpenID Connect Discovery 1.0, section 4: the issuer's trailing "/" goes before the well-known path.
+        return self.issuer.removesuffix("/") + DISCOVERY_PATH
 
     def all_scopes(self) -> list[str]:
         """Every scope this agent asks for, for the card."""
@@ -74,6 +96,11 @@ class AccessTokens:
         for scopes in self.skill_scopes.values():
             found.update(dict.fromkeys(scopes))
         return list(found)
+
+
+def _same_issuer(one: str, other: str) -> bool:
+    """Whether two issuer URLs name the same issuer, one trailing slash aside."""
+    return one.removesuffix("/") == other.removesuffix("/")
 
 
 def _scopes(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
@@ -105,6 +132,8 @@ def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessToken
             raise ConfigurationError(f"tokens.{name} must be an http(s) URL, got {url!r}")
     if not isinstance(tokens.audience, str) or not tokens.audience:
         raise ConfigurationError("tokens.audience must name this agent at the provider, e.g. its URL")
+    if not isinstance(tokens.accept_plain_jwt, bool):
+        raise ConfigurationError("tokens.accept_plain_jwt must be True or False")
     if not isinstance(tokens.leeway, (int, float)) or not 0 <= tokens.leeway <= 300:
         raise ConfigurationError("tokens.leeway must be between 0 and 300 seconds")
     weak = [alg for alg in tokens.algorithms if alg not in DEFAULT_ALGORITHMS]
@@ -116,7 +145,7 @@ def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessToken
         str(skill): _scopes(scopes, f"tokens.skill_scopes[{skill!r}]") for skill, scopes in tokens.skill_scopes.items()
     }
     return AccessTokens(
-        issuer=tokens.issuer.rstrip("/"),
+        issuer=tokens.issuer,
         audience=tokens.audience,
         scopes=_scopes(tokens.scopes, "tokens.scopes"),
         skill_scopes=skill_scopes,
@@ -124,6 +153,7 @@ def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessToken
         token_url=tokens.token_url,
         identity_claims=tuple(tokens.identity_claims),
         algorithms=tuple(tokens.algorithms),
+        accept_plain_jwt=tokens.accept_plain_jwt,
     )
 
 
@@ -169,6 +199,7 @@ class _ProviderKeys:
     def __init__(self, issuer: str, discovery_url: str) -> None:
         self._issuer = issuer
         self._discovery_url = discovery_url
+        self.issuer: str | None = None  # as the discovery document writes it: what a token's iss must be
         self._jwks_uri: str | None = None
         self._keys: dict[str, Any] = {}
         self._read_at = float("-inf")
@@ -199,9 +230,11 @@ class _ProviderKeys:
             async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
                 if self._jwks_uri is None:
                     document = (await http.get(self._discovery_url)).raise_for_status().json()
-                    if document.get("issuer", "").rstrip("/") != self._issuer:
+                    issuer = document.get("issuer")
+                    if not isinstance(issuer, str) or not _same_issuer(issuer, self._issuer):
                         raise ValueError("the discovery document names another issuer")
                     self._jwks_uri = str(document["jwks_uri"])
+                    self.issuer = issuer
                 jwks = (await http.get(self._jwks_uri)).raise_for_status().json()
             key_set = jwt.PyJWKSet.from_dict(jwks)
         except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWTError) as exc:
@@ -239,11 +272,12 @@ class TokenVerifier:
             raise TokenRefused("the bearer token is not a valid access token") from None
         if header.get("alg") not in self.config.algorithms:
             raise TokenRefused("the access token is not signed with an accepted algorithm")
+        typed = self._typed_access_token(header.get("typ"))
         kid = header.get("kid")
         key = await self._keys.key(kid if isinstance(kid, str) else None)
         if key is None:
             raise TokenRefused("the access token's signature is not valid")
-        caller = self._decode(token, key, header["alg"])
+        caller = self._decode(token, key, header["alg"], typed=typed)
         self._remember(token, caller)
         return caller
 
@@ -262,7 +296,16 @@ class TokenVerifier:
         while len(self._verified) > VERIFIED_KEPT:
             self._verified.popitem(last=False)
 
-    def _decode(self, token: str, key: Any, algorithm: str) -> TokenCaller:
+    def _typed_access_token(self, typ: object) -> bool:
+        """Whether ``typ`` says access token; False for a plain ``JWT`` or none, when those are accepted."""
+        media_type = typ.lower().removeprefix("application/") if isinstance(typ, str) else typ
+        if media_type == ACCESS_TOKEN_TYPE:
+            return True
+        if self.config.accept_plain_jwt and media_type in (None, PLAIN_TYPE):
+            return False
+        raise TokenRefused(NOT_AN_ACCESS_TOKEN)
+
+    def _decode(self, token: str, key: Any, algorithm: str, *, typed: bool) -> TokenCaller:
         import jwt
 
         try:
@@ -271,7 +314,7 @@ class TokenVerifier:
                 key=key,
                 algorithms=[algorithm],
                 audience=self.config.audience,
-                issuer=self.config.issuer,
+                issuer=self._keys.issuer or self.config.issuer,
                 leeway=self.config.leeway,
                 options={"require": ["exp", "iss", "aud"]},
             )
@@ -289,6 +332,10 @@ class TokenVerifier:
             raise TokenRefused("the access token's signature is not valid") from None
         except jwt.PyJWTError:
             raise TokenRefused("the bearer token is not a valid access token") from None
+        # An untyped token passes for an access token only without the marks of an ID token. Keycloak types
+        # its ID tokens with a typ claim of "ID" (its access tokens say "Bearer").
+        if not typed and (any(c in claims for c in ID_TOKEN_CLAIMS) or claims.get("typ") == "ID"):
+            raise TokenRefused("the bearer token is an ID token, not an access token")
         name = next((str(claims[c]) for c in self.config.identity_claims if claims.get(c)), None)
         if name is None:
             raise TokenRefused("the access token names no caller")

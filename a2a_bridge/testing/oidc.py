@@ -1,8 +1,12 @@
-"""A real OpenID Provider on loopback: ``oidc-provider`` from npm, issuing JWT access tokens.
+"""A real OpenID Provider on loopback: ``oidc-provider`` from npm, issuing JWT access tokens and ID tokens.
 
     with openid_provider(clients=[OidcClient("orchestrator", "s3cret-value", scope="a2a")],
                          resources={"http://agent": "a2a research"}) as op:
         token = op.token("orchestrator", resource="http://agent")
+
+A client given a ``redirect_uri`` signs users in instead, and :meth:`OpenIdProvider.id_token`
+walks the provider's development sign-in pages for one. The issuer can end in a path or a
+slash (``issuer_path``), as Auth0's and Azure AD v1's do.
 
 ``oidc-provider`` is a certified OpenID Connect server. It is installed with
 npm into ``~/.cache/a2a-bridge/oidc-provider`` the first time (a few seconds)
@@ -19,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,12 +44,16 @@ SCRIPT = "oidc_provider.mjs"
 
 @dataclass(frozen=True)
 class OidcClient:
-    """A client registered for the client-credentials grant; ``token_ttl`` overrides its tokens' lifetime."""
+    """A client registered for the client-credentials grant; ``token_ttl`` overrides its tokens' lifetime.
+
+    Given a ``redirect_uri``, the client signs users in by the authorization code flow instead.
+    """
 
     client_id: str
     client_secret: str
     scope: str = ""
     token_ttl: int | None = None
+    redirect_uri: str | None = None
 
 
 def new_signing_key(kid: str) -> dict[str, Any]:
@@ -70,21 +79,58 @@ class OpenIdProvider:
 
     @property
     def token_url(self) -> str:
-        return f"{self.issuer}/token"
+        return self._endpoint("token")
 
     @property
     def discovery_url(self) -> str:
-        return f"{self.issuer}/.well-known/openid-configuration"
+        return self._endpoint(".well-known/openid-configuration")
+
+    def _endpoint(self, path: str) -> str:
+        return f"{self.issuer.removesuffix('/')}/{path}"
+
+    def _client(self, client_id: str) -> dict[str, Any]:
+        client: dict[str, Any] = next(c for c in self.config["clients"] if c["client_id"] == client_id)
+        return client
 
     def token(self, client_id: str, *, resource: str | None = None, scope: str | None = None) -> str:
         """An access token for a registered client, by the client-credentials grant."""
-        client = next(c for c in self.config["clients"] if c["client_id"] == client_id)
+        client = self._client(client_id)
         form = {"grant_type": "client_credentials", **({"resource": resource} if resource else {})}
         if scope is not None:
             form["scope"] = scope
         response = self._http.post(self.token_url, data=form, auth=(client_id, client["client_secret"]))
         response.raise_for_status()
         token: str = response.json()["access_token"]
+        return token
+
+    def id_token(self, client_id: str, *, user: str = "alice", nonce: str = "n-0S6_WzA2Mj") -> str:
+        """An ID token for ``user`` signing in to a login client, as a browser would get one.
+
+        The authorization code flow, through the provider's development sign-in and consent pages
+        (any password passes), then the code exchanged at the token endpoint.
+        """
+        client = self._client(client_id)
+        redirect_uri = client["redirect_uri"]
+        query = {"client_id": client_id, "response_type": "code", "scope": "openid"}
+        query |= {"redirect_uri": redirect_uri, "nonce": nonce, "state": "state-1"}
+        with httpx.Client(timeout=10) as browser:  # its own cookies: the sign-in session
+            page = browser.get(self._endpoint("auth"), params=query)
+            for _ in range(10):
+                location = page.headers.get("location")
+                if location is None:  # a sign-in or a consent form, posted back to its own URL
+                    prompt = "login" if 'name="login"' in page.text else "consent"
+                    page = browser.post(page.url, data={"prompt": prompt, "login": user, "password": "any"})
+                elif location.startswith(redirect_uri):
+                    break
+                else:
+                    page = browser.get(page.url.join(location))
+            else:
+                raise RuntimeError(f"oidc-provider did not redirect to {redirect_uri}: {page.status_code} {page.url}")
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        response = self._http.post(self.token_url, data=form, auth=(client_id, client["client_secret"]))
+        response.raise_for_status()
+        token: str = response.json()["id_token"]
         return token
 
     def start(self, timeout: float = 30) -> None:
@@ -139,23 +185,41 @@ def openid_provider(
     resources: Mapping[str, str],
     keys: Sequence[Mapping[str, Any]] | None = None,
     token_ttl: int = 300,
+    issuer_path: str = "",
+    access_token_typ: Mapping[str, str | None] | None = None,
     home: Path = DEFAULT_HOME,
 ) -> Iterator[OpenIdProvider]:
-    """A provider on a free loopback port; ``resources`` maps each audience to the scopes it grants."""
+    """A provider on a free loopback port; ``resources`` maps each audience to the scopes it grants.
+
+    Args:
+        issuer_path: What follows the port in the issuer, e.g. ``"/"`` or ``"/tenant-1/"``.
+        access_token_typ: The ``typ`` header of the access tokens for some audiences, where it is
+            not ``at+jwt``: ``"JWT"``, or None for no ``typ`` at all.
+    """
     install(home)
     data = Path(tempfile.mkdtemp(prefix="a2a-bridge-oidc-"))
     port = free_port()
     scopes = sorted({scope for granted in resources.values() for scope in granted.split()})
-    issuer = f"http://127.0.0.1:{port}"
+    issuer = f"http://127.0.0.1:{port}{issuer_path}"
+    typ = dict(access_token_typ or {})
     config = {
         "issuer": issuer,
         "port": port,
         "scopes": scopes,
         "clients": [
-            {"client_id": c.client_id, "client_secret": c.client_secret, "scope": c.scope, "token_ttl": c.token_ttl}
+            {
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+                "scope": c.scope,
+                "token_ttl": c.token_ttl,
+                "redirect_uri": c.redirect_uri,
+            }
             for c in clients
         ],
-        "resources": {audience: {"scope": granted, "token_ttl": token_ttl} for audience, granted in resources.items()},
+        "resources": {
+            audience: {"scope": granted, "token_ttl": token_ttl, "typ": typ.get(audience, "at+jwt")}
+            for audience, granted in resources.items()
+        },
         "default_resource": next(iter(resources)),
     }
     provider = OpenIdProvider(

@@ -1,0 +1,174 @@
+"""Which JWTs a served agent takes as access tokens, and from which issuer, against a real ``oidc-provider``.
+
+An issuer ending in a slash (Auth0's ``https://tenant.auth0.com/``, Azure AD v1's
+``https://sts.windows.net/{tenant}/``) is trusted however the agent's setting
+writes it. An access token is typed ``at+jwt`` (RFC 9068); an ID token the same
+provider signs for the agent's own login client is refused, typed or not.
+Providers that type access tokens as plain ``JWT``, or not at all, need
+``accept_plain_jwt``, and an ID token's shape is refused even then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from a2a_calls import V1, message
+from agents import EchoAgent
+
+from a2a_bridge import AccessTokens, ConfigurationError, to_a2a
+from a2a_bridge.testing import LiveServer
+from a2a_bridge.testing.oidc import OidcClient, OpenIdProvider, openid_provider
+
+AGENT = "http://research.agents.test"
+PLAIN_AGENT = "http://plain.agents.test"  # its tokens are typed "JWT"
+UNTYPED_AGENT = "http://untyped.agents.test"  # its tokens have no typ
+LOGIN_APP = "research-app"  # the agent's own login client: its ID tokens' aud
+CLIENTS = [
+    OidcClient("orchestrator", "orchestrator-client-secret", scope="a2a"),
+    OidcClient(LOGIN_APP, "research-app-client-secret", redirect_uri="http://127.0.0.1/signed-in"),
+]
+RESOURCES = {AGENT: "a2a", PLAIN_AGENT: "a2a", UNTYPED_AGENT: "a2a"}
+TYPED = {PLAIN_AGENT: "JWT", UNTYPED_AGENT: None}
+NOT_TYPED = "the bearer token is not an access token: its typ header is not at+jwt"
+ID_TOKEN = "the bearer token is an ID token, not an access token"
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OpenIdProvider]:
+    with openid_provider(clients=CLIENTS, resources=RESOURCES, access_token_typ=TYPED) as op:
+        yield op
+
+
+@pytest.fixture(scope="module", params=["/", "/3f5c1e2a-tenant/"], ids=["slash", "path-and-slash"])
+def slashed(request: pytest.FixtureRequest) -> Iterator[OpenIdProvider]:
+    with openid_provider(clients=CLIENTS, resources=RESOURCES, issuer_path=request.param) as op:
+        assert op.issuer.endswith("/")
+        yield op
+
+
+def agent(issuer: str, *, audience: str = AGENT, **options: Any) -> LiveServer:
+    """An agent taking tokens from ``issuer``, to start with ``with``."""
+    scopes = ("a2a",) if audience != LOGIN_APP else ()  # an ID token carries no scope
+    return LiveServer(
+        to_a2a(
+            EchoAgent(),
+            name="research",
+            tokens=AccessTokens(issuer=issuer, audience=audience, scopes=scopes, **options),
+        )
+    )
+
+
+def send(url: str, token: str) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message("hello")}}
+    return httpx.post(url + "/", json=body, headers={**V1, "Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def signed(op: OpenIdProvider, typ: str | None, changes: dict[str, Any] | None = None) -> str:
+    """A token signed with the provider's own key, with the ``typ`` header and claims a test needs."""
+    now = int(time.time())
+    claims = {"iss": op.issuer, "aud": AGENT, "client_id": "orchestrator", "sub": "orchestrator", "scope": "a2a"}
+    claims |= {"iat": now, "exp": now + 300, **(changes or {})}
+    private = jwt.PyJWK(op.keys[0]).key
+    token = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "key-1", "typ": typ})
+    assert jwt.get_unverified_header(token).get("typ") == typ
+    return token
+
+
+def assert_refused(response: httpx.Response, reason: str, token: str, caplog: pytest.LogCaptureFixture) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["message"] == reason
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert token not in response.text
+    assert f"refused POST /: 401 {reason}" in [r.getMessage() for r in caplog.records if r.name == "a2a_bridge.auth"]
+    assert token not in caplog.text
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("written", ["as the provider writes it", "without its slash"])
+def test_an_issuer_ending_in_a_slash_is_trusted_however_it_is_written(slashed, written):
+    issuer = slashed.issuer if written == "as the provider writes it" else slashed.issuer.removesuffix("/")
+    token = slashed.token("orchestrator", resource=AGENT, scope="a2a")
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == slashed.issuer
+    with agent(issuer) as server:
+        response = send(server.url, token)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+
+
+@pytest.mark.timeout(60)
+def test_a_token_must_name_its_issuer_as_the_discovery_document_does(slashed, caplog):
+    """One slash is forgiven in the setting, not in the token: ``iss`` is the issuer the provider publishes."""
+    token = signed(slashed, "at+jwt", {"iss": slashed.issuer.removesuffix("/")})
+    with agent(slashed.issuer) as server:
+        response = send(server.url, token)
+    assert_refused(response, "the access token's issuer is not trusted by this agent", token, caplog)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "AT+JWT", "Application/At+Jwt"])
+def test_an_access_token_typed_at_jwt_is_accepted(provider, typ):
+    token = provider.token("orchestrator", resource=AGENT, scope="a2a") if typ == "at+jwt" else signed(provider, typ)
+    assert jwt.get_unverified_header(token)["typ"] == typ
+    with agent(provider.issuer) as server:
+        assert send(server.url, token).status_code == 200
+
+
+@pytest.mark.timeout(60)
+def test_an_id_token_from_the_provider_is_refused_even_with_plain_jwt_accepted(provider, caplog):
+    """The agent's own login client gets ID tokens whose ``aud`` is the agent: they are still not access tokens."""
+    token = provider.id_token(LOGIN_APP)
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == LOGIN_APP
+    with agent(provider.issuer, audience=LOGIN_APP) as server:
+        assert_refused(send(server.url, token), NOT_TYPED, token, caplog)
+    with agent(provider.issuer, audience=LOGIN_APP, accept_plain_jwt=True) as server:
+        assert_refused(send(server.url, token), ID_TOKEN, token, caplog)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("audience", [PLAIN_AGENT, UNTYPED_AGENT], ids=["typ JWT", "no typ"])
+def test_a_plain_jwt_access_token_needs_accept_plain_jwt(provider, audience, caplog):
+    token = provider.token("orchestrator", resource=audience, scope="a2a")
+    assert jwt.get_unverified_header(token).get("typ") == TYPED[audience]
+    with agent(provider.issuer, audience=audience) as server:
+        assert_refused(send(server.url, token), NOT_TYPED, token, caplog)
+    with agent(provider.issuer, audience=audience, accept_plain_jwt=True) as server:
+        assert send(server.url, token).status_code == 200
+
+
+# name, typ header, claims that make it an ID token (or another kind of JWT), the reason given
+ID_TOKEN_SHAPES = [
+    ("a nonce", "JWT", {"nonce": "n-0S6_WzA2Mj"}, ID_TOKEN),
+    ("an at_hash", None, {"at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, ID_TOKEN),
+    ("a c_hash", "JWT", {"c_hash": "LDktKdoQak3Pk0cnXxCltA"}, ID_TOKEN),
+    ("a typ claim of ID", "JWT", {"typ": "ID"}, ID_TOKEN),
+    ("an ID token's typ header", "id_token+jwt", {}, NOT_TYPED),
+    ("a logout token's typ header", "logout+jwt", {}, NOT_TYPED),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("shape", "typ", "claims", "reason"), ID_TOKEN_SHAPES, ids=[s[0] for s in ID_TOKEN_SHAPES])
+def test_a_token_shaped_like_an_id_token_is_refused_with_plain_jwt_accepted(
+    provider, shape, typ, claims, reason, caplog
+):
+    token = signed(provider, typ, claims)
+    with agent(provider.issuer, accept_plain_jwt=True) as server:
+        if reason == ID_TOKEN:  # the same token without the ID token's mark passes
+            assert send(server.url, signed(provider, typ)).status_code == 200
+        assert_refused(send(server.url, token), reason, token, caplog)
+
+
+def test_accept_plain_jwt_is_a_yes_or_no():
+    with pytest.raises(ConfigurationError, match=r"tokens\.accept_plain_jwt must be True or False"):
+        to_a2a(
+            EchoAgent(),
+            name="research",
+            tokens={"issuer": "https://id.example/", "audience": AGENT, "accept_plain_jwt": "yes"},
+        )
+    with pytest.raises(TypeError):
+        AccessTokens("https://id.example/", AGENT, (), {}, 30.0, None, ("sub",), ("RS256",), True)  # type: ignore[call-arg]
