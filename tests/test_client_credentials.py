@@ -2,26 +2,52 @@
 
 ``RemoteAgent``, the LangGraph node and tools, and the CrewAI tool, each
 calling a served agent that takes tokens; tokens are refreshed before they
-expire, and where to ask for them can come from the agent's card.
+expire, kept per audience, and where to ask for them can come from the agent's
+card, only when the card's signature verified. The client secret never goes to
+an endpoint an unsigned card names, nor over plain http:// off loopback:
+receivers on 127.0.0.1 (a token endpoint, an HTTP proxy) show that no request
+reached them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from a2a_bridge_crewai import A2ADelegateTool
 from a2a_bridge_langgraph import A2ADelegateNode, a2a_tools
 from agents import EchoAgent
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from langgraph.graph import END, START, MessagesState, StateGraph
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from a2a_bridge import AccessTokens, ClientCredentials, ConfigurationError, RemoteAgent, RemoteAuthError, to_a2a
+from a2a_bridge import (
+    AccessTokens,
+    CardKeys,
+    ClientCredentials,
+    ConfigurationError,
+    RemoteAgent,
+    RemoteAuthError,
+    to_a2a,
+)
 from a2a_bridge.testing import LiveServer
 from a2a_bridge.testing.oidc import OidcClient, OpenIdProvider, openid_provider
+from a2a_bridge.testing.ports import free_port
 
 AGENT = "http://research.agents.test"
+OTHER = "http://pricing.agents.test"
 SECRET = "orchestrator-client-secret"
+CARD_PATH = "/.well-known/agent-card.json"
+UNROUTABLE = "http://10.255.255.1"  # not loopback; a connection to it would hang until the timeout
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +56,7 @@ def provider() -> Iterator[OpenIdProvider]:
         OidcClient("orchestrator", SECRET, scope="a2a"),
         OidcClient("brief", "brief-client-secret", scope="a2a", token_ttl=3),
     ]
-    with openid_provider(clients=clients, resources={AGENT: "a2a"}) as op:
+    with openid_provider(clients=clients, resources={AGENT: "a2a", OTHER: "a2a"}) as op:
         yield op
 
 
@@ -45,6 +71,80 @@ def credentials(provider: OpenIdProvider, **options) -> ClientCredentials:
     return ClientCredentials(
         "orchestrator", SECRET, token_url=provider.token_url, resource=AGENT, scopes=["a2a"], **options
     )
+
+
+class Receiver:
+    """A server on 127.0.0.1 that records every request it gets: a token endpoint, a discovery document, a proxy.
+
+    A token request is answered ``invalid_client``; ``documents`` maps paths to the JSON answered there.
+    """
+
+    def __init__(self, documents: dict[str, Any] | None = None) -> None:
+        self.seen: list[str] = []
+        self.documents = documents or {}
+        routes = [Route("/{path:path}", self._answer, methods=["GET", "POST"])]
+        self.server = LiveServer(Starlette(routes=routes)).start()
+        self.url = self.server.url
+
+    async def _answer(self, request: Request) -> JSONResponse:
+        self.seen.append(f"{request.method} {request.headers.get('host')}{request.url.path}")
+        if request.url.path in self.documents:
+            return JSONResponse(self.documents[request.url.path])
+        return JSONResponse({"error": "invalid_client"}, status_code=401)
+
+
+@pytest.fixture
+def receivers() -> Iterator[list[Receiver]]:
+    started: list[Receiver] = []
+    yield started
+    for receiver in started:
+        receiver.server.stop()
+
+
+def receiver(started: list[Receiver], documents: dict[str, Any] | None = None) -> Receiver:
+    started.append(Receiver(documents))
+    return started[-1]
+
+
+def card_key(folder: Path) -> tuple[str, str]:
+    """A private key that signs cards and the public key callers trust, as PEM files."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    private_file, public_file = folder / "card.pem", folder / "card.pub.pem"
+    private_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public_file.write_bytes(
+        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return str(private_file), str(public_file)
+
+
+def served(tokens: AccessTokens, signing_key: str | None = None) -> LiveServer:
+    """An agent taking tokens; with ``signing_key`` it signs its card, which then names its one public URL."""
+    if signing_key is None:
+        return LiveServer(to_a2a(EchoAgent(), name="research", tokens=tokens)).start()
+    port = free_port()
+    app = to_a2a(
+        EchoAgent(),
+        name="research",
+        tokens=tokens,
+        card_signing_key=signing_key,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    return LiveServer(app, port=port).start()
+
+
+@pytest.fixture
+def through_a_proxy(monkeypatch, receivers) -> Receiver:
+    """Every plain-http request off loopback goes through this receiver: what it sees is what left."""
+    proxy = receiver(receivers)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    return proxy
 
 
 @pytest.mark.timeout(60)
@@ -73,18 +173,6 @@ async def test_a_token_is_refreshed_before_it_expires(provider, agent):
 
 
 @pytest.mark.timeout(60)
-async def test_where_to_ask_for_tokens_comes_from_the_card(provider):
-    openid = AccessTokens(issuer=provider.issuer, audience=AGENT)
-    oauth2 = AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=provider.token_url)
-    for tokens in (openid, oauth2):
-        with LiveServer(to_a2a(EchoAgent(), name="research", tokens=tokens)) as server:
-            given = ClientCredentials("orchestrator", SECRET, resource=AGENT, scopes=["a2a"])
-            async with RemoteAgent(server.url, credentials=given) as remote:
-                assert (await remote.send("hello")).state == "completed"
-            assert given.fetched == 1
-
-
-@pytest.mark.timeout(60)
 async def test_refused_credentials_say_why_and_never_show_the_secret(provider, agent):
     wrong = ClientCredentials("orchestrator", "not-the-client-secret", token_url=provider.token_url, resource=AGENT)
     async with RemoteAgent(agent.url, credentials=wrong) as remote:
@@ -104,7 +192,7 @@ async def test_refused_credentials_say_why_and_never_show_the_secret(provider, a
                 await remote.send("hello")
     with pytest.raises(ConfigurationError, match="a secret or credentials, not both"):
         RemoteAgent(agent.url, secret="some-secret", credentials=wrong)
-    with pytest.raises(ConfigurationError, match="token_url must be an http"):
+    with pytest.raises(ConfigurationError, match=r"token_url ftp://id must be an http\(s\) URL"):
         ClientCredentials("orchestrator", SECRET, token_url="ftp://id")
 
 
@@ -188,3 +276,161 @@ def test_token_flags_are_checked_by_name():
         assert done.returncode != 0
         assert says in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+async def test_only_a_card_whose_signature_verified_names_where_the_secret_goes(provider, receivers, tmp_path):
+    private, public = card_key(tmp_path)
+    catcher = receiver(receivers)
+    unsigned = [  # an OAuth 2.0 scheme naming a token URL, an OpenID Connect one naming a discovery document
+        AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=f"{catcher.url}/token"),
+        AccessTokens(issuer=catcher.url, audience=AGENT),
+    ]
+    for tokens in unsigned:
+        agent = served(tokens)
+        try:
+            for card_keys in (None, CardKeys(public, required=False)):  # no keys, or keys that let it pass unsigned
+                given = ClientCredentials("orchestrator", SECRET, resource=AGENT, scopes=["a2a"])
+                async with RemoteAgent(agent.url, credentials=given, card_keys=card_keys) as remote:
+                    with pytest.raises(RemoteAuthError) as refused:
+                        await remote.send("hello")
+                message = str(refused.value)
+                assert message.startswith(f"the card of research names {catcher.url} for tokens, but its signature")
+                assert "give ClientCredentials token_url= or issuer=, or card_keys=" in message
+                assert SECRET not in message
+        finally:
+            agent.stop()
+    assert catcher.seen == []  # not the token request, not even the discovery document
+
+    signed = [
+        AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=provider.token_url),
+        AccessTokens(issuer=provider.issuer, audience=AGENT),
+    ]
+    for tokens in signed:
+        agent = served(tokens, private)
+        try:
+            given = ClientCredentials("orchestrator", SECRET, resource=AGENT, scopes=["a2a"])
+            async with RemoteAgent(agent.url, credentials=given, card_keys=public) as remote:
+                assert (await remote.send("hello")).state == "completed"
+                assert (await remote.send("again")).state == "completed"
+            assert given.fetched == 1
+        finally:
+            agent.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_a_token_url_slipped_beside_the_signed_scheme_is_not_used(provider, receivers, tmp_path):
+    private, public = card_key(tmp_path)
+    catcher = receiver(receivers)
+    agent = served(AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=provider.token_url), private)
+    try:
+        async with httpx.AsyncClient() as http:
+            card = (await http.get(agent.url + CARD_PATH)).json()
+        # A served card carries each scheme twice, as v1.0 and as v0.3; the signature covers the SDK's reading.
+        [scheme] = card["securitySchemes"].values()
+        scheme["oauth2SecurityScheme"]["flows"]["clientCredentials"]["tokenUrl"] = f"{catcher.url}/token"
+        in_between = receiver(receivers, {CARD_PATH: card})
+        given = ClientCredentials("orchestrator", SECRET, resource=AGENT, scopes=["a2a"])
+        async with RemoteAgent(in_between.url, credentials=given, card_keys=public) as remote:
+            assert (await remote.send("hello")).state == "completed"  # with a token from the signed token URL
+        assert given.fetched == 1
+        assert catcher.seen == []
+    finally:
+        agent.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_plain_http_token_urls_off_loopback_are_refused_before_any_connection(
+    provider, receivers, through_a_proxy, tmp_path
+):
+    for option, url, origin in [
+        ("token_url", "http://token.example/oauth/token", "http://token.example"),
+        ("token_url", "http://client:hunter2@token.example:8080/token?k=v", "http://token.example:8080"),
+        ("issuer", f"{UNROUTABLE}/realms/a2a", UNROUTABLE),
+        ("token_url", "ftp://token.example/token", "ftp://token.example"),
+    ]:
+        with pytest.raises(ConfigurationError) as refused:
+            ClientCredentials("orchestrator", SECRET, **{option: url})
+        assert str(refused.value).startswith(f"{option} {origin} "), str(refused.value)
+        assert "hunter2" not in str(refused.value)
+        assert "k=v" not in str(refused.value)
+    for loopback in (
+        "http://127.0.0.1:1/token",
+        "http://127.9.9.9/token",
+        "http://[::1]:1/token",
+        "http://localhost/t",
+    ):
+        ClientCredentials("orchestrator", SECRET, token_url=loopback)
+    ClientCredentials("orchestrator", SECRET, token_url="https://token.example/token")
+
+    off_loopback = f"{UNROUTABLE}/token"
+    provider_document = receiver(receivers, {"/.well-known/openid-configuration": {"token_endpoint": off_loopback}})
+    discovered = ClientCredentials("orchestrator", SECRET, issuer=provider_document.url, resource=AGENT, timeout=3)
+    private, public = card_key(tmp_path)
+    agent = served(AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=off_loopback), private)
+    from_card = ClientCredentials("orchestrator", SECRET, resource=AGENT, timeout=3)
+    try:
+        for given, says in [
+            (discovered, f"the token endpoint in the discovery document of the provider {provider_document.url}"),
+            (from_card, "the token endpoint on the card of research"),
+        ]:
+            started = time.monotonic()
+            async with RemoteAgent(agent.url, credentials=given, card_keys=public) as remote:
+                with pytest.raises(RemoteAuthError) as refused:
+                    await remote.send("hello")
+            assert str(refused.value) == (
+                f"{says}, {UNROUTABLE}, is plain http:// to a host that is not loopback "
+                "(127.0.0.0/8, ::1, localhost); use https://; the client secret is not sent there"
+            )
+            assert time.monotonic() - started < 2  # well inside the token request's 3 s
+            assert given.fetched == 0
+    finally:
+        agent.stop()
+    assert provider_document.seen == [f"GET 127.0.0.1:{provider_document.server.port}/.well-known/openid-configuration"]
+    assert through_a_proxy.seen == []
+
+
+@pytest.mark.timeout(60)
+async def test_tokens_are_kept_per_audience_and_reused_per_agent(provider, receivers):
+    research = served(AccessTokens(issuer=provider.issuer, audience=AGENT, scopes=("a2a",)))
+    pricing = served(AccessTokens(issuer=provider.issuer, audience=OTHER, scopes=("a2a",)))
+    try:
+        given = ClientCredentials(
+            "orchestrator",
+            SECRET,
+            token_url=provider.token_url,
+            scopes=["a2a"],
+            resource={research.url + "/": AGENT, pricing.url: OTHER},
+        )
+        async with (
+            RemoteAgent(research.url, credentials=given) as first,
+            RemoteAgent(pricing.url, credentials=given) as second,
+        ):
+            assert (await first.send("one")).state == "completed"
+            assert (await first.send("two")).state == "completed"
+            assert given.fetched == 1  # the same agent reuses its token
+            assert (await second.send("three")).state == "completed"  # it would refuse the research token
+            assert given.fetched == 2
+            assert (await first.send("four")).state == "completed"
+            assert (await second.send("five")).state == "completed"
+            assert given.fetched == 2
+        [tool] = a2a_tools([pricing.url], credentials=given)  # the same object, shared by a LangGraph tool
+        assert "SPOT" in await tool.ainvoke({"query": "spot"})
+        assert given.fetched == 2
+
+        stranger = served(AccessTokens(issuer=provider.issuer, audience=AGENT))
+        try:
+            async with RemoteAgent(stranger.url, credentials=given) as remote:
+                with pytest.raises(RemoteAuthError) as refused:
+                    await remote.send("hello")
+            assert str(refused.value) == (
+                f"no audience for the agent at {stranger.url}: add its URL to ClientCredentials resource="
+            )
+        finally:
+            stranger.stop()
+        assert given.fetched == 2
+        with pytest.raises(ConfigurationError, match="resource must be an audience, or a mapping of agent URLs"):
+            ClientCredentials("orchestrator", SECRET, resource={research.url: ""})
+    finally:
+        research.stop()
+        pricing.stop()

@@ -39,6 +39,7 @@ class AgentCardView:
         output_schema: JSON schema of structured output, if the card gives one.
         streaming: Whether the agent streams.
         bearer_required: Whether the card asks for a bearer token.
+        verified: Whether the card's signature verified against the caller's ``CardKeys``.
         raw: The card's JSON as fetched.
     """
 
@@ -52,6 +53,7 @@ class AgentCardView:
     output_schema: Mapping[str, Any] | None = None
     streaming: bool = False
     bearer_required: bool = False
+    verified: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -191,12 +192,19 @@ class RemoteAgent:
     async def _card_of(self, endpoint: Endpoint) -> AgentCardView:
         if endpoint.card is None:
             raw = await fetch_card(self._http, endpoint.url, timeout=min(self.timeout, 30.0))
+            verified = False
             if self._card_keys is not None:
-                await self._card_keys.check(raw, http=self._http, url=endpoint.url)
+                verified = await self._card_keys.check(raw, http=self._http, url=endpoint.url)
+            if verified:
+                from a2a_bridge.protocol.wire.cards import card_to_dict, parse_card
+
+                # The signature covers the card as the SDK parses it; fields beside that (a v1.0 scheme next to
+                # its v0.3 twin, a key spelt twice) are unsigned, so a verified card is read from the parse alone.
+                raw = card_to_dict(parse_card(raw))
             view = AgentCardView.from_dict(raw, url=endpoint.url)
             if not _is_url(view.url):
                 raise CardError(f"the card at {endpoint.url} names no usable URL", url=endpoint.url)
-            endpoint.card = view
+            endpoint.card = dataclasses.replace(view, verified=verified)
         return endpoint.card
 
     async def _connection(self, endpoint: Endpoint) -> Connection:
@@ -217,8 +225,8 @@ class RemoteAgent:
     async def _headers(self, trace: TraceContext | None, span: Span | None = None) -> dict[str, str]:
         headers = trace_headers(trace, span=span)
         if self._credentials is not None:
-            card = None if self._credentials.knows_endpoint else (await self.card()).raw
-            headers["Authorization"] = f"Bearer {await self._credentials.token(card)}"
+            card = None if self._credentials.knows_endpoint else await self.card()
+            headers["Authorization"] = f"Bearer {await self._credentials.token(card, agent=self.urls[0])}"
         elif self._secret:
             headers["Authorization"] = f"Bearer {self._secret}"
         return headers
