@@ -58,7 +58,7 @@ def test_card_declares_interfaces_security_and_task_schema(live_server):
     assert "orchestrator-secret-0001" not in json.dumps(card)
 
 
-def test_interfaces_follow_the_request_host_without_public_url(live_server):
+def test_interfaces_name_the_servers_own_address_without_public_url(live_server):
     server = live_server(to_a2a(EchoAgent()))
     card = httpx.get(server.url + CARD_PATH).json()
     assert card["supportedInterfaces"][0]["url"] == server.url + "/"

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from a2a_bridge import CardError, CardKeys, ConfigurationError, RemoteAgent, to_a2a
 from a2a_bridge.signing_keys import load_signing_key
 from a2a_bridge.testing import LiveServer
+from a2a_bridge.testing.ports import free_port
 
 CARD_PATH = "/.well-known/agent-card.json"
 
@@ -54,7 +55,11 @@ def write_key(folder: Path, name: str, kind: str = "rsa") -> tuple[Path, Path]:
 
 
 def signed_agent(key: Path, **options: Any) -> LiveServer:
-    return LiveServer(to_a2a(EchoAgent(), name="research", card_signing_key=str(key), **options)).start()
+    """An agent signing its card for the one URL it serves on: a signed card needs its public URL."""
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    app = to_a2a(EchoAgent(), name="research", card_signing_key=str(key), public_url=public_url, **options)
+    return LiveServer(app, port=port).start()
 
 
 async def card_json(url: str) -> dict[str, Any]:
@@ -257,7 +262,9 @@ async def test_a2a_bridge_serve_signs_its_card(tmp_path):
     from processes import serve_process
 
     private, public = write_key(tmp_path, "card", "ed25519")
-    agent = serve_process("agents:brief", args=["--card-signing-key", str(private), "--card-key-id", "research-2026"])
+    port = free_port()
+    flags = ["--card-signing-key", str(private), "--card-key-id", "research-2026"]
+    agent = serve_process("agents:brief", port=port, args=[*flags, "--public-url", f"http://127.0.0.1:{port}"])
     try:
         assert protected_header(await card_json(agent.url))["kid"] == "research-2026"
         async with RemoteAgent(agent.url, card_keys=str(public)) as remote:

@@ -68,9 +68,10 @@ def parse_secrets(items: list[str]) -> dict[str, list[str]]:
 def token_options(args: argparse.Namespace) -> dict[str, Any] | None:
     """The ``--token-*`` flags as ``to_a2a``'s ``tokens``; None when no issuer is given."""
     if not args.token_issuer:
-        if args.token_audience or args.token_scope or args.skill_scope or args.token_url:
+        if args.token_audience or args.token_scope or args.skill_scope or args.token_url or args.token_accept_plain_jwt:
             raise ConfigurationError(
-                "--token-audience, --token-scope, --skill-scope and --token-url need --token-issuer"
+                "--token-audience, --token-scope, --skill-scope, --token-url and --token-accept-plain-jwt "
+                "need --token-issuer"
             )
         return None
     if not args.token_audience:
@@ -87,6 +88,7 @@ def token_options(args: argparse.Namespace) -> dict[str, Any] | None:
         "scopes": args.token_scope,
         "skill_scopes": skill_scopes,
         "token_url": args.token_url,
+        "accept_plain_jwt": args.token_accept_plain_jwt,
     }
 
 
@@ -125,6 +127,12 @@ def add_parser(commands: Any) -> None:
         metavar="URL",
         help="the provider's token endpoint, listed on the card (default: its discovery URL)",
     )
+    tokens.add_argument(
+        "--token-accept-plain-jwt",
+        action="store_true",
+        help="also take access tokens typed JWT or not typed (Auth0's default profile, Entra ID, Okta); "
+        "tokens shaped like ID tokens stay refused",
+    )
     serve.add_argument(
         "--card-signing-key",
         metavar="FILE",
@@ -134,7 +142,22 @@ def add_parser(commands: Any) -> None:
         "--card-key-id", metavar="KID", help="the key id in the card's signature (default: its thumbprint)"
     )
     add_push_flags(serve)
-    serve.add_argument("--public-url", help="the URL callers use, when behind a proxy")
+    serve.add_argument(
+        "--public-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="the URL callers use, which the card names (needed with --card-signing-key); repeatable, for an "
+        "internal and a public URL: a card request gets the one its host names, else the first",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a proxy address or network whose Forwarded / X-Forwarded-Host headers may choose among the "
+        "--public-url URLs; repeatable (default: none)",
+    )
     serve.add_argument("--name", help="override the card name")
     serve.add_argument("--description", help="override the card description")
     serve.add_argument(
@@ -306,7 +329,21 @@ def start_tracing(args: argparse.Namespace) -> None:
         enable_tracing(service, endpoint=args.otlp_endpoint, project=args.trace_project)
 
 
+def check_card_urls(args: argparse.Namespace) -> None:
+    """Refuse, by flag, what ``to_a2a`` would refuse by keyword: a signed card or a proxy with no public URL."""
+    if args.card_signing_key and not args.public_url:
+        raise ConfigurationError(
+            "--card-signing-key needs --public-url: a signed card names only the URLs given there, "
+            "never the Host a request names"
+        )
+    if args.trusted_proxy and not args.public_url:
+        raise ConfigurationError(
+            "--trusted-proxy needs --public-url: a proxy's forwarded host only chooses among the public URLs"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    check_card_urls(args)
     quiet_frameworks(args)
     start_tracing(args)
     from a2a_bridge.serving.publish import serve
@@ -326,7 +363,8 @@ def run(args: argparse.Namespace) -> int:
         card_signing_key=args.card_signing_key,
         push_notifications=push_options(args),
         card_key_id=args.card_key_id,
-        public_url=args.public_url,
+        public_url=args.public_url or None,
+        trusted_proxies=args.trusted_proxy or None,
         name=args.name,
         description=args.description,
         text_field=args.text_field,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["PublicPathPrefix", "base_url_of", "route_path", "url_path"]
+__all__ = ["PublicPathPrefix", "route_path", "url_path"]
 
 
 def route_path(scope: Scope) -> str:
@@ -20,16 +19,6 @@ def route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
         return path[len(root) :] or "/"
     return path
-
-
-def base_url_of(scope: Scope) -> str:
-    """The agent's own URL as the request reached it, root path included, without a trailing slash.
-
-    Starlette's ``request.base_url`` would give the outermost app's root instead,
-    which is not the agent's when it is mounted inside another app.
-    """
-    url = URL(scope=scope)
-    return f"{url.scheme}://{url.netloc}{str(scope.get('root_path', '')).rstrip('/')}"
 
 
 def url_path(url: str) -> str:

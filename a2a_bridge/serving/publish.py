@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from a2a_bridge.errors import ConfigurationError
 from a2a_bridge.plugins import resolve
@@ -40,7 +42,8 @@ def to_a2a(
     text_field: str | None = None,
     secrets: Mapping[str, str | Sequence[str]] | None = None,
     tokens: AccessTokens | Mapping[str, Any] | None = None,
-    public_url: str | None = None,
+    public_url: str | Sequence[str] | None = None,
+    trusted_proxies: str | Sequence[str] | None = None,
     card: Any = None,
     card_signing_key: str | Path | None = None,
     card_key_id: str | None = None,
@@ -87,7 +90,14 @@ def to_a2a(
             The card lists the scheme; the token's client id owns its tasks.
             Needs the ``oauth`` extra. See ``docs/security.md``.
         public_url: The URL callers reach the agent at, for the card's
-            interfaces behind a proxy. Defaults to the URL of each card request.
+            interfaces; or a list of them (an internal and a public one), the
+            first the default. A card request gets the card of the one its
+            ``Host`` names, else the first; never one of a host it makes up.
+            Without it, the card names the address the server listens on.
+            Required with ``card_signing_key``. See ``docs/serving.md``.
+        trusted_proxies: Addresses or networks (``"10.0.0.0/8"``) of proxies
+            whose ``Forwarded`` / ``X-Forwarded-Host`` / ``X-Forwarded-Proto``
+            headers may choose among the ``public_url`` URLs. By default none.
         card: A complete card to serve instead of the generated one: an a2a-sdk
             ``AgentCard``, a ProtoJSON dict, or the path of a JSON file.
         card_signing_key: A private key file (PEM, or a JWK) to sign the card
@@ -190,17 +200,23 @@ def to_a2a(
         _check_grpc(grpc_port)
     if not isinstance(v03_compat, bool):
         raise ConfigurationError(f"v03_compat must be True or False, got {v03_compat!r}")
-    if public_url is not None and not public_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"public_url must start with http:// or https://, got {public_url!r}")
+    public_urls = _check_public_urls(public_url)
+    proxies = _check_trusted_proxies(trusted_proxies, public_urls)
     ledger, pricing = check_cost_options(ledger, tier, capacity)
     token_config = _check_token_options(tokens, profile, grpc_port)
     signing_key = _check_signing_key(card_signing_key, card_key_id)
+    if signing_key is not None and not public_urls:
+        raise ConfigurationError(
+            "card_signing_key needs public_url: a signed card names only the URLs given there, "
+            "never the Host a request names"
+        )
     push = check_webhook_policy(push_notifications)
     config = AppConfig(
         profile=profile,
         input_model=input_model,
         secrets=check_secrets(secrets),
-        public_url=public_url.rstrip("/") if public_url else None,
+        public_urls=public_urls,
+        trusted_proxies=proxies,
         card=card,
         task_store=task_store,
         store=store_url,
@@ -221,6 +237,50 @@ def to_a2a(
         push=push,
     )
     return build_app(adapted.runner, config)
+
+
+def _check_public_urls(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    given = [value] if isinstance(value, str) else value
+    if not isinstance(given, (list, tuple)) or not given or not all(isinstance(url, str) for url in given):
+        raise ConfigurationError(f"public_url must be a URL or a list of URLs, got {value!r}")
+    urls: list[str] = []
+    for url in given:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"public_url must start with http:// or https:// and name a host, got {url!r}")
+        if parts.query or parts.fragment:
+            raise ConfigurationError(f"public_url must have no query or fragment, got {url!r}")
+        if url.rstrip("/") in urls:
+            raise ConfigurationError(f"public_url lists {url.rstrip('/')} twice")
+        urls.append(url.rstrip("/"))
+    paths = sorted({path for url in urls if (path := urlsplit(url).path.rstrip("/"))})
+    if len(paths) > 1:
+        # The agent is served under one path prefix (and without it), so two would leave one unreachable.
+        raise ConfigurationError(f"public_url's URLs must share one path, or have none; got {' and '.join(paths)}")
+    return tuple(urls)
+
+
+def _check_trusted_proxies(value: object, public_urls: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    if value is None:
+        return ()
+    given = [value] if isinstance(value, str) else value
+    if not isinstance(given, (list, tuple, set, frozenset)) or not all(isinstance(item, str) for item in given):
+        raise ConfigurationError(f"trusted_proxies must be an address or network, or a list of them, got {value!r}")
+    networks = []
+    for item in given:
+        try:
+            networks.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"trusted_proxies: {item!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ) from None
+    if networks and not public_urls:
+        raise ConfigurationError(
+            "trusted_proxies needs public_url: a proxy's forwarded host only chooses among the public URLs"
+        )
+    return tuple(networks)
 
 
 def _check_signing_key(path: object, kid: str | None) -> SigningKey | None:
@@ -284,4 +344,6 @@ def serve(
 
     options.setdefault("grpc_host", host)
     app = to_a2a(obj, **options)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    # uvicorn would take X-Forwarded-Proto and -For from 127.0.0.1 by default, rewriting the scheme and the
+    # peer before the agent sees them; which proxies to believe is trusted_proxies' alone.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)

@@ -21,6 +21,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 from a2a.server.routes import create_rest_routes
@@ -40,6 +41,7 @@ from a2a_bridge.profile import AgentProfile
 from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
 from a2a_bridge.protocol.server.caller_errors import RestRequestCheck
 from a2a_bridge.protocol.server.card import build_card, ensure_interfaces, load_card
+from a2a_bridge.protocol.server.card_urls import CardUrls
 from a2a_bridge.protocol.server.cost_recorder import CostRecorder
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.executor import RunnerExecutor
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
 from a2a_bridge.serving.auth import BearerAuth, CallerSecrets, auth_error_response
 from a2a_bridge.serving.input_schema import InputSchema
 from a2a_bridge.serving.limits import BodySizeLimit
-from a2a_bridge.serving.mount_path import PublicPathPrefix, base_url_of, url_path
+from a2a_bridge.serving.mount_path import PublicPathPrefix, url_path
 from a2a_bridge.serving.skill_scopes import SkillScopes
 from a2a_bridge.serving.store_url import StoreUrl
 from a2a_bridge.serving.tokens import AccessTokens, TokenVerifier
@@ -86,7 +88,7 @@ class AppConfig:
     profile: AgentProfile
     input_model: Any  # the pydantic model the input schema came from, if it did
     secrets: CallerSecrets
-    public_url: str | None
+    public_urls: tuple[str, ...]  # the first is the default; without any, cards name the server's own address
     card: Any
     task_store: TaskStore | None
     store: StoreUrl
@@ -105,32 +107,35 @@ class AppConfig:
     tokens: AccessTokens | None = None  # OAuth 2.0 access tokens accepted beside the secrets
     card_signing_key: SigningKey | None = None  # signs every card served
     push: WebhookPolicy | None = None  # push notifications on, to the webhooks this policy admits
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose forwarded host may pick a public URL
 
 
 class CardEndpoint:
-    """Serves the card; without a public URL, interfaces follow the request's host and root path.
+    """Serves the card built, and signed, once for each URL :class:`CardUrls` may choose.
+
+    Those URLs come from the configuration and the server's own sockets, never
+    from a request's headers, so the cache stays small and a caller naming new
+    hosts costs no new card (nor signature).
 
     With the caching headers of spec §8.6: ``Cache-Control``, an ``ETag`` of the
     card's bytes (``If-None-Match`` gets 304) and ``Last-Modified``, the time
     the server started, since the card cannot change while it runs.
     """
 
-    def __init__(self, make_card: Callable[[str], AgentCard], public_url: str | None) -> None:
+    def __init__(self, make_card: Callable[[str], AgentCard], urls: CardUrls) -> None:
         self._make_card = make_card
-        self._public_url = public_url
+        self._urls = urls
         self._cache: dict[str, tuple[bytes, dict[str, str]]] = {}
         self._last_modified = formatdate(usegmt=True)
 
     async def handle(self, request: Request) -> Response:
-        base = self._public_url or base_url_of(request.scope)
+        base = self._urls.base_url(request.scope)
         cached = self._cache.get(base)
         if cached is None:
             body = json.dumps(card_to_dict(self._make_card(base)), ensure_ascii=False, separators=(",", ":")).encode()
             etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
             headers = {"Cache-Control": CARD_CACHE_CONTROL, "ETag": etag, "Last-Modified": self._last_modified}
-            cached = (body, headers)
-            if len(self._cache) < 64:
-                self._cache[base] = cached
+            cached = self._cache[base] = (body, headers)
         body, headers = cached
         if request.headers.get("if-none-match") == headers["ETag"]:
             return Response(status_code=304, headers=headers)
@@ -188,7 +193,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
             grpc_port=grpc_port,
         )
 
-    static_card = make_card(config.public_url or "http://127.0.0.1")
+    card_urls = CardUrls(config.public_urls, trusted_proxies=config.trusted_proxies)
+    static_card = make_card(card_urls.default)
     queued = config.queue is not None
     opened = (
         OpenedStore(config.task_store)
@@ -259,7 +265,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         recover = None if queued else handler.recover
         keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=recover)
     routes: list[BaseRoute] = [
-        Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, config.public_url).handle, methods=["GET"]),
+        Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, card_urls).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health, methods=["GET"]),
         Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
         Route("/", JsonRpcEndpoint(handler, v03=config.v03_compat).handle, methods=["POST"]),
@@ -275,7 +281,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         middleware.insert(0, Middleware(AuthenticationMiddleware, backend=auth, on_error=auth_error_response))
     if config.tokens is not None and config.tokens.skill_scopes:
         middleware.insert(2, Middleware(SkillScopes, skill_scopes=config.tokens.skill_scopes))
-    if config.public_url is not None and (prefix := url_path(config.public_url)):
+    # The public URLs share one path, or have none (to_a2a checks): the agent answers under it and without it.
+    if prefix := next((path for url in config.public_urls if (path := url_path(url))), ""):
         middleware.insert(0, Middleware(PublicPathPrefix, prefix=prefix))
 
     @contextlib.asynccontextmanager

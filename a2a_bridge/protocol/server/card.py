@@ -37,7 +37,14 @@ from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
 from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION, TUTORIAL_PATH, tasks_send_schema
 from a2a_bridge.serving.tokens import AccessTokens
 
-__all__ = ["BEARER_SCHEME", "OAUTH2_SCHEME", "OPENID_SCHEME", "build_card", "ensure_interfaces", "load_card"]
+__all__ = [
+    "BEARER_SCHEME",
+    "OAUTH2_SCHEME",
+    "OPENID_SCHEME",
+    "build_card",
+    "ensure_interfaces",
+    "load_card",
+]
 
 BEARER_SCHEME = "bearer"
 OAUTH2_SCHEME = "oauth2"
