@@ -19,6 +19,7 @@ import jwt
 import pytest
 from a2a_calls import V1, message
 from agents import EchoAgent
+from processes import serve_process
 
 from a2a_bridge import AccessTokens, ConfigurationError, to_a2a
 from a2a_bridge.testing import LiveServer
@@ -172,3 +173,21 @@ def test_accept_plain_jwt_is_a_yes_or_no():
         )
     with pytest.raises(TypeError):
         AccessTokens("https://id.example/", AGENT, (), {}, 30.0, None, ("sub",), ("RS256",), True)  # type: ignore[call-arg]
+
+
+@pytest.mark.timeout(60)
+def test_a2a_bridge_serve_takes_plain_jwt_access_tokens_when_told(provider):
+    token = provider.token("orchestrator", resource=PLAIN_AGENT, scope="a2a")
+    flags = ["--token-issuer", provider.issuer, "--token-audience", PLAIN_AGENT, "--token-scope", "a2a"]
+    strict = serve_process("agents:brief", args=flags)
+    try:
+        assert send(strict.url, token).status_code == 401
+    finally:
+        strict.stop()
+    lenient = serve_process("agents:brief", args=[*flags, "--token-accept-plain-jwt"])
+    try:
+        answered = send(lenient.url, token)
+        assert answered.status_code == 200
+        assert answered.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+    finally:
+        lenient.stop()
