@@ -255,3 +255,51 @@ def test_an_unknown_role_says_which_roles_there_are(echo, path):
     assert violation["field"] == "message.role"
     assert "one of ROLE_USER, ROLE_AGENT" in violation["description"]
     assert agent.turns == []
+
+
+def raw(payload: dict, **spliced: str) -> str:
+    """``payload`` as JSON, with each ``"<NAME>"`` string replaced by raw text no JSON encoder writes."""
+    text = json.dumps(payload)
+    for name, value in spliced.items():
+        text = text.replace(f'"<{name}>"', value)
+    return text
+
+
+MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"data": {"query": "hi"}}]}
+NESTED = "[" * 1500 + "]" * 1500  # past both parsers' depth limits, under the fixture's 4 KB
+LONG_LABEL_HOOK = "http://" + "a" * 300 + ".example/hook"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "expected"),
+    [
+        ("/", raw(rpc("SendMessage", {"message": MESSAGE, "metadata": {"x": "<NESTED>"}}), NESTED=NESTED),
+         "Parse error: the JSON is nested too deeply"),
+        ("/", raw(rpc("SendMessage", {"message": MESSAGE, "metadata": {"x": "<NAN>"}}), NAN="NaN"),
+         "metadata.x: not a JSON number"),
+        ("/", raw(rpc("SendMessage", {"message": {**MESSAGE, "metadata": {"budget": [1, "<INF>"]}}}), INF="Infinity"),
+         "message.metadata.budget[1]: not a JSON number"),
+        ("/message:send", raw({"message": MESSAGE, "metadata": {"x": "<INF>"}}, INF="-Infinity"),
+         "metadata.x: not a JSON number"),
+        ("/", json.dumps(rpc("SendMessage", {"message": MESSAGE, "configuration": {
+            "taskPushNotificationConfig": {"url": LONG_LABEL_HOOK}}})), "is not a valid host name"),
+        ("/tasks/send", json.dumps({"task_id": "t-1", "input": {"query": "hi"}, "context": {"context_id": {"x": 1}}}),
+         "context.context_id: must be a string"),
+        ("/tasks/send", raw({"task_id": "t-1", "input": {"query": "hi", "n": "<NESTED>"}}, NESTED=NESTED),
+         "nested too deeply"),
+        ("/tasks/send", raw({"task_id": "t-1", "input": {"query": "hi", "n": "<NAN>"}}, NAN="NaN"),
+         '"field":"input.n"'),
+    ],
+    ids=["nested-jsonrpc", "nan-metadata", "infinity-in-message-metadata", "infinity-rest", "webhook-label-too-long",
+         "tutorial-context-id-object", "nested-tutorial", "nan-tutorial"],
+)  # fmt: skip
+def test_values_json_cannot_hold_get_a_clear_error_and_store_nothing(echo, path, body, expected):
+    agent, client = echo
+    headers = {**V1, **AUTH, "Content-Type": "application/json"}
+    response = client.post(path, content=body, headers=headers)
+    assert response.status_code in (200, 400), response.text
+    assert expected in response.text
+    assert "Traceback" not in response.text
+    assert agent.turns == []
+    listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
+    assert listed["result"].get("tasks", []) == [], "a refused message leaves no task, and the listing still works"

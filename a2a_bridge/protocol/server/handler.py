@@ -52,6 +52,7 @@ from a2a_bridge.protocol.server.push import PushDelivery
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
 from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.server.turn_watch import TurnWatch
+from a2a_bridge.protocol.wire.finite import non_finite_field
 from a2a_bridge.protocol.wire.ids import new_id
 from a2a_bridge.protocol.wire.parts import struct_json
 from a2a_bridge.protocol.wire.required import check_required_fields
@@ -71,6 +72,16 @@ def invalid_params(exc: InputValidationError) -> InvalidParamsError:
     """The SDK error that becomes HTTP 400 / JSON-RPC -32602 with field details."""
     errors = [{"field": e.field, "message": e.message} for e in exc.errors]
     return InvalidParamsError(message=f"Invalid input: {exc}", data={"errors": errors})
+
+
+def _non_finite(params: SendMessageRequest) -> str | None:
+    """Where the request carries a NaN or an infinity: its metadata, the message's, or a data part."""
+    message = params.message
+    found = non_finite_field(params.metadata, "metadata") or non_finite_field(message.metadata, "message.metadata")
+    for index, part in enumerate(message.parts):
+        if found is None and part.HasField("data"):
+            found = non_finite_field(part.data, f"message.parts[{index}].data")
+    return found
 
 
 class ValidatingRequestHandler(LegacyRequestHandler):
@@ -103,6 +114,9 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         """Check the envelope, then the content; attach what was read for the executor."""
         check_required_fields(params)
         message = params.message
+        if (field := _non_finite(params)) is not None:
+            error = {"field": field, "message": "NaN and infinity are not JSON numbers"}
+            raise InvalidParamsError(message=f"Invalid input: {field}: not a JSON number", data={"errors": [error]})
         # A message on an existing task answers the agent; only new tasks carry schema input.
         validate = not message.task_id
         try:

@@ -35,7 +35,7 @@ from a2a_bridge.protocol.server.caller_errors import (
 )
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.media_types import json_content_type_error
-from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.json_body import MAX_DEPTH_MESSAGE, FastJSONResponse, read_json
 from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
 
 __all__ = ["JsonRpcEndpoint"]
@@ -70,7 +70,9 @@ class JsonRpcEndpoint:
         body = await request.body()
         try:
             payload: Any = read_json(body)
-        except ValueError:
+        except ValueError as exc:
+            if str(exc) == MAX_DEPTH_MESSAGE:  # the SDK's own parse would fail with a RecursionError: -32603
+                return _parse_error(MAX_DEPTH_MESSAGE)
             return await self.dispatcher.handle_requests(request)  # the SDK's -32700, at WARNING
         if not isinstance(payload, dict):
             return await self.dispatcher.handle_requests(request)  # a batch, or not an object: the SDK refuses it
@@ -97,6 +99,12 @@ class JsonRpcEndpoint:
             return FastJSONResponse(build_error_response(request_id, error))
         response = SendMessageResponse(task=result) if isinstance(result, Task) else SendMessageResponse(message=result)
         return FastJSONResponse({"jsonrpc": "2.0", "id": request_id, "result": message_to_json(response)})
+
+
+def _parse_error(why: str) -> Response:
+    """JSON-RPC's -32700, which the SDK's error builder cannot write (it takes the code for an internal one)."""
+    log_caller_error("JSON-RPC", f"Parse error: {why}")
+    return FastJSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": f"Parse error: {why}"}})
 
 
 def _refuse(payload: dict[str, Any], error: A2AError, version: str) -> Response:

@@ -27,7 +27,7 @@ from a2a_bridge.protocol.server.request_state import mark_tutorial
 from a2a_bridge.protocol.server.tutorial_schema import QUERY_FIELD, QUERY_INPUT, TUTORIAL_PATH
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.ids import new_id
-from a2a_bridge.protocol.wire.json_body import FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.json_body import MAX_DEPTH_MESSAGE, FastJSONResponse, read_json
 from a2a_bridge.protocol.wire.parts import data_part, struct_json, text_of
 from a2a_bridge.protocol.wire.states import state_name
 from a2a_bridge.serving.input_schema import InputSchema
@@ -57,16 +57,22 @@ def _bad_request(detail: str, errors: list[dict[str, str]]) -> FastJSONResponse:
     return _refused(400, detail, errors)
 
 
+# The tutorial's input travels as the message's one data part: its fields are named as the caller sent them.
+_INPUT_PART = "message.parts[0].data"
+
+
 def _invalid_input(exc: InvalidParamsError) -> FastJSONResponse:
     errors = (exc.data or {}).get("errors", []) if isinstance(exc.data, dict) else []
-    return _bad_request(exc.message or "invalid input", errors)
+    errors = [{**error, "field": str(error.get("field", "")).replace(_INPUT_PART, "input")} for error in errors]
+    return _bad_request((exc.message or "invalid input").replace(_INPUT_PART, "input"), errors)
 
 
 def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]:
     try:
         payload = read_json(body)
     except ValueError as exc:
-        msg = f"request body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}"
+        why = getattr(exc, "msg", None) or (MAX_DEPTH_MESSAGE if str(exc) == MAX_DEPTH_MESSAGE else "bad encoding")
+        msg = f"request body is not valid JSON: {why}"
         return None, _bad_request(msg, [{"field": "body", "message": msg}])
     if not isinstance(payload, dict):
         return None, _bad_request("request body must be a JSON object", [{"field": "body", "message": "not an object"}])
@@ -75,8 +81,11 @@ def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]
         errors.append({"field": "task_id", "message": "required, a non-empty string"})
     if not isinstance(payload.get("input"), dict):
         errors.append({"field": "input", "message": "required, a JSON object"})
-    if payload.get("context") is not None and not isinstance(payload.get("context"), dict):
+    context = payload.get("context")
+    if context is not None and not isinstance(context, dict):
         errors.append({"field": "context", "message": "must be a JSON object"})
+    elif context and context.get("context_id") is not None and not isinstance(context["context_id"], str):
+        errors.append({"field": "context.context_id", "message": "must be a string"})
     unknown = sorted(set(payload) - {"task_id", "input", "context"})
     errors.extend({"field": name, "message": "unexpected field"} for name in unknown)
     if errors:

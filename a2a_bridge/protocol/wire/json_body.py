@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from a2a_bridge.fast_paths import fallback
 
-__all__ = ["FastJSONResponse", "read_json"]
+__all__ = ["MAX_DEPTH_MESSAGE", "FastJSONResponse", "read_json"]
 
 
 class FastJSONResponse(JSONResponse):
@@ -26,14 +26,21 @@ class FastJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
+MAX_DEPTH_MESSAGE = "the JSON is nested too deeply"
+
+
 def read_json(body: bytes) -> Any:
     """``json.loads(body)``, faster.
 
     Raises:
-        ValueError: json.JSONDecodeError or UnicodeDecodeError, as json.loads does.
+        ValueError: json.JSONDecodeError or UnicodeDecodeError, as json.loads does, or
+            :data:`MAX_DEPTH_MESSAGE` for arrays and objects nested past Python's recursion limit.
     """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         fallback("json_body.read", str(exc))
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError:
+            raise ValueError(MAX_DEPTH_MESSAGE) from None
