@@ -103,6 +103,7 @@ TABLE = [
     Row("::1", (), "::1 is a loopback address"),
     Row("::", (), ":: is an unspecified address"),
     Row("fd00:ec2::254", (), "fd00:ec2::254 is a cloud metadata service"),
+    Row("::ffff:192.0.0.8", ("IPv4-mapped 192.0.0.8",), "192.0.0.8 is an IETF protocol assignment"),
     Row("fe80::1", (), "fe80::1 is a link-local address"),
     Row(PUBLIC_V6, (), None),
     # allow names networks of IPv4 addresses, and the IPv4 address carried is what it is matched against.
@@ -193,6 +194,26 @@ def test_each_form_is_unwrapped_and_judged_as_a_literal_and_as_a_resolved_addres
             named = {ipv4: form for form, ipv4 in (carried.rsplit(" ", 1) for carried in row.carries)}
             if row.says.split()[0] in named:  # the refusal says which form carried the address it names
                 assert f"(in {ipaddress.ip_address(row.address)}, {named[row.says.split()[0]]})" in refusal
+
+
+# IPv4 addresses some Pythons call global, or that are public yet lead to a cloud's own services.
+IPV4_NOT_PUBLIC = [
+    ("192.0.0.192", "192.0.0.192 is a cloud metadata service"),  # Oracle Cloud's legacy metadata
+    ("168.63.129.16", "168.63.129.16 is a cloud metadata service"),  # Azure's WireServer
+    ("192.0.0.8", "192.0.0.8 is an IETF protocol assignment"),  # global to Python 3.11.7 (CVE-2024-4032)
+]
+
+
+@pytest.mark.parametrize(("address", "says"), IPV4_NOT_PUBLIC, ids=[a for a, _ in IPV4_NOT_PUBLIC])
+def test_ipv4_addresses_that_look_public_to_some_pythons_are_refused(address: str, says: str) -> None:
+    policy = check_webhook_policy({})
+    assert policy is not None
+    for refusal in (
+        verdict(f"http://{address}:8080/hook", policy, {}),
+        verdict("https://hooks.example.test/hook", policy, {"hooks.example.test": [PUBLIC_V6, address]}),
+    ):
+        assert refusal is not None
+        assert says in refusal
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Cloud metadata services, named apart: they hand out the credentials of the machine they serve.
-METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# AWS, GCP, Azure and OpenStack's 169.254.169.254 and AWS's IPv6 one; Oracle Cloud's legacy 192.0.0.192;
+# Azure's WireServer, 168.63.129.16, a public address that only a VM on Azure reaches.
+METADATA_ADDRESSES = {
+    ipaddress.ip_address(address) for address in ("169.254.169.254", "fd00:ec2::254", "192.0.0.192", "168.63.129.16")
+}
 
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
@@ -38,6 +42,10 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 # Never public. Named here because Python's ipaddress calls fec0::/10 global and judges the others
 # differently from version to version; the others lead, through someone's gateway, to an IPv4 address.
+NOT_PUBLIC = (
+    # Python before 3.11.10 / 3.12.4 calls it global (CVE-2024-4032): IETF protocol assignments, never public.
+    (ipaddress.IPv4Network("192.0.0.0/24"), "an IETF protocol assignment"),
+)
 NOT_PUBLIC_IPV6 = (
     (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
     (ipaddress.IPv6Network("2001::/32"), "a Teredo address"),
@@ -184,7 +192,7 @@ def _why_forbidden(address: Address) -> str | None:
         ("a link-local address", address.is_link_local),
         ("a multicast address", address.is_multicast),
         ("an unspecified address", address.is_unspecified),
-        *((kind, address in network) for network, kind in NOT_PUBLIC_IPV6),
+        *((kind, address in network) for network, kind in (*NOT_PUBLIC, *NOT_PUBLIC_IPV6)),
         ("a reserved address", address.is_reserved),
         ("a private address", address.is_private),
     ]
@@ -251,6 +259,8 @@ async def resolve_webhook(url: str, policy: WebhookPolicy, *, unresolved_ok: boo
         return ResolvedWebhook(url, host, str(literal))
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # IDNA refuses the name itself: a label over 63 characters, an empty label
+        raise WebhookRefused(f"the webhook host {host[:80]!r} is not a valid host name") from None
     except OSError:
         if unresolved_ok:
             return None
