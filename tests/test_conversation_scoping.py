@@ -107,3 +107,31 @@ def test_two_callers_persisted_flows_on_one_context_id_keep_two_notebooks(live_s
 
     assert notes(bobs) == ["bob: hello"]
     assert notes(alices) == ["alice: budget 900", "alice: second"]
+
+
+# Two threads whose claims met when they were Postgres's 32-bit hashtext: found by searching context ids.
+COLLIDING = ("alice:conv-A1", "bob:CG21Jfaa")
+
+
+async def test_no_context_id_a_caller_picks_claims_another_callers_conversation_across_servers():
+    import psycopg
+    from a2a_bridge_langgraph.checkpoints import CheckpointedGraph
+
+    from a2a_bridge.testing import services
+
+    with services.postgres() as postgres:
+        url = postgres.create_database("claims")
+        async with await psycopg.AsyncConnection.connect(url) as connection:
+            cursor = await connection.execute("SELECT hashtext(%s) = hashtext(%s)", COLLIDING)
+            assert (await cursor.fetchone())[0], "the pair still meets under the 32-bit hash"
+        first, second = CheckpointedGraph(graphs.echo_graph(), url), CheckpointedGraph(graphs.echo_graph(), url)
+        try:
+            alices, bobs = COLLIDING
+            assert await first.claim_thread(bobs)
+            assert await second.claim_thread(alices), "bob's run on his context keeps alice's conversation free"
+            assert not await second.claim_thread(bobs), "a conversation is still run by one server at a time"
+            await first.release_thread(bobs)
+            assert await second.claim_thread(bobs)
+        finally:
+            await first.close()
+            await second.close()

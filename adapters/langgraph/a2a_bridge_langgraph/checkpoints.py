@@ -13,6 +13,7 @@ resume from its last checkpoint on another server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 from collections.abc import Mapping
 from typing import Any
@@ -23,12 +24,23 @@ from langgraph.pregel import Pregel
 
 from a2a_bridge import ConfigurationError
 
-__all__ = ["CheckpointedGraph"]
+__all__ = ["CheckpointedGraph", "claim_key"]
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
-# The advisory-lock class of a2a-bridge's conversation claims, so they never meet another application's locks.
-_CLAIMS = 0x0A2A
+# Names the hash of a2a-bridge's conversation claims, so no other use of BLAKE2b can be steered onto them.
+_CLAIMS = b"a2a-bridge-claim"
+
+
+def claim_key(thread_id: str) -> int:
+    """The thread's advisory-lock key: 64 bits of BLAKE2b.
+
+    Postgres's own ``hashtext`` gives 32 bits: a minute on one core finds a
+    context id whose claim meets another caller's conversation, and keeps it
+    busy. Nobody finds a second thread for a given 64-bit BLAKE2b key.
+    """
+    digest = hashlib.blake2b(thread_id.encode("utf-8"), digest_size=8, person=_CLAIMS).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class CheckpointedGraph:
@@ -135,7 +147,7 @@ class CheckpointedGraph:
                 import psycopg
 
                 self._claims = await psycopg.AsyncConnection.connect(self._postgres_url, autocommit=True)
-            cursor = await self._claims.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_CLAIMS, thread_id))
+            cursor = await self._claims.execute("SELECT pg_try_advisory_lock(%s)", (claim_key(thread_id),))
             row = await cursor.fetchone()
         return bool(row and row[0])
 
@@ -146,7 +158,7 @@ class CheckpointedGraph:
 
         async with self._lock:
             try:
-                await self._claims.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_CLAIMS, thread_id))
+                await self._claims.execute("SELECT pg_advisory_unlock(%s)", (claim_key(thread_id),))
             except psycopg.OperationalError:
                 # The connection is gone, and its claims with it: start again with a new one.
                 self._claims = None
