@@ -10,8 +10,12 @@ claims; nothing here is cryptography.
 
 An access token is typed ``at+jwt`` (RFC 9068, section 2.1), which an ID token
 from the same provider, signed with the same keys, is not. Tokens typed plain
-``JWT`` or not typed are refused unless ``accept_plain_jwt`` is set, and then
-a token shaped like an ID token is refused still.
+``JWT`` or not typed are refused unless ``accept_plain_jwt`` is set. Even then
+such a token is taken only with what an access token has and an ID token has
+not: the authorization it grants (a ``scope``, ``scp`` or ``roles`` claim) and
+the client it was issued to (an identity claim besides ``sub``). The marks of
+an ID token (``nonce``, ``at_hash``, ``c_hash``, Keycloak's ``typ`` claim of
+``ID``) are not enough, since the code flow leaves them all out.
 """
 
 from __future__ import annotations
@@ -42,7 +46,12 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 PLAIN_TYPE = "jwt"
 # Claims an ID token has and an access token has not (OpenID Connect Core, section 2 and 3.3.2.11).
 ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
+# The authorization an access token grants, which an ID token never carries: RFC 8693's scope (Auth0,
+# Keycloak, RFC 9068), Okta's and Entra ID's scp (delegated) and Entra ID's roles (app-only).
+AUTHORIZATION_CLAIMS = ("scope", "scp", "roles")
+USER_CLAIM = "sub"
 NOT_AN_ACCESS_TOKEN = "the bearer token is not an access token: its typ header is not at+jwt"
+NO_AUTHORIZATION = "the bearer token is not an access token: a JWT not typed at+jwt needs a scope, scp or roles claim"
 
 
 @dataclass(frozen=True)
@@ -61,17 +70,26 @@ class AccessTokens:
         leeway: Seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat``.
         token_url: The provider's token endpoint. Given, the card lists an OAuth 2.0
             client-credentials scheme with it; otherwise an OpenID Connect scheme with the discovery URL.
-        identity_claims: The claims naming the caller, the first present wins.
-            The caller owns its tasks as a secret's name does, so a caller moving
-            from a secret to tokens under the same name keeps its tasks.
+        identity_claims: The claims naming the caller, the first present wins:
+            the client (RFC 9068 ``client_id``; ``azp`` from Auth0's default
+            profile, Entra ID v2 and Keycloak; Okta's ``cid``; Entra ID v1's
+            ``appid``), else the subject. The caller owns its tasks as a
+            secret's name does, so a caller moving from a secret to tokens
+            under the same name keeps its tasks.
         algorithms: Signing algorithms accepted; asymmetric ones only.
         accept_plain_jwt: Also accept access tokens typed plain ``JWT`` or not
             typed, for providers that issue them so: Auth0's default token
             profile (its RFC 9068 profile types them ``at+jwt``), Microsoft
             Entra ID (``JWT``), Okta custom authorization servers (no
-            ``typ``). A token with a ``nonce``, ``at_hash`` or ``c_hash``
-            claim, a ``typ`` claim of ``ID``, or any other ``typ`` header is
-            an ID token (or another kind of JWT) and stays refused.
+            ``typ``). Such a token must carry a ``scope``, ``scp`` or
+            ``roles`` claim, which no ID token does; an ID token issued by
+            the code flow without a nonce has no other mark. It must also
+            name its caller by an identity claim besides ``sub``, its client:
+            ``sub`` alone names a user, whom an ID token names too (Entra ID
+            puts a user's app roles in ID tokens), and a user called like a
+            secret's caller would own that caller's tasks. A token with a ``nonce``, ``at_hash`` or ``c_hash`` claim, a
+            ``typ`` claim of ``ID``, or any other ``typ`` header is an ID
+            token (or another kind of JWT) and stays refused.
     """
 
     issuer: str
@@ -80,7 +98,7 @@ class AccessTokens:
     skill_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     leeway: float = 30.0
     token_url: str | None = None
-    identity_claims: tuple[str, ...] = ("client_id", "azp", "sub")
+    identity_claims: tuple[str, ...] = ("client_id", "azp", "cid", "appid", "sub")
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     _: KW_ONLY
     accept_plain_jwt: bool = False
@@ -101,6 +119,11 @@ class AccessTokens:
 def _same_issuer(one: str, other: str) -> bool:
     """Whether two issuer URLs name the same issuer, one trailing slash aside."""
     return one.removesuffix("/") == other.removesuffix("/")
+
+
+def _client_claims(identity_claims: Iterable[str]) -> tuple[str, ...]:
+    """The identity claims that can name a client, not only a user."""
+    return tuple(claim for claim in identity_claims if claim != USER_CLAIM)
 
 
 def _scopes(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
@@ -134,6 +157,16 @@ def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessToken
         raise ConfigurationError("tokens.audience must name this agent at the provider, e.g. its URL")
     if not isinstance(tokens.accept_plain_jwt, bool):
         raise ConfigurationError("tokens.accept_plain_jwt must be True or False")
+    identity_claims = tokens.identity_claims
+    if isinstance(identity_claims, str) or not all(isinstance(c, str) and c for c in identity_claims or ()):
+        raise ConfigurationError("tokens.identity_claims must be claim names, e.g. ('client_id', 'azp', 'sub')")
+    if not identity_claims:
+        raise ConfigurationError("tokens.identity_claims must name at least one claim, e.g. 'client_id'")
+    if tokens.accept_plain_jwt and not _client_claims(identity_claims):
+        raise ConfigurationError(
+            "tokens.identity_claims needs a claim besides 'sub' (such as 'client_id' or 'azp') "
+            "with accept_plain_jwt: a token not typed at+jwt is not taken on 'sub' alone"
+        )
     if not isinstance(tokens.leeway, (int, float)) or not 0 <= tokens.leeway <= 300:
         raise ConfigurationError("tokens.leeway must be between 0 and 300 seconds")
     weak = [alg for alg in tokens.algorithms if alg not in DEFAULT_ALGORITHMS]
@@ -151,7 +184,7 @@ def check_tokens(tokens: AccessTokens | Mapping[str, Any] | None) -> AccessToken
         skill_scopes=skill_scopes,
         leeway=float(tokens.leeway),
         token_url=tokens.token_url,
-        identity_claims=tuple(tokens.identity_claims),
+        identity_claims=tuple(identity_claims),
         algorithms=tuple(tokens.algorithms),
         accept_plain_jwt=tokens.accept_plain_jwt,
     )
@@ -332,11 +365,10 @@ class TokenVerifier:
             raise TokenRefused("the access token's signature is not valid") from None
         except jwt.PyJWTError:
             raise TokenRefused("the bearer token is not a valid access token") from None
-        # An untyped token passes for an access token only without the marks of an ID token. Keycloak types
-        # its ID tokens with a typ claim of "ID" (its access tokens say "Bearer").
-        if not typed and (any(c in claims for c in ID_TOKEN_CLAIMS) or claims.get("typ") == "ID"):
-            raise TokenRefused("the bearer token is an ID token, not an access token")
-        name = next((str(claims[c]) for c in self.config.identity_claims if claims.get(c)), None)
+        if not typed:
+            self._check_untyped(claims)
+        claims_naming = self.config.identity_claims if typed else _client_claims(self.config.identity_claims)
+        name = next((str(claims[c]) for c in claims_naming if claims.get(c)), None)
         if name is None:
             raise TokenRefused("the access token names no caller")
         granted = claims.get("scope", claims.get("scp", ""))
@@ -345,3 +377,23 @@ class TokenVerifier:
         if missing:
             raise insufficient_scope(missing)
         return TokenCaller(name, scopes, float(claims["exp"]))
+
+    def _check_untyped(self, claims: Mapping[str, Any]) -> None:
+        """Refuse a signed token not typed ``at+jwt`` unless its claims say access token.
+
+        An ID token's marks are optional (the code flow needs no nonce), so their absence proves
+        nothing; the authorization an access token grants and the client it names do. A caller
+        named by ``sub`` alone is a user, and users' names are not kept apart from secrets' names.
+        Keycloak types its ID tokens with a ``typ`` claim of ``ID`` (its access tokens say ``Bearer``).
+        """
+        if any(c in claims for c in ID_TOKEN_CLAIMS) or claims.get("typ") == "ID":
+            raise TokenRefused("the bearer token is an ID token, not an access token")
+        if all(claims.get(c) is None for c in AUTHORIZATION_CLAIMS):
+            raise TokenRefused(NO_AUTHORIZATION)
+        client_claims = _client_claims(self.config.identity_claims)
+        if not any(claims.get(c) for c in client_claims):
+            named = " or ".join(", ".join(client_claims).rsplit(", ", 1))
+            raise TokenRefused(
+                "the bearer token is not an access token: a JWT not typed at+jwt must name its client "
+                f"({named}), not only a user ({USER_CLAIM})"
+            )

@@ -4,9 +4,10 @@
                          resources={"http://agent": "a2a research"}) as op:
         token = op.token("orchestrator", resource="http://agent")
 
-A client given a ``redirect_uri`` signs users in instead, and :meth:`OpenIdProvider.id_token`
-walks the provider's development sign-in pages for one. The issuer can end in a path or a
-slash (``issuer_path``), as Auth0's and Azure AD v1's do.
+A client given a ``redirect_uri`` signs users in instead: :meth:`OpenIdProvider.id_token` and
+:meth:`OpenIdProvider.sign_in` walk the provider's development sign-in pages for an ID token,
+with a nonce or without (it is optional in the code flow), and an access token beside it.
+The issuer can end in a path or a slash (``issuer_path``), as Auth0's and Azure AD v1's do.
 
 ``oidc-provider`` is a certified OpenID Connect server. It is installed with
 npm into ``~/.cache/a2a-bridge/oidc-provider`` the first time (a few seconds)
@@ -40,6 +41,7 @@ __all__ = ["OIDC_PROVIDER_PACKAGE", "OidcClient", "OpenIdProvider", "new_signing
 OIDC_PROVIDER_PACKAGE = "oidc-provider@9"
 DEFAULT_HOME = Path.home() / ".cache" / "a2a-bridge" / "oidc-provider"
 SCRIPT = "oidc_provider.mjs"
+DEFAULT_NONCE = "n-0S6_WzA2Mj"
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,36 @@ class OpenIdProvider:
         token: str = response.json()["access_token"]
         return token
 
-    def id_token(self, client_id: str, *, user: str = "alice", nonce: str = "n-0S6_WzA2Mj") -> str:
+    def id_token(self, client_id: str, *, user: str = "alice", nonce: str | None = DEFAULT_NONCE) -> str:
         """An ID token for ``user`` signing in to a login client, as a browser would get one.
 
+        ``nonce=None`` leaves the nonce out of the request, and so out of the ID token: it is
+        optional in the authorization code flow.
+        """
+        token: str = self.sign_in(client_id, user=user, nonce=nonce)["id_token"]
+        return token
+
+    def sign_in(
+        self,
+        client_id: str,
+        *,
+        user: str = "alice",
+        nonce: str | None = DEFAULT_NONCE,
+        resource: str | None = None,
+        scope: str = "openid",
+    ) -> dict[str, Any]:
+        """The token endpoint's answer when ``user`` signs in to a login client: its ID token and access token.
+
         The authorization code flow, through the provider's development sign-in and consent pages
-        (any password passes), then the code exchanged at the token endpoint.
+        (any password passes), then the code exchanged at the token endpoint. Given a ``resource``
+        (and its scopes in ``scope``), the access token is a JWT for that audience.
         """
         client = self._client(client_id)
         redirect_uri = client["redirect_uri"]
-        query = {"client_id": client_id, "response_type": "code", "scope": "openid"}
-        query |= {"redirect_uri": redirect_uri, "nonce": nonce, "state": "state-1"}
+        query = {"client_id": client_id, "response_type": "code", "scope": scope}
+        query |= {"redirect_uri": redirect_uri, "state": "state-1"}
+        query |= {"nonce": nonce} if nonce is not None else {}
+        query |= {"resource": resource} if resource is not None else {}
         with httpx.Client(timeout=10) as browser:  # its own cookies: the sign-in session
             page = browser.get(self._endpoint("auth"), params=query)
             for _ in range(10):
@@ -126,12 +148,14 @@ class OpenIdProvider:
                     page = browser.get(page.url.join(location))
             else:
                 raise RuntimeError(f"oidc-provider did not redirect to {redirect_uri}: {page.status_code} {page.url}")
-        code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        answer = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        if "code" not in answer:
+            raise RuntimeError(f"oidc-provider refused the sign-in: {answer.get('error_description', answer)}")
+        form = {"grant_type": "authorization_code", "code": answer["code"][0], "redirect_uri": redirect_uri}
         response = self._http.post(self.token_url, data=form, auth=(client_id, client["client_secret"]))
         response.raise_for_status()
-        token: str = response.json()["id_token"]
-        return token
+        tokens: dict[str, Any] = response.json()
+        return tokens
 
     def start(self, timeout: float = 30) -> None:
         config_file = self.data / "config.json"
