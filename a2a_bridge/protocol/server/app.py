@@ -59,6 +59,7 @@ from a2a_bridge.protocol.server.tutorial_endpoint import TutorialEndpoint
 from a2a_bridge.protocol.server.tutorial_schema import TUTORIAL_PATH
 from a2a_bridge.protocol.wire.card_signatures import card_signer
 from a2a_bridge.protocol.wire.cards import card_to_dict
+from a2a_bridge.protocol.wire.json_body import read_json
 from a2a_bridge.runner import Runner
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     if auth is not None:
         middleware.insert(0, Middleware(AuthenticationMiddleware, backend=auth, on_error=auth_error_response))
     if config.tokens is not None and config.tokens.skill_scopes:
-        middleware.insert(2, Middleware(SkillScopes, skill_scopes=config.tokens.skill_scopes))
+        middleware.insert(2, Middleware(SkillScopes, skill_scopes=config.tokens.skill_scopes, read_json=read_json))
     # The public URLs share one path, or have none (to_a2a checks): the agent answers under it and without it.
     if prefix := next((path for url in config.public_urls if (path := url_path(url))), ""):
         middleware.insert(0, Middleware(PublicPathPrefix, prefix=prefix))
