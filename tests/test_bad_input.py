@@ -303,3 +303,18 @@ def test_values_json_cannot_hold_get_a_clear_error_and_store_nothing(echo, path,
     assert agent.turns == []
     listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
     assert listed["result"].get("tasks", []) == [], "a refused message leaves no task, and the listing still works"
+
+
+@pytest.mark.parametrize(
+    ("path", "encoding"),
+    [("/", "latin-1"), ("/message:send", "utf-16"), ("/message:send", "latin-1"), ("/v1/message:send", "utf-16")],
+)
+def test_a_body_that_is_not_utf8_gets_a_clear_error(echo, path, encoding):
+    agent, client = echo
+    message = {**MESSAGE, "parts": [{"text": "café"}]}
+    payload = rpc("SendMessage", {"message": message}) if path == "/" else {"message": message}
+    headers = {**(V1 if not path.startswith("/v1") else {}), **AUTH, "Content-Type": "application/json"}
+    response = client.post(path, content=json.dumps(payload, ensure_ascii=False).encode(encoding), headers=headers)
+    assert response.status_code == (200 if path == "/" else 400)
+    assert "JSON must be UTF-8 text" in response.text
+    assert agent.turns == []

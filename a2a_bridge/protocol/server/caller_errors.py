@@ -29,6 +29,7 @@ from a2a_bridge.protocol.sdk_internals import (
     build_rest_error_payload,
 )
 from a2a_bridge.protocol.server.media_types import json_content_type_error
+from a2a_bridge.serving.limits import BODY_KEY
 from a2a_bridge.serving.mount_path import route_path
 
 __all__ = [
@@ -94,6 +95,9 @@ class RestRequestCheck:
             if error is None and scope["method"] in ("POST", "PUT", "PATCH"):
                 wrong_type = json_content_type_error(headers.get("content-type"))
                 error = ContentTypeNotSupportedError(message=wrong_type) if wrong_type else None
+                if error is None and not _utf8(scope.get(BODY_KEY, b"")):
+                    # The SDK's parser fails on other encodings with an exception it answers as a 500.
+                    error = InvalidParamsError(message="request body: JSON must be UTF-8 text (RFC 8259)")
             if error is not None:
                 log_caller_error(f"HTTP+JSON {scope['method']} {scope['path']}", error)
                 payload = build_rest_error_payload(error)
@@ -102,6 +106,14 @@ class RestRequestCheck:
                 await JSONResponse(payload, status_code=payload["error"]["code"])(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def envelope_error(payload: dict[str, Any]) -> A2AError | None:

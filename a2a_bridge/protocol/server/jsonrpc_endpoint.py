@@ -71,8 +71,11 @@ class JsonRpcEndpoint:
         try:
             payload: Any = read_json(body)
         except ValueError as exc:
-            if str(exc) == MAX_DEPTH_MESSAGE:  # the SDK's own parse would fail with a RecursionError: -32603
+            # The SDK's own parse fails on these with an exception it answers as -32603.
+            if str(exc) == MAX_DEPTH_MESSAGE:
                 return _parse_error(MAX_DEPTH_MESSAGE)
+            if isinstance(exc, UnicodeDecodeError):
+                return _parse_error("JSON must be UTF-8 text (RFC 8259)")
             return await self.dispatcher.handle_requests(request)  # the SDK's -32700, at WARNING
         if not isinstance(payload, dict):
             return await self.dispatcher.handle_requests(request)  # a batch, or not an object: the SDK refuses it
