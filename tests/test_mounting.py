@@ -104,5 +104,10 @@ def test_a_public_url_path_is_served_with_the_prefix_or_without_it(live_server):
     for path in ("/research/tasks/send", "/tasks/send"):
         response = httpx.post(f"{server.url}{path}", json={"task_id": "t", "input": {"query": "q"}}, headers=AUTH)
         assert response.status_code == 200, (path, response.text)
+    message = {"role": "ROLE_USER", "parts": [{"text": "q"}]}
+    for path in ("/research/message:send", "/message:send", "/research/acme/message:send", "/acme/message:send"):
+        body = {"message": {**message, "messageId": f"m-{path}"}}
+        response = httpx.post(f"{server.url}{path}", json=body, headers={**AUTH, "A2A-Version": "1.0"})
+        assert response.status_code == 200, (path, response.text)
     assert httpx.get(f"{server.url}/research/healthz").status_code == 200
     assert httpx.post(f"{server.url}/research/tasks/send", json={}).status_code == 401

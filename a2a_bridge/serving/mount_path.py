@@ -40,6 +40,12 @@ class PublicPathPrefix:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+        if scope["type"] in ("http", "websocket") and not scope.get("root_path") and _under(scope["path"], self.prefix):
+            # Only a path under the prefix: a stripped one given the prefix as root misses routes that mount
+            # below it (the tenant routes, /{tenant}/message:send).
             scope = {**scope, "root_path": self.prefix}
         await self.app(scope, receive, send)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
