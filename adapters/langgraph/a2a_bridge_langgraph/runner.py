@@ -96,6 +96,12 @@ class GraphRunner:
 
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         thread = await self._thread_of(turn)
+        if thread is None:
+            yield Rejected(
+                f"context {turn.context_id} cannot be used: its thread holds another caller's history, written "
+                "before this agent kept callers apart. Send this on a new context."
+            )
+            return
         running = self._running.get(thread)
         if running is not None and running != turn.task_id:
             yield _busy(turn, f"task {running} is running on its conversation")
@@ -115,19 +121,23 @@ class GraphRunner:
             if self._running.get(thread) == turn.task_id:
                 del self._running[thread]
 
-    async def _thread_of(self, turn: Turn) -> str:
+    async def _thread_of(self, turn: Turn) -> str | None:
         """The thread that holds the turn's conversation: its caller's own (``Turn.conversation``).
 
         Earlier releases kept every caller's conversation under the bare
-        context id. Such a thread stays in use for the caller its last
-        checkpoint names (checkpoints carry ``a2a_caller``), so an upgrade
-        loses no history and shows none to another caller.
+        context id, which the caller chose. Checkpoints carry ``a2a_caller``,
+        so such a thread stays in use for the caller its last checkpoint
+        names: an upgrade loses no history and shows none to another caller.
+        For the same reason a thread under the caller's own key that another
+        caller wrote (a context id chosen before the upgrade to look like one)
+        is never taken up: None, and the turn is refused.
         """
         thread = turn.conversation
         if thread == turn.context_id or not self.graph.durable:
             return thread
-        if await self.graph.has_thread(thread):
-            return thread
+        own = await self.graph.last_metadata(thread)
+        if own is not None:
+            return thread if own.get("a2a_caller") == turn.caller else None
         legacy = await self.graph.last_metadata(turn.context_id)
         return turn.context_id if legacy is not None and legacy.get("a2a_caller") == turn.caller else thread
 
