@@ -347,3 +347,22 @@ def test_the_check_reads_every_name_the_sdk_parses_a_message_and_its_metadata_by
         assert names(descriptor, "metadata") == {"metadata"}
     for descriptor in (Message.DESCRIPTOR, v03_pb.Message.DESCRIPTOR):
         assert names(descriptor, "metadata") == {"metadata"}
+
+
+def test_a_skill_scope_named_like_starlettes_own_is_still_the_tokens_to_grant(provider, reader):
+    # Starlette gives every authenticated caller the scope "authenticated"; a token that lacks it must not pass.
+    runner = SkillRecorder()
+    tokens = AccessTokens(
+        issuer=provider.issuer, audience=AGENT, scopes=("a2a",), skill_scopes={"admin": ("authenticated",)}
+    )
+    with LiveServer(to_a2a(runner, name="skilled", skills=["public", "admin"], tokens=tokens)) as server:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "SendMessage",
+            "params": {"message": v1_message({"skill": "admin"})},
+        }
+        refused = httpx.post(server.url + "/", json=body, headers={**V1, "Authorization": f"Bearer {reader}"})
+        assert refused.status_code == 403, refused.text
+        assert "lacks the scope 'authenticated' of skill 'admin'" in refused.text
+        assert runner.count() == 0

@@ -132,7 +132,15 @@ class AuthRefused(AuthenticationError):
 
 
 class TokenCredentials(AuthCredentials):
-    """The credentials of a caller that sent an access token: the scopes it grants."""
+    """The credentials of a caller that sent an access token: the scopes it grants.
+
+    Starlette's ``scopes`` also hold ``authenticated``, which every caller has;
+    ``granted`` holds only what the token grants, for the scope checks.
+    """
+
+    def __init__(self, granted: Sequence[str]) -> None:
+        super().__init__(["authenticated", *granted])
+        self.granted = frozenset(granted)
 
 
 class BearerAuth(AuthenticationBackend):
@@ -158,7 +166,7 @@ class BearerAuth(AuthenticationBackend):
         if caller is not None:
             return AuthCredentials(["authenticated"]), SimpleUser(caller)
         token_caller = await self._token_caller(presented)
-        return TokenCredentials(["authenticated", *token_caller.scopes]), SimpleUser(token_caller.name)
+        return TokenCredentials(token_caller.scopes), SimpleUser(token_caller.name)
 
     async def caller_of(self, header: str | None) -> str:
         """The name of the caller an ``Authorization`` value authenticates, on any binding.

@@ -131,7 +131,7 @@ class SkillScopes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         credentials = scope.get("auth")
         # A token holding every skill's scopes lacks none: its body need not be read.
-        if isinstance(credentials, TokenCredentials) and not self._every_scope <= set(credentials.scopes):
+        if isinstance(credentials, TokenCredentials) and not self._every_scope <= credentials.granted:
             rest = _send_route(scope)
             if rest is not None:
                 refused = self._refusal(HTTPConnection(scope), credentials, rest=rest)
@@ -145,7 +145,7 @@ class SkillScopes:
             payload = self.read_json(conn.scope.get(BODY_KEY, b""))
         except (ValueError, RecursionError) as exc:  # RecursionError: json.loads on a deeply nested body
             return unreadable_body(conn, exc)
-        granted = set(credentials.scopes)
+        granted = credentials.granted
         for skill in sorted(named_skills(payload, rest=rest)):
             missing = set(self.skill_scopes.get(skill, ())) - granted
             if missing:
