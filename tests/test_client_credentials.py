@@ -179,10 +179,12 @@ async def test_refused_credentials_say_why_and_never_show_the_secret(provider, a
         with pytest.raises(RemoteAuthError) as raised:
             await remote.send("hello")
     assert str(raised.value) == "the provider refused the client credentials of 'orchestrator': invalid_client"
-    nowhere = ClientCredentials("orchestrator", SECRET, token_url="http://127.0.0.1:1/token")
+    nowhere = ClientCredentials("orchestrator", SECRET, token_url="http://ops:hunter2@127.0.0.1:1/token?key=k3y")
     async with RemoteAgent(agent.url, credentials=nowhere) as remote:
-        with pytest.raises(RemoteAuthError, match=r"could not reach the token endpoint http://127\.0\.0\.1:1/token: "):
+        with pytest.raises(RemoteAuthError, match=r"could not reach the token endpoint http://127\.0\.0\.1:1: ") as lost:
             await remote.send("hello")
+    assert "hunter2" not in str(lost.value), "the URL's user, password and query are never shown"
+    assert "k3y" not in str(lost.value)
     with LiveServer(to_a2a(EchoAgent(), name="open")) as open_agent:
         unknown = ClientCredentials("orchestrator", SECRET)
         async with RemoteAgent(open_agent.url, credentials=unknown) as remote:

@@ -272,7 +272,7 @@ class ClientCredentials:
                 f"the provider refused the client credentials of {self.client_id!r}: {exc.error}"
             ) from None
         except _transport_errors() as exc:
-            raise RemoteAuthError(f"could not reach the token endpoint {token_url}: {exc}") from None
+            raise RemoteAuthError(f"could not reach the token endpoint {_origin(token_url)}: {exc}") from None
         lifetime = float(token.get("expires_in") or 300)
         margin = self.refresh_margin if self.refresh_margin is not None else min(MAX_REFRESH_MARGIN, lifetime / 5)
         self.fetched += 1
