@@ -181,7 +181,9 @@ async def test_refused_credentials_say_why_and_never_show_the_secret(provider, a
     assert str(raised.value) == "the provider refused the client credentials of 'orchestrator': invalid_client"
     nowhere = ClientCredentials("orchestrator", SECRET, token_url="http://ops:hunter2@127.0.0.1:1/token?key=k3y")
     async with RemoteAgent(agent.url, credentials=nowhere) as remote:
-        with pytest.raises(RemoteAuthError, match=r"could not reach the token endpoint http://127\.0\.0\.1:1: ") as lost:
+        with pytest.raises(
+            RemoteAuthError, match=r"could not reach the token endpoint http://127\.0\.0\.1:1: "
+        ) as lost:
             await remote.send("hello")
     assert "hunter2" not in str(lost.value), "the URL's user, password and query are never shown"
     assert "k3y" not in str(lost.value)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from starlette.authentication import (
@@ -138,9 +138,9 @@ class TokenCredentials(AuthCredentials):
     ``granted`` holds only what the token grants, for the scope checks.
     """
 
-    def __init__(self, granted: Sequence[str]) -> None:
-        super().__init__(["authenticated", *granted])
+    def __init__(self, granted: Iterable[str]) -> None:
         self.granted = frozenset(granted)
+        super().__init__(["authenticated", *self.granted])
 
 
 class BearerAuth(AuthenticationBackend):
