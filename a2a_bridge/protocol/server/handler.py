@@ -49,6 +49,7 @@ from a2a_bridge.protocol.server.direct_run import TaskSink, runs_directly
 from a2a_bridge.protocol.server.event_bus import RedisEventBus
 from a2a_bridge.protocol.server.message_input import read_message
 from a2a_bridge.protocol.server.push import PushDelivery
+from a2a_bridge.protocol.server.request_guard import guard_requests
 from a2a_bridge.protocol.server.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
 from a2a_bridge.protocol.server.task_events import TaskEvents
 from a2a_bridge.protocol.server.turn_watch import TurnWatch
@@ -88,6 +89,10 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     """Validates the input of every new task against the agent's input schema."""
 
     tasks_wait_in_queue = False  # a queue-mode front door's tasks wait for a worker, with no events yet
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        guard_requests(cls)  # a subclass's own request methods (the queue's front door)
 
     def __init__(
         self,
@@ -320,3 +325,6 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         await self._check_message_webhook(params)
         async for event in super().on_message_send_stream(params, context):
             yield event
+
+
+guard_requests(ValidatingRequestHandler, inherited=True)
