@@ -326,3 +326,14 @@ def test_an_id_token_cannot_take_over_a_secret_callers_tasks(provider, caplog):
         assert [task["id"] for task in listed] == [task_id]
     assert id_token not in caplog.text
     assert user_only not in caplog.text
+
+
+@pytest.mark.timeout(60)
+def test_an_app_only_tokens_roles_are_the_scopes_it_grants_and_a_users_are_not(provider, caplog):
+    app_only = signed(provider, "JWT", {"roles": ["a2a"], "azp": "orchestrator"}, without=APP_ONLY)
+    on_behalf = signed(provider, "JWT", {"scp": "profile", "roles": ["a2a"], "azp": "orchestrator"}, without=APP_ONLY)
+    with agent(provider.issuer, accept_plain_jwt=True, scopes=("a2a",)) as server:
+        assert send(server.url, app_only).status_code == 200
+        refused = send(server.url, on_behalf)
+    assert refused.status_code == 403
+    assert "lacks the scope 'a2a'" in refused.text

@@ -116,6 +116,19 @@ class AccessTokens:
         return list(found)
 
 
+def _granted(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The scopes a token grants: ``scope`` or ``scp``; an app-only token without either grants its ``roles``.
+
+    Microsoft Entra ID grants an application its permissions as app roles, in
+    ``roles`` and never in ``scp``; a token that has scopes keeps its roles
+    (a user's, there) apart from them.
+    """
+    granted = claims.get("scope", claims.get("scp"))
+    if granted is None:
+        granted = claims.get("roles", ())
+    return frozenset(granted.split() if isinstance(granted, str) else map(str, granted or ()))
+
+
 def _same_issuer(one: str, other: str) -> bool:
     """Whether two issuer URLs name the same issuer, one trailing slash aside."""
     return one.removesuffix("/") == other.removesuffix("/")
@@ -371,8 +384,7 @@ class TokenVerifier:
         name = next((str(claims[c]) for c in claims_naming if claims.get(c)), None)
         if name is None:
             raise TokenRefused("the access token names no caller")
-        granted = claims.get("scope", claims.get("scp", ""))
-        scopes = frozenset(granted.split() if isinstance(granted, str) else map(str, granted or ()))
+        scopes = _granted(claims)
         missing = set(self.config.scopes) - scopes
         if missing:
             raise insufficient_scope(missing)
