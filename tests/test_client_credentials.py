@@ -270,7 +270,8 @@ def test_token_flags_are_checked_by_name():
     for flags, says in [
         (
             ["--token-audience", AGENT],
-            "--token-audience, --token-scope, --skill-scope, --token-url and --token-accept-plain-jwt need --token-issuer",
+            "--token-audience, --token-scope, --skill-scope, --token-url and --token-accept-plain-jwt "
+            "need --token-issuer",
         ),
         (["--token-accept-plain-jwt"], "--token-accept-plain-jwt need --token-issuer"),
         (["--token-issuer", "http://127.0.0.1:1"], "--token-issuer needs --token-audience"),
