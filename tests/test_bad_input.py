@@ -318,3 +318,256 @@ def test_a_body_that_is_not_utf8_gets_a_clear_error(echo, path, encoding):
     assert response.status_code == (200 if path == "/" else 400)
     assert "JSON must be UTF-8 text" in response.text
     assert agent.turns == []
+
+
+HUGE = 10**400  # an integer no double holds
+DIGITS = "9" * 5000  # past the 4300 digits Python reads an integer of
+LONE = "\ud800"  # half of a UTF-16 surrogate pair: json.loads reads it, it is not Unicode text
+V03_MESSAGE = {
+    "kind": "message",
+    "messageId": "m-1",
+    "role": "user",
+    "parts": [{"kind": "data", "data": {"query": "hi"}}],
+}
+REST_V03_MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "content": [{"data": {"data": {"query": "hi"}}}]}
+OUT_OF_RANGE = "number out of range"
+TOO_DEEP = "nested too deeply: a request nests arrays and objects at most 32 deep"
+
+
+def nested(depth: int) -> dict:
+    """Objects nested ``depth`` deep: past 32, no task can hold them (protobuf decodes 100 levels)."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+DEEP = nested(40)
+
+
+def level_33(path_to_n: str) -> str:
+    """The path of the object at the 33rd level of a body, below ``n``: 32 keys from the body's root."""
+    return path_to_n + ".a" * (32 - len(path_to_n.split(".")))
+
+
+SURROGATE = "lone surrogate (\\ud800)"
+
+
+def v03_rpc(method: str, params: dict) -> dict:
+    return {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+
+
+def with_metadata(message: dict, metadata: dict) -> dict:
+    return {**message, "metadata": metadata}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def echo_stored(request, live_server, tmp_path):
+    """The echo agent with tasks in memory, or in SQLite."""
+    agent = EchoAgent()
+    store = {} if request.param == "memory" else {"store": f"sqlite:///{tmp_path}/tasks.db"}
+    server = live_server(to_a2a(agent, secrets={"orchestrator": SECRET}, max_body_bytes=16384, **store))
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield agent, client
+
+
+# (path, A2A-Version header, body, expected status, JSON-RPC code or None, text the answer must hold)
+UNHOLDABLE = {
+    "jsonrpc v1 SendMessage, huge integer in message metadata": (
+        "/", "1.0", rpc("SendMessage", {"message": with_metadata(MESSAGE, {"n": HUGE})}),
+        200, -32602, f"params.message.metadata.n: {OUT_OF_RANGE}"),
+    "jsonrpc v1 SendMessage, huge negative integer in request metadata": (
+        "/", "1.0", rpc("SendMessage", {"message": MESSAGE, "metadata": {"n": [1, -HUGE]}}),
+        200, -32602, f"params.metadata.n[1]: {OUT_OF_RANGE}"),
+    "jsonrpc v1 SendMessage, huge integer id": (
+        "/", "1.0", {**rpc("SendMessage", {"message": MESSAGE}), "id": HUGE},
+        200, -32600, f"id: {OUT_OF_RANGE}"),
+    "jsonrpc v1 SendMessage, 5000-digit integer in a data part": (
+        "/", "1.0", raw(rpc("SendMessage", {"message": {**MESSAGE, "parts": [{"data": {"n": "<N>"}}]}}), N=DIGITS),
+        200, -32602, f"params.message.parts[0].data.n: {OUT_OF_RANGE}"),
+    "jsonrpc v0.3 message/send, huge integer in message metadata": (
+        "/", "", v03_rpc("message/send", {"message": with_metadata(V03_MESSAGE, {"n": HUGE})}),
+        200, -32602, f"params.message.metadata.n: {OUT_OF_RANGE}"),
+    "jsonrpc v0.3 message/send, lone surrogate in a text part": (
+        "/", "", v03_rpc("message/send", {"message": {**V03_MESSAGE, "parts": [{"kind": "text", "text": LONE}]}}),
+        200, -32602, f"params.message.parts[0].text: holds a {SURROGATE}"),
+    "jsonrpc v0.3 message/send, lone surrogate in the contextId": (
+        "/", "", v03_rpc("message/send", {"message": {**V03_MESSAGE, "contextId": LONE}}),
+        200, -32602, f"params.message.contextId: holds a {SURROGATE}"),
+    "jsonrpc v0.3 message/send, lone surrogate in a metadata key": (
+        "/", "", v03_rpc("message/send", {"message": with_metadata(V03_MESSAGE, {LONE: 1})}),
+        200, -32602, f"params.message.metadata.\\ud800: the key holds a {SURROGATE}"),
+    "jsonrpc v0.3 message/send, lone surrogate in a metadata value": (
+        "/", "", v03_rpc("message/send", {"message": with_metadata(V03_MESSAGE, {"k": "x" + LONE})}),
+        200, -32602, f"params.message.metadata.k: holds a {SURROGATE}"),
+    "jsonrpc v0.3 message/send, historyLength past 32 bits": (
+        "/", "", v03_rpc("message/send", {"message": V03_MESSAGE, "configuration": {"historyLength": 2**31}}),
+        200, -32602, "params.configuration.historyLength: out of range"),
+    "jsonrpc v0.3 tasks/get, historyLength past 32 bits": (
+        "/", "", v03_rpc("tasks/get", {"id": "t-1", "historyLength": 2**40}),
+        200, -32602, "params.historyLength: out of range"),
+    "rest v1 message:send, huge integer in message metadata": (
+        "/message:send", "1.0", {"message": with_metadata(MESSAGE, {"n": HUGE})},
+        400, None, f"message.metadata.n: {OUT_OF_RANGE}"),
+    "rest v1 message:send, 5000-digit integer in message metadata": (
+        "/message:send", "1.0", raw({"message": with_metadata(MESSAGE, {"n": "<N>"})}, N=DIGITS),
+        400, None, f"message.metadata.n: {OUT_OF_RANGE}"),
+    "rest v1 message:send, lone surrogate in a metadata key": (
+        "/message:send", "1.0", {"message": with_metadata(MESSAGE, {LONE: 1})},
+        400, None, f"message.metadata.\\ud800: the key holds a {SURROGATE}"),
+    "rest v0.3 message:send, 1e400 in message metadata": (
+        "/v1/message:send", "", raw({"message": with_metadata(REST_V03_MESSAGE, {"n": "<N>"})}, N="1e400"),
+        400, None, f"message.metadata.n: {OUT_OF_RANGE}"),
+    "rest v0.3 message:send, NaN in a data part": (
+        "/v1/message:send", "", {"message": {**REST_V03_MESSAGE, "content": [{"data": {"data": {"x": float("nan")}}}]}},
+        400, None, "message.content[0].data.data.x: not a JSON number"),
+    "rest v0.3 message:stream, lone surrogate in a metadata value": (
+        "/v1/message:stream", "", {"message": with_metadata(REST_V03_MESSAGE, {"k": LONE})},
+        400, None, f"message.metadata.k: holds a {SURROGATE}"),
+    "rest v0.3 message:stream, huge integer in message metadata": (
+        "/v1/message:stream", "", {"message": with_metadata(REST_V03_MESSAGE, {"n": HUGE})},
+        400, None, f"message.metadata.n: {OUT_OF_RANGE}"),
+    "jsonrpc v1 SendMessage, metadata nested 40 deep": (
+        "/", "1.0", rpc("SendMessage", {"message": with_metadata(MESSAGE, {"n": DEEP})}),
+        200, -32602, f"{level_33('params.message.metadata.n')}: {TOO_DEEP}"),
+    "jsonrpc v0.3 message/send, metadata nested 40 deep": (
+        "/", "", v03_rpc("message/send", {"message": with_metadata(V03_MESSAGE, {"n": DEEP})}),
+        200, -32602, f"{level_33('params.message.metadata.n')}: {TOO_DEEP}"),
+    "rest v1 message:send, metadata nested 40 deep": (
+        "/message:send", "1.0", {"message": with_metadata(MESSAGE, {"n": DEEP})},
+        400, None, f"{level_33('message.metadata.n')}: {TOO_DEEP}"),
+    "tasks/send, context nested 40 deep": (
+        "/tasks/send", "", {"task_id": "t-1", "input": {"query": "hi"}, "context": {"n": DEEP}},
+        400, None, f"{level_33('context.n')}: {TOO_DEEP}"),
+    "tasks/send, lone surrogate in context.context_id": (
+        "/tasks/send", "", {"task_id": "t-1", "input": {"query": "hi"}, "context": {"context_id": LONE}},
+        400, None, f"context.context_id: holds a {SURROGATE}"),
+    "tasks/send, lone surrogate in task_id": (
+        "/tasks/send", "", {"task_id": LONE, "input": {"query": "hi"}},
+        400, None, f"task_id: holds a {SURROGATE}"),
+    "tasks/send, lone surrogate in input.query": (
+        "/tasks/send", "", {"task_id": "t-1", "input": {"query": "hi " + LONE}},
+        400, None, f"input.query: holds a {SURROGATE}"),
+    "tasks/send, huge integer in the context": (
+        "/tasks/send", "", {"task_id": "t-1", "input": {"query": "hi"}, "context": {"n": HUGE}},
+        400, None, f"context.n: {OUT_OF_RANGE}"),
+    "tasks/send, 5000-digit integer in the input": (
+        "/tasks/send", "", raw({"task_id": "t-1", "input": {"query": "hi", "max_sources": "<N>"}}, N=DIGITS),
+        400, None, f"input.max_sources: {OUT_OF_RANGE}"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "version", "payload", "status", "code", "expected"), UNHOLDABLE.values(),
+                         ids=UNHOLDABLE.keys())  # fmt: skip
+def test_values_no_task_can_hold_are_refused_by_field_on_every_binding(
+    echo_stored, path, version, payload, status, code, expected
+):
+    agent, client = echo_stored
+    headers = {**AUTH, "Content-Type": "application/json", **({"A2A-Version": version} if version else {})}
+    response = client.post(path, content=payload if isinstance(payload, str) else json.dumps(payload), headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json", "answered before any stream starts"
+    answer = response.json()
+    if code is not None:
+        assert answer["error"]["code"] == code, response.text
+    assert expected in (answer["detail"] if path == "/tasks/send" else answer["error"]["message"])
+    assert "Traceback" not in response.text
+    assert agent.turns == []
+    listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
+    assert listed["result"].get("tasks", []) == [], "a refused message leaves no task, and the listing still works"
+
+
+@pytest.mark.parametrize("value", ["x", "1.5", "0x10", " ", "99999999999999999999", "1e3", "\U0001f600", "\x00"])
+def test_a_v03_history_length_that_is_not_an_integer_gets_400_naming_it(echo, value):
+    _, client = echo
+    task = client.post("/message:send", json=send_params({"query": "hi"}), headers={**AUTH, **V1}).json()["task"]
+    response = client.get(f"/v1/tasks/{task['id']}", params={"historyLength": value}, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert "historyLength" in response.json()["error"]["message"]
+    assert "Traceback" not in response.text
+    assert client.get(f"/v1/tasks/{task['id']}", params={"historyLength": "1"}, headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/message:send", "/v1/message:stream"])
+@pytest.mark.parametrize(
+    ("part", "field", "message"),
+    [
+        ("a string", "message.content[0]", "a part must hold one of text, file or data"),
+        ({}, "message.content[0]", "a part must hold one of text, file or data"),
+        ({"text": None}, "message.content[0]", "a part must hold one of text, file or data"),
+        ({"file": {"fileWithBytes": "/w==", "mimeType": "text/plain"}}, "message.content[0].file.fileWithBytes",
+         "A2A v0.3 takes the decoded bytes as UTF-8 text"),
+    ],
+    ids=["string", "empty", "null-text", "bytes-not-utf8"],
+)  # fmt: skip
+def test_a_v03_rest_part_the_sdk_cannot_convert_gets_400_naming_it(echo, path, part, field, message):
+    agent, client = echo
+    body = {"message": {**REST_V03_MESSAGE, "content": [part]}}
+    response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json", "answered before any stream starts"
+    assert f"{field}: {message}" in response.json()["error"]["message"]
+    assert agent.turns == []
+    listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
+    assert listed["result"].get("tasks", []) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "expected"),
+    [
+        ("POST", "/v1/message:stream", {"message": {**REST_V03_MESSAGE, "content": [{"data": {"data": {"query": 1}}}]}},
+         400, "input.query: 1 is not of type 'string'"),
+        ("POST", "/v1/message:stream", {"message": {**REST_V03_MESSAGE, "taskId": "no-such-task"}},
+         404, "Task no-such-task was specified but does not exist"),
+        ("POST", "/v1/message:stream", {"message": {**REST_V03_MESSAGE, "messageId": ["m-1"]}},
+         400, "Failed to parse messageId field"),
+        ("GET", "/v1/tasks/no-such-task:subscribe", None, 404, "Task not found"),
+        ("POST", "/v1/tasks/no-such-task:subscribe", {}, 404, "Task not found"),
+    ],
+    ids=["schema-mismatch", "unknown-task", "unparsable-message", "subscribe-get", "subscribe-post"],
+)  # fmt: skip
+def test_a_v03_rest_stream_that_fails_before_its_first_event_is_answered_not_cut_off(
+    echo, method, path, body, status, expected
+):
+    agent, client = echo
+    response = client.request(method, path, json=body, headers=AUTH)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert expected in response.json()["error"]["message"]
+    assert agent.turns == []
+    listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
+    assert listed["result"].get("tasks", []) == []
+
+
+def test_a_v03_rest_stream_still_streams(echo):
+    agent, client = echo
+    with client.stream("POST", "/v1/message:stream", json={"message": REST_V03_MESSAGE}, headers=AUTH) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[5:]) for line in response.iter_lines() if line.startswith("data:")]
+    assert events[0]["task"]["status"]["state"] == "TASK_STATE_SUBMITTED"
+    assert len(agent.turns) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_id", "encoding", "expected"),
+    [
+        (2**64, "utf-16", "id: an integer id must fit in 64 bits"),
+        (-(2**63) - 1, "utf-16", "id: an integer id must fit in 64 bits"),
+        (LONE, "utf-8", f"id: holds a {SURROGATE}"),
+    ],
+    ids=["2**64-utf16", "-2**63-1-utf16", "lone-surrogate"],
+)
+def test_a_request_id_no_answer_can_carry_gets_32600_and_runs_nothing(echo, request_id, encoding, expected):
+    agent, client = echo
+    body = json.dumps({**rpc("SendMessage", {"message": MESSAGE}), "id": request_id})
+    response = client.post(
+        "/", content=body.encode(encoding), headers={**V1, **AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert expected in error["message"]
+    assert response.json()["id"] is None
+    assert agent.turns == []
+    listed = client.post("/", json=rpc("ListTasks", {}), headers={**V1, **AUTH}).json()
+    assert listed["result"].get("tasks", []) == []

@@ -26,8 +26,10 @@ from starlette.responses import Response
 from a2a_bridge.fast_paths import fallback
 from a2a_bridge.protocol.sdk_internals import A2AError, JsonRpcDispatcher
 from a2a_bridge.protocol.server.caller_errors import (
+    answerable_id,
     envelope_error,
     log_caller_error,
+    unholdable_value_error,
     unsupported_version,
     v03_error_response,
     v03_params_error,
@@ -35,7 +37,13 @@ from a2a_bridge.protocol.server.caller_errors import (
 )
 from a2a_bridge.protocol.server.handler import ValidatingRequestHandler
 from a2a_bridge.protocol.server.media_types import json_content_type_error
-from a2a_bridge.protocol.wire.json_body import MAX_DEPTH_MESSAGE, FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.json_body import (
+    MAX_DEPTH_MESSAGE,
+    MAX_NESTING,
+    FastJSONResponse,
+    UnholdableValueError,
+    read_json,
+)
 from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
 
 __all__ = ["JsonRpcEndpoint"]
@@ -69,7 +77,10 @@ class JsonRpcEndpoint:
         # The body is cached on the request, so the dispatcher can read it again.
         body = await request.body()
         try:
-            payload: Any = read_json(body)
+            payload: Any = read_json(body, allow_nan=False, max_depth=MAX_NESTING)
+        except UnholdableValueError as exc:
+            # Answered here: the SDK would fail on it as its own fault, or store it where it breaks reads.
+            return _refuse(_envelope_of(exc.document), unholdable_value_error(exc, jsonrpc=True), version)
         except ValueError as exc:
             # The SDK's own parse fails on these with an exception it answers as -32603.
             if str(exc) == MAX_DEPTH_MESSAGE:
@@ -112,13 +123,19 @@ def _parse_error(why: str) -> Response:
 
 def _refuse(payload: dict[str, Any], error: A2AError, version: str) -> Response:
     """The error for a caller's mistake, in the shape of the protocol version the caller speaks."""
-    request_id = payload.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        request_id = None
+    request_id = answerable_id(payload.get("id"))
     log_caller_error(f"JSON-RPC, request id {request_id!r}", error)
     if _V1.fullmatch(version) or payload.get("method") in _V1_METHODS:
         return FastJSONResponse(build_error_response(request_id, error))
     return FastJSONResponse(v03_error_response(request_id, error))
+
+
+def _envelope_of(document: Any) -> dict[str, Any]:
+    """The request id and method of a document refused whole."""
+    if not isinstance(document, dict):
+        return {}
+    method = document.get("method")
+    return {"id": document.get("id"), "method": method if isinstance(method, str) else None}
 
 
 def _caller_mistake(payload: dict[str, Any], version: str, *, v03: bool) -> A2AError | None:
@@ -158,6 +175,6 @@ def _send_message_call(payload: dict[str, Any], version: str) -> tuple[str | int
     params = payload.get("params", {})
     try:
         return request_id, message_from_json(params, SendMessageRequest())
-    except (ParseError, TypeError, ValueError) as exc:
+    except (ParseError, TypeError, ValueError, OverflowError) as exc:
         fallback("jsonrpc.send_message", f"params do not parse: {type(exc).__name__}")
         return v1_params_error("SendMessage", params)  # None: it parses the SDK's way, ignoring unknown fields

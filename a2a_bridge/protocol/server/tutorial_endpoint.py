@@ -27,7 +27,13 @@ from a2a_bridge.protocol.server.request_state import mark_tutorial
 from a2a_bridge.protocol.server.tutorial_schema import QUERY_FIELD, QUERY_INPUT, TUTORIAL_PATH
 from a2a_bridge.protocol.wire.artifacts import OUTPUT_ARTIFACT, RESPONSE_ARTIFACT
 from a2a_bridge.protocol.wire.ids import new_id
-from a2a_bridge.protocol.wire.json_body import MAX_DEPTH_MESSAGE, FastJSONResponse, read_json
+from a2a_bridge.protocol.wire.json_body import (
+    MAX_DEPTH_MESSAGE,
+    MAX_NESTING,
+    FastJSONResponse,
+    UnholdableValueError,
+    read_json,
+)
 from a2a_bridge.protocol.wire.parts import data_part, struct_json, text_of
 from a2a_bridge.protocol.wire.states import state_name
 from a2a_bridge.serving.input_schema import InputSchema
@@ -69,7 +75,10 @@ def _invalid_input(exc: InvalidParamsError) -> FastJSONResponse:
 
 def _parse(body: bytes) -> tuple[dict[str, Any] | None, FastJSONResponse | None]:
     try:
-        payload = read_json(body)
+        payload = read_json(body, allow_nan=False, max_depth=MAX_NESTING)
+    except UnholdableValueError as exc:
+        field = exc.field or "body"
+        return None, _bad_request(f"Invalid task: {field}: {exc.problem}", [{"field": field, "message": exc.problem}])
     except ValueError as exc:
         why = getattr(exc, "msg", None) or (MAX_DEPTH_MESSAGE if str(exc) == MAX_DEPTH_MESSAGE else "bad encoding")
         msg = f"request body is not valid JSON: {why}"
