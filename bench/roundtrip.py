@@ -10,6 +10,7 @@ machine noise falls on all of them alike. Writes bench/results-roundtrip.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import platform
 import statistics
@@ -28,6 +29,14 @@ from a2a_bridge.testing.ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 AUTH = {"Authorization": "Bearer bench-secret-0001"}
 V1 = {"A2A-Version": "1.0"}
+
+
+def measured_commit() -> str:
+    """The commit the benchmark measured, marked when the tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=ROOT).stdout  # fmt: skip
+    return head.strip() + (" with uncommitted changes" if dirty.strip() else "")
 
 
 def wait_listening(url: str, *, timeout: float = 60) -> None:
@@ -182,7 +191,8 @@ def main() -> int:
         "",
         f"`python bench/roundtrip.py --requests {args.requests}`: one request at a time over keep-alive HTTP,",
         "servers pinned to core 0, client to core 1, targets interleaved request by request.",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
+        f" {datetime.date.today().isoformat()}, commit {measured_commit()}.",
         "",
         "| target | median ms | p99 ms | median vs raw FastAPI |",
         "|---|---:|---:|---:|",
