@@ -79,9 +79,9 @@ def main() -> int:
     lines = [
         "# Conversations keyed by caller: the cost on a LangGraph turn",
         "",
-        f"`python bench/tenant_scoping.py --turns {args.turns}`, {date.today().isoformat()}, commit {measured_commit()}:"
-        " an echo graph on a SQLite checkpointer, in one process, no HTTP; an agent without auth beside a named"
-        " caller, interleaved turn by turn; medians.",
+        f"`python bench/tenant_scoping.py --turns {args.turns}`, {date.today().isoformat()},"
+        f" commit {measured_commit()}: an echo graph on a SQLite checkpointer, in one process, no HTTP;"
+        " an agent without auth beside a named caller, interleaved turn by turn; medians.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "",
         "| turn | no auth, ms | named caller, ms | named / no auth |",
