@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = ["GraphRunner"]
 # A server cut off from Postgres holds its claims until Postgres notices the connection is gone.
 _RECOVERY_WAIT_SECONDS = 30.0
 _configured_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+# Conversations whose thread this process remembers, so a later turn reads no checkpoint to find it.
+_THREADS_KEPT = 10_000
 
 
 def _io_thread_pool(size: int) -> None:
@@ -88,6 +91,8 @@ class GraphRunner:
         self.recursion_limit = recursion_limit
         self.functional = functional
         self._running: dict[str, str] = {}  # thread id -> the task whose turn runs on it
+        # Conversation key -> its thread, once found: only its caller writes there now, so it stays right.
+        self._threads: OrderedDict[str, str] = OrderedDict()
 
     @property
     def recovers_tasks(self) -> bool:
@@ -135,11 +140,20 @@ class GraphRunner:
         thread = turn.conversation
         if thread == turn.context_id or not self.graph.durable:
             return thread
+        if (known := self._threads.get(thread)) is not None:
+            self._threads.move_to_end(thread)
+            return known
         own = await self.graph.last_metadata(thread)
-        if own is not None:
-            return thread if own.get("a2a_caller") == turn.caller else None
-        legacy = await self.graph.last_metadata(turn.context_id)
-        return turn.context_id if legacy is not None and legacy.get("a2a_caller") == turn.caller else thread
+        if own is not None and own.get("a2a_caller") != turn.caller:
+            return None
+        found = thread
+        if own is None:
+            legacy = await self.graph.last_metadata(turn.context_id)
+            found = turn.context_id if legacy is not None and legacy.get("a2a_caller") == turn.caller else thread
+        self._threads[thread] = found
+        while len(self._threads) > _THREADS_KEPT:
+            self._threads.popitem(last=False)
+        return found
 
     async def _claim(self, thread: str, *, recovering: bool) -> bool:
         """Claim the thread; a turn taken over from a server that died waits for its claim to lapse."""
