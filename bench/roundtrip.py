@@ -34,8 +34,9 @@ V1 = {"A2A-Version": "1.0"}
 def measured_commit() -> str:
     """The commit the benchmark measured, marked when the tree differs from it."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                           cwd=ROOT).stdout  # fmt: skip
+    # Results files written by an earlier benchmark of the same run are not changes to what is measured.
+    changed = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results*"]
+    dirty = subprocess.run(changed, capture_output=True, text=True, cwd=ROOT).stdout
     return head.strip() + (" with uncommitted changes" if dirty.strip() else "")
 
 
