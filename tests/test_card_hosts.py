@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from agents import EchoAgent
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from processes import TESTS, serve_process
+from signing_keys import write_key
 
 from a2a_bridge import ConfigurationError, RemoteAgent, to_a2a
 from a2a_bridge.profile import AgentProfile
@@ -29,21 +28,6 @@ from a2a_bridge.testing.ports import free_port
 CARD_PATH = "/.well-known/agent-card.json"
 GATEWAY = "https://gateway.example/research"
 INTERNAL = "http://research.internal:8080"
-
-
-def write_ec_key(folder: Path) -> tuple[Path, Path]:
-    """An ES256 key: ECDSA signs the same card differently each time, so a new signature shows in the ETag."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    private_file, public_file = folder / "card.pem", folder / "card.pub.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private_file, public_file
 
 
 def card_urls(card: dict[str, Any]) -> list[str]:
@@ -77,7 +61,7 @@ def test_an_unknown_host_gets_the_servers_own_address(live_server):
 
 @pytest.mark.timeout(60)
 async def test_a_signed_card_is_built_only_for_a_configured_url_and_verifies_there(tmp_path):
-    private, public = write_ec_key(tmp_path)
+    private, public = write_key(tmp_path, "card", "ec")
     port = free_port()
     own = f"http://127.0.0.1:{port}"
     app = to_a2a(EchoAgent(), name="research", card_signing_key=str(private), public_url=[own, GATEWAY])
@@ -97,7 +81,7 @@ async def test_a_signed_card_is_built_only_for_a_configured_url_and_verifies_the
 
 def test_ecdsa_signs_one_card_twice_differently(tmp_path):
     """Why the next test may count signatures by the ETag: a second signature would change the card's bytes."""
-    private, _ = write_ec_key(tmp_path)
+    private, _ = write_key(tmp_path, "card", "ec")
     sign = card_signer(load_signing_key(private))
     first, second = (sign(build_card(AgentProfile(name="research"), base_url=INTERNAL, secured=False)) for _ in "12")
     assert first.signatures[0].signature != second.signatures[0].signature
@@ -108,7 +92,7 @@ def test_ecdsa_signs_one_card_twice_differently(tmp_path):
 def test_two_hundred_hosts_cost_no_new_card_and_keep_one_etag(live_server, tmp_path, signed):
     options: dict[str, Any] = {}
     if signed:
-        options = {"card_signing_key": str(write_ec_key(tmp_path)[0]), "public_url": [INTERNAL, GATEWAY]}
+        options = {"card_signing_key": str(write_key(tmp_path, "card", "ec")[0]), "public_url": [INTERNAL, GATEWAY]}
     server = live_server(to_a2a(EchoAgent(), name="research", **options))
     first = fetch(server.url)
     etag = first.headers["ETag"]
@@ -124,7 +108,7 @@ def test_two_hundred_hosts_cost_no_new_card_and_keep_one_etag(live_server, tmp_p
 
 
 def test_a_signing_key_without_public_url_is_refused_by_name(tmp_path):
-    private, _ = write_ec_key(tmp_path)
+    private, _ = write_key(tmp_path, "card", "ec")
     with pytest.raises(ConfigurationError, match="card_signing_key needs public_url") as raised:
         to_a2a(EchoAgent(), name="research", card_signing_key=str(private))
     assert "Host" in str(raised.value)
@@ -134,7 +118,7 @@ def test_a_signing_key_without_public_url_is_refused_by_name(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_a2a_bridge_serve_refuses_a_signing_key_without_public_url(tmp_path):
-    private, _ = write_ec_key(tmp_path)
+    private, _ = write_key(tmp_path, "card", "ec")
     command = [sys.executable, "-m", "a2a_bridge.cli", "serve", "agents:brief", "--port", str(free_port())]
     result = subprocess.run(
         [*command, "--card-signing-key", str(private)], cwd=TESTS, capture_output=True, text=True, timeout=40
@@ -158,7 +142,7 @@ FORWARDED_ELSEWHERE = [
 
 @pytest.mark.timeout(60)
 def test_forwarded_hosts_count_only_from_trusted_proxies_and_only_for_configured_urls(live_server, tmp_path):
-    private, _ = write_ec_key(tmp_path)
+    private, _ = write_key(tmp_path, "card", "ec")
     options = {"name": "research", "card_signing_key": str(private), "public_url": [INTERNAL, GATEWAY]}
     untrusted = live_server(to_a2a(EchoAgent(), **options))
     elsewhere = live_server(to_a2a(EchoAgent(), trusted_proxies=["10.0.0.0/8"], **options))
@@ -187,7 +171,7 @@ def test_a2a_bridge_serve_trusts_no_forwarding_unless_told(tmp_path):
     finally:
         plain.stop()
 
-    private, _ = write_ec_key(tmp_path)
+    private, _ = write_key(tmp_path, "card", "ec")
     port = free_port()
     own = f"http://127.0.0.1:{port}"
     flags = ["--card-signing-key", str(private), "--public-url", own, "--public-url", GATEWAY]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,9 +21,8 @@ import pytest
 from a2a_bridge_crewai import A2ADelegateTool
 from a2a_bridge_langgraph import A2ADelegateNode, a2a_tools
 from agents import EchoAgent
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from langgraph.graph import END, START, MessagesState, StateGraph
+from signing_keys import write_key
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -104,21 +102,6 @@ def receivers() -> Iterator[list[Receiver]]:
 def receiver(started: list[Receiver], documents: dict[str, Any] | None = None) -> Receiver:
     started.append(Receiver(documents))
     return started[-1]
-
-
-def card_key(folder: Path) -> tuple[str, str]:
-    """A private key that signs cards and the public key callers trust, as PEM files."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    private_file, public_file = folder / "card.pem", folder / "card.pub.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return str(private_file), str(public_file)
 
 
 def served(tokens: AccessTokens, signing_key: str | None = None) -> LiveServer:
@@ -286,7 +269,7 @@ def test_token_flags_are_checked_by_name():
 
 @pytest.mark.timeout(60)
 async def test_only_a_card_whose_signature_verified_names_where_the_secret_goes(provider, receivers, tmp_path):
-    private, public = card_key(tmp_path)
+    private, public = (str(path) for path in write_key(tmp_path, "card", "ec"))
     catcher = receiver(receivers)
     unsigned = [  # an OAuth 2.0 scheme naming a token URL, an OpenID Connect one naming a discovery document
         AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=f"{catcher.url}/token"),
@@ -326,7 +309,7 @@ async def test_only_a_card_whose_signature_verified_names_where_the_secret_goes(
 
 @pytest.mark.timeout(60)
 async def test_a_token_url_slipped_beside_the_signed_scheme_is_not_used(provider, receivers, tmp_path):
-    private, public = card_key(tmp_path)
+    private, public = (str(path) for path in write_key(tmp_path, "card", "ec"))
     catcher = receiver(receivers)
     agent = served(AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=provider.token_url), private)
     try:
@@ -372,7 +355,7 @@ async def test_plain_http_token_urls_off_loopback_are_refused_before_any_connect
     off_loopback = f"{UNROUTABLE}/token"
     provider_document = receiver(receivers, {"/.well-known/openid-configuration": {"token_endpoint": off_loopback}})
     discovered = ClientCredentials("orchestrator", SECRET, issuer=provider_document.url, resource=AGENT, timeout=3)
-    private, public = card_key(tmp_path)
+    private, public = (str(path) for path in write_key(tmp_path, "card", "ec"))
     agent = served(AccessTokens(issuer=provider.issuer, audience=AGENT, token_url=off_loopback), private)
     from_card = ClientCredentials("orchestrator", SECRET, resource=AGENT, timeout=3)
     try:

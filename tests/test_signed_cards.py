@@ -21,8 +21,7 @@ from a2a.utils.signing import create_signature_verifier
 from a2a_bridge_crewai import A2ADelegateTool
 from a2a_bridge_langgraph import A2ADelegateNode
 from agents import EchoAgent
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from signing_keys import write_key
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -33,25 +32,6 @@ from a2a_bridge.testing import LiveServer
 from a2a_bridge.testing.ports import free_port
 
 CARD_PATH = "/.well-known/agent-card.json"
-
-
-def write_key(folder: Path, name: str, kind: str = "rsa") -> tuple[Path, Path]:
-    """A private key and its public key, as PEM files."""
-    private: Any = {
-        "rsa": lambda: rsa.generate_private_key(65537, 2048),
-        "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
-        "ed25519": ed25519.Ed25519PrivateKey.generate,
-    }[kind]()
-    private_file, public_file = folder / f"{name}.pem", folder / f"{name}.pub.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private_file, public_file
 
 
 def signed_agent(key: Path, **options: Any) -> LiveServer:
