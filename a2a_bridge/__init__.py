@@ -7,12 +7,12 @@ under the ``a2a_bridge.adapters`` entry-point group.
 from a2a_bridge.backends.backend import Backend
 from a2a_bridge.backends.tiers import TIERS, TierProfile
 from a2a_bridge.backends.topology import Topology
-from a2a_bridge.calling.card_keys import CardKeys
-from a2a_bridge.calling.card_view import AgentCardView
-from a2a_bridge.calling.client_credentials import ClientCredentials
-from a2a_bridge.calling.registry import AgentRegistry, RegistryEntry
-from a2a_bridge.calling.remote_agent import RemoteAgent
-from a2a_bridge.calling.results import RemoteArtifact, RemoteResult, TaskPage
+from a2a_bridge.client.card_keys import CardKeys
+from a2a_bridge.client.card_view import AgentCardView
+from a2a_bridge.client.client_credentials import ClientCredentials
+from a2a_bridge.client.registry import AgentRegistry, RegistryEntry
+from a2a_bridge.client.remote_agent import RemoteAgent
+from a2a_bridge.client.results import RemoteArtifact, RemoteResult, TaskPage
 from a2a_bridge.errors import (
     AdapterNotFound,
     BackendError,
@@ -31,6 +31,7 @@ from a2a_bridge.errors import (
     TaskNotFound,
     UnsupportedOperation,
 )
+from a2a_bridge.observability.telemetry import enable_tracing
 from a2a_bridge.plugins import Adapted, Adapter
 from a2a_bridge.profile import AgentProfile, Skill
 from a2a_bridge.runner import (
@@ -50,10 +51,9 @@ from a2a_bridge.runner import (
     Turn,
     Usage,
 )
-from a2a_bridge.serving.publish import serve, to_a2a
-from a2a_bridge.serving.tokens import AccessTokens
-from a2a_bridge.serving.worker import run_worker
-from a2a_bridge.telemetry import enable_tracing
+from a2a_bridge.server.auth.tokens import AccessTokens
+from a2a_bridge.server.publish import serve, to_a2a
+from a2a_bridge.server.worker import run_worker
 
 __version__ = "0.1.0"
 

@@ -10,8 +10,8 @@ adapters as the core's folders change. See ``docs/adapters.md``.
 
 from __future__ import annotations
 
-from a2a_bridge.calling.remote_spec import RemoteSpec
-from a2a_bridge.calling.sync import run_sync
+from a2a_bridge.client.remote_spec import RemoteSpec
+from a2a_bridge.client.sync import run_sync
 from a2a_bridge.plugins import defined_in
 from a2a_bridge.profile import slug
 

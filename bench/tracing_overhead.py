@@ -40,8 +40,8 @@ from bench.roundtrip import (  # noqa: E402
 
 def off_path_cost(rounds: int = 200_000) -> tuple[float, float]:
     """Microseconds that the span wrappers add to one call with tracing off, and to one runner turn."""
-    from a2a_bridge import spans
-    from a2a_bridge.protocol.server.traced_calls import _traced_call
+    from a2a_bridge.observability import spans
+    from a2a_bridge.server.observers.traced_calls import _traced_call
 
     async def handler(params: object, context: object) -> None:
         return None
@@ -72,8 +72,8 @@ def metrics_cost(rounds: int = 200_000) -> tuple[float, float]:
     from prometheus_client import CollectorRegistry
 
     from a2a_bridge import Usage
-    from a2a_bridge.protocol.server.agent_metrics import AgentMetrics
-    from a2a_bridge.protocol.server.turn_end import TurnEnd
+    from a2a_bridge.server.observers.agent_metrics import AgentMetrics
+    from a2a_bridge.server.turns.outcome import TurnEnd
 
     class Handler:
         async def on_get_task(self, params: object, context: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from a2a_bridge.costs import CostRecord, open_ledger
+from a2a_bridge.observability.costs import CostRecord, open_ledger
 
 
 async def recorded(url: str, count: int) -> list[CostRecord]:

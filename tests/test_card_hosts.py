@@ -18,12 +18,12 @@ from processes import TESTS, serve_process
 from signing_keys import write_key
 
 from a2a_bridge import ConfigurationError, RemoteAgent, to_a2a
+from a2a_bridge.keys.signing_keys import load_signing_key
 from a2a_bridge.profile import AgentProfile
-from a2a_bridge.protocol.server.card import build_card
-from a2a_bridge.protocol.wire.card_signatures import card_signer, verify_card
-from a2a_bridge.signing_keys import load_signing_key
+from a2a_bridge.server.card import build_card
 from a2a_bridge.testing import LiveServer
 from a2a_bridge.testing.ports import free_port
+from a2a_bridge.wire.card_signatures import card_signer, verify_card
 
 CARD_PATH = "/.well-known/agent-card.json"
 GATEWAY = "https://gateway.example/research"

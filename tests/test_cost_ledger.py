@@ -26,8 +26,8 @@ from sdk import SECRET
 
 from a2a_bridge import Backend, ConfigurationError, to_a2a
 from a2a_bridge.backends.tiers import TIERS
-from a2a_bridge.costs import CostRecord, open_ledger
-from a2a_bridge.costs.redis_ledger import BY_TIME, cost_key
+from a2a_bridge.observability.costs import CostRecord, open_ledger
+from a2a_bridge.observability.costs.redis_ledger import BY_TIME, cost_key
 from a2a_bridge.testing import services
 from a2a_bridge.testing.ports import free_port
 

@@ -20,10 +20,10 @@ from a2a_calls import call, data_message, error_of, get_task, run_task, start_ta
 from processes import serve_process
 
 from a2a_bridge import ConfigurationError, to_a2a
-from a2a_bridge.protocol.server.handler import LOST_TASK_MESSAGE
-from a2a_bridge.protocol.server.stores import open_store
-from a2a_bridge.protocol.server.stores.database import TaskHeldElsewhere
-from a2a_bridge.serving.store_url import parse_store_url
+from a2a_bridge.server.handling.handler import LOST_TASK_MESSAGE
+from a2a_bridge.server.store_url import parse_store_url
+from a2a_bridge.server.stores import open_store
+from a2a_bridge.server.stores.database import TaskHeldElsewhere
 from a2a_bridge.testing import services
 
 LEASE = "2"

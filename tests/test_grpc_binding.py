@@ -15,8 +15,8 @@ from conformance.tck_runner import TckRunner
 from sdk import SECRET, request, user_message
 
 from a2a_bridge import ConfigurationError, RemoteAgent, RemoteUnavailable, to_a2a
-from a2a_bridge.protocol.wire.cards import parse_card
 from a2a_bridge.testing.ports import free_port
+from a2a_bridge.wire.cards import parse_card
 
 SECRETS = {"orchestrator": SECRET}
 AUTH = {"authorization": f"Bearer {SECRET}"}

@@ -373,7 +373,7 @@ def test_keda_scales_each_queue_mode_worker_on_its_queue(manifests):
 
 
 def test_the_queue_names_match_the_code():
-    from a2a_bridge.protocol.server.queue.work_queue import GROUP, queue_key
+    from a2a_bridge.server.queue.work_queue import GROUP, queue_key
 
     assert (queue_key("research-worker"), GROUP) == ("a2a-bridge:queue:research-worker", "workers")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from a2a_bridge.http_client import async_client
+from a2a_bridge.support.http_client import async_client
 
 
 def _tls(client) -> ssl.SSLContext:

@@ -17,7 +17,7 @@ from a2a.types import CancelTaskRequest, GetTaskRequest, ListTasksRequest, Part,
 from sdk import artifact_data, artifact_texts, collect, get_json, get_text, request, sdk_client, user_message
 
 from a2a_bridge import Backend, to_a2a
-from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION
+from a2a_bridge.server.bindings.tutorial_schema import TASKS_SEND_EXTENSION
 from a2a_bridge.testing import ScriptedBackend
 
 CARD = "/.well-known/agent-card.json"

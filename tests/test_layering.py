@@ -1,10 +1,12 @@
 """The architecture rules of DESIGN.md and docs/architecture.md, checked on the source.
 
 - The core never imports a framework.
-- Only ``a2a_bridge.protocol`` imports the a2a-sdk (and protobuf), and only
-  ``protocol/sdk_internals.py`` takes names the SDK does not export.
-- Each folder imports only the folders below it (``FOLDER_RULES``): serving never
-  imports calling, calling never imports serving, backends neither; deploy only backends.
+- Only ``server/``, ``client/`` and ``wire/`` import the a2a-sdk (and protobuf), and only
+  ``wire/sdk_internals.py`` takes names the SDK does not export.
+- Each folder imports only the folders below it (``FOLDER_RULES``), even inside a function:
+  ``server/`` and ``client/`` never import each other; the contract, ``backends/`` and
+  ``observability/`` never reach the SDK.
+- No folder holds more than ``MOST_MODULES`` modules directly, and no module imports itself back.
 - Adapters talk to the core through ``a2a_bridge`` and ``a2a_bridge.adapter_api``,
   in its own types: they never import the SDK.
 - Importing the core does not import the SDK or any framework.
@@ -24,37 +26,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "a2a_bridge"
 FRAMEWORKS = {"langgraph", "langchain", "langchain_core", "langchain_openai", "crewai"}
 SDK = {"a2a", "google"}
-CONTRACT = {
-    "runner",
-    "profile",
-    "errors",
-    "plugins",
-    "task_states",
-    "tracing",
-    "spans",
-    "telemetry",
-    "http_client",
-    "json_files",
-    "fast_paths",
-    "urls",
-    "secret_refs",
-    "signing_keys",
-}
-# What each part of the core may import from the core, at module level (the contract modules always).
+SDK_FOLDERS = {"server", "client", "wire"}
+CONTRACT = {"runner", "profile", "errors", "plugins", "task_states"}
+# What each part of the core may import from the core, at module level or inside a function
+# (the contract modules always).
 FOLDER_RULES: dict[str, set[str]] = {
     "contract": set(),
-    "serving": {"serving", "costs"},
-    "calling": {"calling"},
-    "backends": {"backends"},
+    "support": {"support"},
+    "keys": {"keys"},
+    "backends": {"backends", "support", "keys"},
     "deploy": {"deploy", "backends"},
-    "costs": {"costs", "backends"},
-    "protocol.wire": {"protocol.wire", "protocol.sdk_internals"},
-    "protocol.server": {"protocol.server", "protocol.wire", "protocol.sdk_internals", "serving", "costs"},
-    "protocol.client": {"protocol.client", "protocol.wire", "protocol.sdk_internals", "calling"},
-    "protocol.sdk_internals": set(),
+    "observability": {"observability", "backends", "support"},
+    "wire": {"wire", "support", "keys"},
+    "server": {"server", "wire", "observability", "support", "keys"},
+    "client": {"client", "wire", "observability", "support", "keys"},
 }
-# Imports inside a function, so that the SDK loads only when it is needed.
-LAZY_RULES: dict[str, set[str]] = {"serving": {"protocol.server"}, "calling": {"protocol.client", "protocol.wire"}}
+MOST_MODULES = 12
 # SDK modules without an __all__ whose classes appear in the signatures of the SDK's exported API.
 SDK_MODULES_WITHOUT_ALL = {"a2a.server.context", "a2a.auth.user"}
 
@@ -82,7 +69,7 @@ def core_imports(path: Path) -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # ``from a2a_bridge.protocol import sdk_internals`` imports the module a2a_bridge.protocol.sdk_internals.
+            # ``from a2a_bridge.wire import sdk_internals`` imports the module a2a_bridge.wire.sdk_internals.
             submodules = [f"{node.module}.{a.name}" for a in node.names if is_module(f"{node.module}.{a.name}")]
             names = submodules or [node.module]
         for name in names:
@@ -99,12 +86,7 @@ def is_module(dotted: str) -> bool:
 def part_of(module: str) -> str:
     """The part of the core a dotted module name (below ``a2a_bridge``) belongs to."""
     head = module.split(".")[0]
-    if head in CONTRACT:
-        return "contract"
-    if head == "protocol":
-        second = module.split(".")[1] if "." in module else ""
-        return f"protocol.{second}" if second else "protocol"
-    return head
+    return "contract" if head in CONTRACT else head
 
 
 def sources(folder: Path) -> list[Path]:
@@ -120,9 +102,8 @@ def module_name(path: Path) -> str:
 def test_core_module_respects_layering(path):
     tops = imported_tops(path)
     assert not tops & FRAMEWORKS, f"{path.name} imports a framework"
-    in_protocol = (CORE / "protocol") in path.parents
-    if not in_protocol:
-        assert not tops & SDK, f"{path.name} imports the a2a-sdk outside a2a_bridge/protocol"
+    if not any(CORE / folder in path.parents for folder in SDK_FOLDERS):
+        assert not tops & SDK, f"{path.name} imports the a2a-sdk outside server/, client/ and wire/"
 
 
 def ruled_sources() -> list[Path]:
@@ -134,15 +115,19 @@ def test_each_folder_imports_only_what_it_may(path):
     part = part_of(module_name(path))
     eager, lazy = core_imports(path)
     allowed = FOLDER_RULES[part] | {"contract"}
-    wrong = sorted(m for m in eager if part_of(m) not in allowed)
+    wrong = sorted(m for m in eager | lazy if part_of(m) not in allowed)
     assert not wrong, f"{part} may not import {', '.join(wrong)} (allowed: {sorted(allowed)})"
-    wrong_lazy = sorted(m for m in lazy if part_of(m) not in allowed | LAZY_RULES.get(part, set()))
-    assert not wrong_lazy, f"{part} may not import {', '.join(wrong_lazy)}, even inside a function"
 
 
 def test_the_rules_name_every_folder():
     folders = {part_of(module_name(p)) for p in sources(CORE) if module_name(p)}
-    assert folders - set(FOLDER_RULES) == {"adapter_api", "cli", "testing", "protocol"}
+    assert folders - set(FOLDER_RULES) == {"adapter_api", "cli", "testing"}
+
+
+@pytest.mark.parametrize("folder", sorted({p.parent for p in sources(CORE)}), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_folder_is_a_crowd(folder):
+    modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+    assert len(modules) <= MOST_MODULES, f"{folder.relative_to(ROOT)} holds {len(modules)} modules"
 
 
 def sdk_imports(path: Path) -> list[tuple[str, str]]:
@@ -157,7 +142,7 @@ def sdk_imports(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in sources(CORE / "protocol") if p.name != "sdk_internals.py"],
+    [p for folder in sorted(SDK_FOLDERS) for p in sources(CORE / folder) if p.name != "sdk_internals.py"],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_only_sdk_internals_takes_names_the_sdk_does_not_export(path):
@@ -171,8 +156,8 @@ def test_only_sdk_internals_takes_names_the_sdk_does_not_export(path):
             assert name in exported, f"{module_path}.{name} is not exported; take it through sdk_internals"
 
 
-def test_protocol_touches_no_private_sdk_attribute_outside_sdk_internals():
-    """A ``._name`` in protocol/ must be one of the bridge's own names, never the SDK's."""
+def test_no_private_sdk_attribute_is_touched_outside_sdk_internals():
+    """A ``._name`` in server/, client/ or wire/ must be one of the bridge's own names, never the SDK's."""
     own: set[str] = set()
     for path in sources(CORE):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -183,7 +168,7 @@ def test_protocol_touches_no_private_sdk_attribute_outside_sdk_internals():
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 own.add(node.target.id)
     strangers = set()
-    for path in sources(CORE / "protocol"):
+    for path in [p for folder in sorted(SDK_FOLDERS) for p in sources(CORE / folder)]:
         if path.name == "sdk_internals.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -221,3 +206,81 @@ def test_importing_the_core_loads_no_sdk_and_no_framework():
 
 def test_no_top_level_adapters_package():
     assert not (ROOT / "adapters" / "__init__.py").exists()
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each core module and the core modules it names in an import, at module level or inside a function."""
+    graph: dict[str, set[str]] = {}
+    for path in sources(CORE):
+        _, lazy = core_imports(path)
+        _, eager = module_level_imports(path)  # an import only for type checking runs no code
+        graph[module_name(path) or "__init__"] = {m for m in eager | lazy if is_module(f"a2a_bridge.{m}")}
+    return graph
+
+
+def test_no_module_imports_itself_back():
+    graph = import_graph()
+    circles = set()
+    for start in graph:
+        # Depth-first from each module: a path that comes back to it is a circle.
+        stack = [(start, (start,))]
+        while stack:
+            module, path = stack.pop()
+            for imported in graph.get(module, ()):
+                if imported == start:
+                    circles.add(" -> ".join(sorted(path)))
+                elif imported not in path and len(path) < 8:
+                    stack.append((imported, (*path, imported)))
+    assert not circles, "import circles: " + "; ".join(sorted(circles))
+
+
+def module_level_imports(path: Path) -> tuple[set[str], set[str]]:
+    """The top-level packages and the core modules ``path`` imports as it loads (not in functions or TYPE_CHECKING)."""
+    tops: set[str] = set()
+    core: set[str] = set()
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    tops.add(alias.name.split(".")[0])
+                    if alias.name.startswith("a2a_bridge."):
+                        core.add(alias.name.removeprefix("a2a_bridge."))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                tops.add(node.module.split(".")[0])
+                if node.module.startswith("a2a_bridge"):
+                    subs = [f"{node.module}.{a.name}" for a in node.names if is_module(f"{node.module}.{a.name}")]
+                    core.update(s.removeprefix("a2a_bridge.") for s in subs or [node.module] if "." in s)
+            elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return tops, core
+
+
+def source_of(module: str) -> Path:
+    path = CORE.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def test_what_import_a2a_bridge_loads_never_imports_the_sdk():
+    """``server/`` and ``client/`` hold the SDK-free entry points the public surface names; they stay SDK-free."""
+    seen: dict[str, str] = {}
+    todo = [("__init__", "a2a_bridge")]
+    while todo:
+        module, via = todo.pop()
+        if module in seen:
+            continue
+        seen[module] = via
+        path = CORE / "__init__.py" if module == "__init__" else source_of(module)
+        tops, core = module_level_imports(path)
+        assert not tops & SDK, f"import a2a_bridge loads {module} (through {via}), which imports the a2a-sdk"
+        for imported in core:
+            parts = imported.split(".")
+            # Importing a.b.c runs a/__init__.py and a/b/__init__.py first.
+            todo.extend((".".join(parts[:i]), module) for i in range(1, len(parts) + 1))
+    assert "server.publish" in seen
+    assert "client.remote_agent" in seen

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sdk import SECRET
 
 from a2a_bridge import Backend, to_a2a
-from a2a_bridge.protocol.server.agent_metrics import error_kind
+from a2a_bridge.server.observers.agent_metrics import error_kind
 
 AUTH = {"Authorization": f"Bearer {SECRET}"}
 

@@ -19,8 +19,8 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from a2a_bridge.fast_paths import fallbacks
-from a2a_bridge.protocol.wire.protojson import message_from_json, message_to_json
+from a2a_bridge.support.fast_paths import fallbacks
+from a2a_bridge.wire.protojson import message_from_json, message_to_json
 
 TYPES = [getattr(a2a_pb2, name) for name in a2a_pb2.DESCRIPTOR.message_types_by_name]
 RANGES = {

@@ -385,8 +385,8 @@ async def test_a_worker_that_lost_its_turn_gives_the_task_up_for_the_worker_that
     import asyncpg
     import redis.asyncio as aioredis
 
-    from a2a_bridge.protocol.server.queue.work_queue import GROUP, queue_key
-    from a2a_bridge.protocol.server.stores.database import TABLE
+    from a2a_bridge.server.queue.work_queue import GROUP, queue_key
+    from a2a_bridge.server.stores.database import TABLE
 
     mesh.env["STEADY_STEPS"] = "15"
     mesh.serve()
@@ -426,7 +426,7 @@ async def test_a_worker_that_lost_its_turn_gives_the_task_up_for_the_worker_that
 def test_the_documented_keda_scaler_reads_the_queue_the_workers_use():
     import yaml
 
-    from a2a_bridge.protocol.server.queue.work_queue import GROUP, queue_key
+    from a2a_bridge.server.queue.work_queue import GROUP, queue_key
 
     text = (Path(__file__).parent.parent / "docs" / "queue.md").read_text()
     block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
@@ -544,7 +544,7 @@ def test_a_turn_redelivered_after_it_ended_with_a_question_is_not_run_again(shar
     import redis as redis_client
     from a2a.types import SendMessageRequest
 
-    from a2a_bridge.protocol.server.queue.work_queue import Job, queue_key
+    from a2a_bridge.server.queue.work_queue import Job, queue_key
 
     postgres, redis = shared
     store = postgres.create_database("q_redelivered")

@@ -8,7 +8,7 @@ from a2a.utils.errors import InvalidParamsError
 from a2a.utils.proto_utils import validate_proto_required_fields
 from google.protobuf.json_format import ParseDict
 
-from a2a_bridge.protocol.wire.required import check_required_fields
+from a2a_bridge.wire.required import check_required_fields
 
 MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"data": {"query": "ping", "deep": [{"a": None}]}}]}
 

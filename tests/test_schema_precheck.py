@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from jsonschema.validators import validator_for
 
 from a2a_bridge.errors import InputValidationError
-from a2a_bridge.serving.input_schema import InputSchema
-from a2a_bridge.serving.schema_precheck import compile_precheck
+from a2a_bridge.server.handling.input_schema import InputSchema
+from a2a_bridge.server.handling.schema_precheck import compile_precheck
 
 SCHEMAS: list[dict[str, Any]] = [
     {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},

@@ -1,4 +1,4 @@
-"""The a2a-sdk behaves as ``a2a_bridge/protocol/sdk_internals.py`` assumes.
+"""The a2a-sdk behaves as ``a2a_bridge/wire/sdk_internals.py`` assumes.
 
 Each name there is one the SDK does not export. When an upgrade moves or
 changes one, a test here fails and names it, instead of the bridge quietly
@@ -38,9 +38,9 @@ from a2a.types import (
 from google.protobuf import struct_pb2
 from packaging.requirements import Requirement
 
-from a2a_bridge.protocol import sdk_internals
-from a2a_bridge.protocol.server.executor import RunnerExecutor
 from a2a_bridge.runner import Done
+from a2a_bridge.server.turns.executor import RunnerExecutor
+from a2a_bridge.wire import sdk_internals
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -190,7 +190,7 @@ async def test_a_shared_store_writes_the_row_the_sdks_own_store_would(tmp_path):
     from a2a.server.tasks import DatabaseTaskStore
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from a2a_bridge.protocol.server.stores.database import SharedTaskStore
+    from a2a_bridge.server.stores.database import SharedTaskStore
 
     assert sdk_internals.TaskMixin is TaskMixin
     task = Task(
@@ -230,3 +230,49 @@ def test_the_card_signer_and_verifier_keep_their_shape():
         verifier_factory(lambda kid, jku: other, ["RS256"])(card)
     with pytest.raises(no_signature):
         verifier_factory(lambda kid, jku: public, ["RS256"])(AgentCard(name="n"))
+
+
+async def test_the_sdks_own_reads_go_through_the_shared_stores_model_and_tables(tmp_path):
+    """``use_task_model``: the SDK's get and list query the bridge's table, created by the bridge's initialize."""
+    from a2a.server.tasks import DatabaseTaskStore
+    from a2a.types import ListTasksRequest
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from a2a_bridge.server.stores.database import SharedTaskStore, TaskRow
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
+    store = SharedTaskStore(engine, replica_id="r", lease_seconds=15)
+    assert store.task_model is TaskRow
+    context = ServerCallContext()
+    # The SDK's first read makes the tables through SharedTaskStore.initialize: no "no such table".
+    assert await DatabaseTaskStore.get(store, "missing", context) is None
+    task = Task(id="t", context_id="c", status=TaskStatus(state=TaskState.TASK_STATE_WORKING))
+    await store.save(task, context)
+    assert (await DatabaseTaskStore.get(store, "t", context)).context_id == "c"
+    listed = await DatabaseTaskStore.list(store, ListTasksRequest(), context)
+    assert [t.id for t in listed.tasks] == ["t"]
+    with pytest.raises(RuntimeError, match="task_model"):
+        sdk_internals.use_task_model(object(), TaskRow)
+    await engine.dispose()
+
+
+async def test_the_grpc_parts_keep_their_shape():
+    import grpc
+    from a2a.server.request_handlers import GrpcHandler
+    from a2a.types import TaskNotFoundError
+    from google.protobuf import any_pb2
+    from google.rpc import error_details_pb2, status_pb2
+
+    add_servicer, status_to_grpc, reasons = sdk_internals.grpc_parts()
+    assert reasons[TaskNotFoundError] == "TASK_NOT_FOUND"
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="TASK_NOT_FOUND", domain="a2a-protocol.org"))
+    rich = status_to_grpc(status_pb2.Status(code=5, message="no such task", details=[info]))
+    assert (rich.code, rich.details) == (grpc.StatusCode.NOT_FOUND, "no such task")
+    assert any(key == "grpc-status-details-bin" for key, _ in rich.trailing_metadata)
+    server = grpc.aio.server()
+    handler = GrpcHandler.__new__(GrpcHandler)
+    add_servicer(handler, server)  # registers the A2AService methods, or raises
+    port = server.add_insecure_port("127.0.0.1:0")
+    assert port > 0
+    await server.stop(None)

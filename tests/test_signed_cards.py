@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from a2a_bridge import CardError, CardKeys, ConfigurationError, RemoteAgent, to_a2a
-from a2a_bridge.signing_keys import load_signing_key
+from a2a_bridge.keys.signing_keys import load_signing_key
 from a2a_bridge.testing import LiveServer
 from a2a_bridge.testing.ports import free_port
 

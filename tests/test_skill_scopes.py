@@ -26,10 +26,10 @@ from a2a.types import Message, SendMessageRequest
 from starlette.routing import Mount, Route
 
 from a2a_bridge import AccessTokens, ConfigurationError, Done, Event, Turn, to_a2a
-from a2a_bridge.protocol.sdk_internals import V03_REQUEST_MODELS, V1_REQUEST_MODELS
-from a2a_bridge.serving.skill_scopes import REST_MESSAGE_FIELDS, REST_SEND_ROUTES, SEND_METHODS
+from a2a_bridge.server.auth.skill_scopes import REST_MESSAGE_FIELDS, REST_SEND_ROUTES, SEND_METHODS
 from a2a_bridge.testing import LiveServer
 from a2a_bridge.testing.oidc import OidcClient, OpenIdProvider, openid_provider
+from a2a_bridge.wire.sdk_internals import V03_REQUEST_MODELS, V1_REQUEST_MODELS
 
 AGENT = "http://skilled.agents.test"
 PREFIX = "/skilled"

@@ -22,7 +22,7 @@ from processes import serve_process, worker_process
 from test_mesh_demo import script_the_mesh
 
 from a2a_bridge import RemoteAgent, TraceContext
-from a2a_bridge.telemetry import DEFAULT_PROJECT
+from a2a_bridge.observability.telemetry import DEFAULT_PROJECT
 from a2a_bridge.testing import services
 from a2a_bridge.testing.phoenix import Phoenix, phoenix
 from a2a_bridge.testing.scripted_backend import ScriptedBackend
@@ -220,7 +220,7 @@ def test_the_sdks_own_spans_stay_off_with_tracing_unless_sdk_tracing_asks(flags,
         "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
         "from a2a_bridge.cli import build_parser\n"
         "from a2a_bridge.cli.serve_command import quiet_frameworks\n"
-        "from a2a_bridge.telemetry import enable_tracing\n"
+        "from a2a_bridge.observability.telemetry import enable_tracing\n"
         f"args = build_parser().parse_args(['serve', 'm:a', *{flags!r}])\n"
         "quiet_frameworks(args)\n"
         "enable_tracing('agent', exporter=InMemorySpanExporter())\n"

@@ -13,7 +13,7 @@ from agents import EchoAgent, LLMWorker
 from sdk import sdk_client
 
 from a2a_bridge import Done, NeedsInput, TextDelta, to_a2a
-from a2a_bridge.protocol.server.tutorial_schema import TASKS_SEND_EXTENSION
+from a2a_bridge.server.bindings.tutorial_schema import TASKS_SEND_EXTENSION
 from a2a_bridge.testing import ScriptedBackend
 
 TUTORIAL_SECRET = "your-agent-shared-secret"

@@ -21,7 +21,7 @@ from agents import AskingAgent
 from webhook_receiver import webhook
 
 from a2a_bridge import to_a2a
-from a2a_bridge.serving.webhooks import (
+from a2a_bridge.server.push.webhooks import (
     WebhookPolicy,
     WebhookRefused,
     check_webhook_policy,

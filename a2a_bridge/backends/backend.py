@@ -20,7 +20,7 @@ import httpx
 
 from a2a_bridge.backends.tiers import TierProfile, get_tier
 from a2a_bridge.errors import BackendUnavailable, ConfigurationError, ModelNotServed
-from a2a_bridge.http_client import async_client
+from a2a_bridge.support.http_client import async_client
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Backend"]
 

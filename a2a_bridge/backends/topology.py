@@ -33,7 +33,7 @@ from a2a_bridge.backends.tiers import TIERS
 from a2a_bridge.backends.toml_tables import check_table
 from a2a_bridge.backends.topology_agents import AgentSpec, parse_agents
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.secret_refs import resolve_secret
+from a2a_bridge.keys.secret_refs import resolve_secret
 
 __all__ = ["Topology"]
 

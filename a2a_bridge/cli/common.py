@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.secret_refs import resolve_secret
+from a2a_bridge.keys.secret_refs import resolve_secret
 
 __all__ = ["SECRET_HELP", "read_secret"]
 

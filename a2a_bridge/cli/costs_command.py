@@ -17,11 +17,11 @@ from typing import Any
 from rich.console import Console
 
 from a2a_bridge.cli.serve_command import url_arg
-from a2a_bridge.costs import DEFAULT_LEDGER, CostRecord, check_ledger_url, open_ledger
-from a2a_bridge.costs.ledger import sqlite_path
-from a2a_bridge.costs.report import print_table, write_csv, write_png
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.urls import hide_password
+from a2a_bridge.observability.costs import DEFAULT_LEDGER, CostRecord, check_ledger_url, open_ledger
+from a2a_bridge.observability.costs.ledger_url import sqlite_path
+from a2a_bridge.observability.costs.report import print_table, write_csv, write_png
+from a2a_bridge.support.urls import hide_password
 
 __all__ = ["add_parser"]
 

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from a2a_bridge.calling.card_view import AgentCardView, fetch_card
-from a2a_bridge.calling.remote_agent import RemoteAgent
-from a2a_bridge.calling.results import RemoteResult, TaskPage
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
+from a2a_bridge.client.card_view import AgentCardView, fetch_card
+from a2a_bridge.client.remote_agent import RemoteAgent
+from a2a_bridge.client.results import RemoteResult, TaskPage
 from a2a_bridge.errors import CardError, ConfigurationError, RemoteAuthError
-from a2a_bridge.http_client import async_client
 from a2a_bridge.runner import Artifact, Progress, TextDelta
+from a2a_bridge.support.http_client import async_client
 from a2a_bridge.task_states import STATES, TERMINAL
 
 __all__ = ["add_parsers"]
@@ -108,7 +108,7 @@ def run_card(args: argparse.Namespace) -> int:
     raw, view = asyncio.run(_fetch(args.url))
     problems: list[str] = []
     if view.protocol != "tutorial":
-        from a2a_bridge.protocol.wire.cards import card_problems
+        from a2a_bridge.wire.cards import card_problems
 
         problems = card_problems(raw)
     if args.json:

@@ -9,10 +9,10 @@ import sys
 from typing import Any
 
 from a2a_bridge.cli.common import SECRET_HELP, read_secret
-from a2a_bridge.costs import DEFAULT_LEDGER
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
-from a2a_bridge.telemetry import DEFAULT_PROJECT, SDK_SPANS_SWITCH, enable_tracing
+from a2a_bridge.observability.costs import DEFAULT_LEDGER
+from a2a_bridge.observability.telemetry import DEFAULT_PROJECT, SDK_SPANS_SWITCH, enable_tracing
+from a2a_bridge.server.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
 
 __all__ = [
     "add_cost_flags",
@@ -346,7 +346,7 @@ def run(args: argparse.Namespace) -> int:
     check_card_urls(args)
     quiet_frameworks(args)
     start_tracing(args)
-    from a2a_bridge.serving.publish import serve
+    from a2a_bridge.server.publish import serve
 
     secrets = parse_secrets(args.secret)
     tokens = token_options(args)

@@ -16,8 +16,8 @@ from a2a_bridge.cli.serve_command import (
     start_tracing,
     url_arg,
 )
-from a2a_bridge.serving.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
-from a2a_bridge.serving.worker import DEFAULT_CONCURRENCY
+from a2a_bridge.server.limits import DEFAULT_KEEP_TASKS, DEFAULT_LEASE_SECONDS
+from a2a_bridge.server.worker import DEFAULT_CONCURRENCY
 
 __all__ = ["add_parser", "run"]
 
@@ -78,7 +78,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     quiet_frameworks(args)
     start_tracing(args)
-    from a2a_bridge.serving.worker import run_worker
+    from a2a_bridge.server.worker import run_worker
 
     obj = load_object(args.target)
     adapter_options: dict[str, Any] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from a2a_bridge.errors import ConfigurationError
-from a2a_bridge.json_files import read_json_object
+from a2a_bridge.support.json_files import read_json_object
 
 if TYPE_CHECKING:
     from a2a_bridge.testing.scripted_backend import RecordedRequest

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from a2a_bridge.backends.tiers import Capacity
-from a2a_bridge.costs import CostRecord, Pricing, open_ledger
+from a2a_bridge.observability.costs import CostRecord, Pricing, open_ledger
 
 # How the tutorial deploys each role: the tier, and the capacity it is billed at.
 PRICED_AS: dict[str, tuple[str, Capacity]] = {

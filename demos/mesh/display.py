@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from a2a_bridge import TIERS
-from a2a_bridge.costs import CostRecord
+from a2a_bridge.observability.costs import CostRecord
 from demos.mesh.costs import PRICED_AS
 from demos.mesh.key_facts import KeyFacts
 

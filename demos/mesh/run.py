@@ -34,12 +34,13 @@ from a2a_bridge_langgraph import create_orchestrator  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.panel import Panel  # noqa: E402
 
-from a2a_bridge import Backend, BridgeError, Topology, enable_tracing, spans  # noqa: E402
+from a2a_bridge import Backend, BridgeError, Topology, enable_tracing  # noqa: E402
 from a2a_bridge.backends.embedded import EmbeddedVLLM  # noqa: E402
-from a2a_bridge.costs import DEFAULT_LEDGER, check_ledger_url  # noqa: E402
-from a2a_bridge.telemetry import DEFAULT_PROJECT  # noqa: E402
+from a2a_bridge.observability import spans  # noqa: E402
+from a2a_bridge.observability.costs import DEFAULT_LEDGER, check_ledger_url  # noqa: E402
+from a2a_bridge.observability.telemetry import DEFAULT_PROJECT  # noqa: E402
+from a2a_bridge.support.urls import hide_password  # noqa: E402
 from a2a_bridge.testing.phoenix import phoenix  # noqa: E402
-from a2a_bridge.urls import hide_password  # noqa: E402
 from demos.mesh.costs import orchestrator_record, record_and_read  # noqa: E402
 from demos.mesh.display import MeshDisplay, findings  # noqa: E402
 from demos.mesh.key_facts import MAX_TOKENS as KEY_FACTS_MAX_TOKENS  # noqa: E402

@@ -1,0 +1,1 @@
+"""Secrets and keys read from files or the environment: bearer and client secrets, card signing keys."""

@@ -1,0 +1,1 @@
+"""What watches calls and turns: the metrics of /metrics, the spans of handler calls, the cost recorder."""

@@ -1,0 +1,147 @@
+"""Leases on running tasks: renewed by the replica running them, taken over when they lapse.
+
+Every third of a lease, each replica renews all of its leases in one
+statement and takes over tasks whose lease has lapsed (their replica died, or
+stopped). Once a lease, apart from that, it trims finished tasks beyond
+``keep_tasks``: a slow trim on a busy database must not delay a renewal. A taken-over task is
+handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
+In queue mode there is no ``recover``: the work queue hands a lapsed task to another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import delete, func, select, update
+
+from a2a_bridge.server.stores.database import FINAL_STATE_NAMES, SharedTaskStore, TaskRow, utcnow
+
+__all__ = ["LeaseKeeper"]
+
+logger = logging.getLogger("a2a_bridge.leases")
+
+_TAKEOVERS_PER_ROUND = 16
+
+
+class LeaseKeeper:
+    """The background job that keeps one replica's leases and takes over lapsed ones."""
+
+    def __init__(
+        self,
+        store: SharedTaskStore,
+        *,
+        keep_tasks: int,
+        recover: Callable[[str, str], Awaitable[None]] | None,
+        on_round: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.keep_tasks = keep_tasks
+        self.recover = recover
+        self.on_round = on_round
+        self._jobs: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._jobs = [
+            asyncio.create_task(self._keep(), name="a2a-bridge-leases"),
+            asyncio.create_task(self._trim_now_and_then(), name="a2a-bridge-trim"),
+        ]
+
+    async def stop(self, *, hand_over: bool) -> None:
+        """Stop renewing; with ``hand_over``, let other replicas take this one's tasks at once."""
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+        self._jobs = []
+        if hand_over:
+            async with self.store.sessions.begin() as session:
+                await session.execute(
+                    update(TaskRow).where(TaskRow.lease_owner == self.store.replica_id).values(lease_expires=utcnow())
+                )
+
+    async def _keep(self) -> None:
+        interval = self.store.lease.total_seconds() / 3
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await self.renew()
+                if self.on_round is not None:
+                    await self.on_round()
+                if self.recover is not None:
+                    await self.take_over_lapsed()
+            except Exception:
+                # A database blip must not end the job: the next round tries again.
+                logger.exception("lease round failed; retrying in %.1f s", interval)
+            # Rounds start a third of a lease apart however long one took, so a slow round
+            # does not push the next past the lease; jitter, so replicas do not sweep in lockstep.
+            await asyncio.sleep(max(0.0, started + interval * random.uniform(0.8, 1.0) - loop.time()))
+
+    async def _trim_now_and_then(self) -> None:
+        interval = self.store.lease.total_seconds()
+        while True:
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+            try:
+                await self.trim()
+            except Exception:
+                logger.exception("trimming finished tasks failed; retrying in %.1f s", interval)
+
+    async def renew(self) -> None:
+        async with self.store.sessions.begin() as session:
+            await session.execute(
+                update(TaskRow)
+                .where(TaskRow.lease_owner == self.store.replica_id)
+                .values(lease_expires=utcnow() + self.store.lease)
+            )
+
+    async def take_over_lapsed(self) -> int:
+        """Claim each task whose lease lapsed, and hand it to ``recover``. Returns how many."""
+        now = utcnow()
+        async with self.store.sessions() as session:
+            # Only what a claim needs: the rows' JSON (history, artifacts) is read by recover, once claimed.
+            lapsed = (
+                await session.execute(
+                    select(TaskRow.id, TaskRow.version, TaskRow.owner, TaskRow.lease_owner)
+                    .where(TaskRow.lease_owner.is_not(None), TaskRow.lease_expires < now)
+                    .limit(_TAKEOVERS_PER_ROUND)
+                )
+            ).all()
+        taken = 0
+        for row in lapsed:
+            if not await self._claim(row.id, row.version):
+                continue  # another replica claimed it first
+            logger.warning("took over task %s from replica %s, whose lease lapsed", row.id, row.lease_owner)
+            taken += 1
+            assert self.recover is not None
+            try:
+                await self.recover(row.id, row.owner or "")
+            except Exception:
+                logger.exception("could not recover task %s", row.id)
+        return taken
+
+    async def _claim(self, task_id: str, version: int) -> bool:
+        async with self.store.sessions.begin() as session:
+            claimed = await session.execute(
+                update(TaskRow)
+                .where(TaskRow.id == task_id, TaskRow.version == version)
+                .values(
+                    version=version + 1, lease_owner=self.store.replica_id, lease_expires=utcnow() + self.store.lease
+                )
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+    async def trim(self) -> None:
+        """Forget the oldest finished tasks beyond ``keep_tasks``; running and waiting tasks stay."""
+        finished = TaskRow.status["state"].as_string().in_(sorted(FINAL_STATE_NAMES))
+        async with self.store.sessions.begin() as session:
+            count = (await session.execute(select(func.count()).where(finished))).scalar_one()
+            excess = count - self.keep_tasks
+            if excess <= 0:
+                return
+            oldest = select(TaskRow.id).where(finished).order_by(TaskRow.last_updated.asc()).limit(excess)
+            await session.execute(delete(TaskRow).where(TaskRow.id.in_(oldest.scalar_subquery())))

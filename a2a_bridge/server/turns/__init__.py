@@ -1,0 +1,1 @@
+"""A turn, from the executor that runs the runner to the task updates it publishes and the store that keeps them."""
