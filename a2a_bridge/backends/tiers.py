@@ -9,7 +9,7 @@ embedded-cpu        SmolLM2-135M-Instruct on this machine's CPU, for the demo an
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from a2a_bridge.errors import ConfigurationError
@@ -64,6 +64,23 @@ class TierProfile:
         return self.served_model_name or self.model
 
 
+# The tutorial's two A100 workers differ only in model, port and role.
+_A100_WORKER = TierProfile(
+    name="worker-a100-14b",
+    model="Qwen/Qwen2.5-14B-Instruct",
+    gpu="A100 80GB SXM4",
+    quantization="fp8",
+    gpu_memory_utilization=0.85,
+    max_num_seqs=64,
+    max_model_len=4096,
+    port=8002,
+    hourly_usd=1.69,
+    spot_hourly_usd=0.82,
+    role="research and synthesis workers; retryable, fine on spot capacity",
+    capacity="spot",
+    gpu_product="NVIDIA-A100-SXM4-80GB",
+)
+
 TIERS: dict[str, TierProfile] = {
     tier.name: tier
     for tier in (
@@ -81,35 +98,13 @@ TIERS: dict[str, TierProfile] = {
             role="planner and synthesiser; keep on on-demand capacity, it holds session state",
             gpu_product="NVIDIA-H200",
         ),
-        TierProfile(
-            name="worker-a100-14b",
-            model="Qwen/Qwen2.5-14B-Instruct",
-            gpu="A100 80GB SXM4",
-            quantization="fp8",
-            gpu_memory_utilization=0.85,
-            max_num_seqs=64,
-            max_model_len=4096,
-            port=8002,
-            hourly_usd=1.69,
-            spot_hourly_usd=0.82,
-            role="research and synthesis workers; retryable, fine on spot capacity",
-            capacity="spot",
-            gpu_product="NVIDIA-A100-SXM4-80GB",
-        ),
-        TierProfile(
+        _A100_WORKER,
+        replace(
+            _A100_WORKER,
             name="worker-a100-7b",
             model="Qwen/Qwen2.5-7B-Instruct",
-            gpu="A100 80GB SXM4",
-            quantization="fp8",
-            gpu_memory_utilization=0.85,
-            max_num_seqs=64,
-            max_model_len=4096,
             port=8003,
-            hourly_usd=1.69,
-            spot_hourly_usd=0.82,
             role="code and light workers; retryable, fine on spot capacity",
-            capacity="spot",
-            gpu_product="NVIDIA-A100-SXM4-80GB",
         ),
         TierProfile(
             name="embedded-cpu",

@@ -244,18 +244,21 @@ class RemoteAgent:
             f"{self.name} at {endpoint.url} did not finish within {self.timeout:g} s", agent=self.name, url=endpoint.url
         )
 
+    def _failed(self, attempts: Attempts, endpoint: Endpoint, exc: TimeoutError | RemoteAgentError) -> None:
+        """Count a lost attempt: a timeout (ours or the remote's), or a replica that could not answer."""
+        if isinstance(exc, TimeoutError):
+            attempts.failed(self._timed_out(endpoint), timed_out=True)
+        else:
+            attempts.failed(exc, timed_out=isinstance(exc, RemoteTimeout))
+
     async def _with_failover(self, op: Callable[[Connection], Awaitable[T]], attempts: Attempts) -> tuple[T, Endpoint]:
         while (endpoint := await attempts.next()) is not None:
             try:
                 async with asyncio.timeout(self.timeout):
                     connection = await self._connection(endpoint)
                     return await op(connection), endpoint
-            except TimeoutError:
-                attempts.failed(self._timed_out(endpoint), timed_out=True)
-            except RemoteTimeout as exc:
-                attempts.failed(exc, timed_out=True)
-            except (RemoteUnavailable, CardError) as exc:
-                attempts.failed(exc, timed_out=False)
+            except (TimeoutError, RemoteTimeout, RemoteUnavailable, CardError) as exc:
+                self._failed(attempts, endpoint, exc)
             logger.warning("%s: %s", self.name, attempts.last)
         raise attempts.error()
 
@@ -289,9 +292,7 @@ class RemoteAgent:
             trace: Trace context to carry; a new trace when None.
             metadata: Message metadata.
         """
-        if text is None and data is None:
-            raise ConfigurationError("send needs text, data or both")
-        message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+        message = _outgoing("send", text, data, context_id=context_id, task_id=task_id, metadata=metadata)
         with spans.client_span("SendMessage", self.name) as span:
             headers = await self._headers(trace, span)
 
@@ -318,9 +319,7 @@ class RemoteAgent:
         After a failover the remote work starts again: a ``Progress`` event
         with ``data["failover"]`` says so, and text deltas start over.
         """
-        if text is None and data is None:
-            raise ConfigurationError("stream needs text, data or both")
-        message = Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)
+        message = _outgoing("stream", text, data, context_id=context_id, task_id=task_id, metadata=metadata)
         with spans.client_span("SendStreamingMessage", self.name) as span:
             async with contextlib.aclosing(self._stream(message, task_id, await self._headers(trace, span))) as events:
                 async for event in events:
@@ -351,12 +350,8 @@ class RemoteAgent:
                         return
                     yield event
                 attempts.failed(RemoteUnavailable(f"the stream from {endpoint.url} ended early"), timed_out=False)
-            except TimeoutError:
-                attempts.failed(self._timed_out(endpoint), timed_out=True)
-            except RemoteTimeout as exc:
-                attempts.failed(exc, timed_out=True)
-            except (RemoteUnavailable, CardError) as exc:
-                attempts.failed(exc, timed_out=False)
+            except (TimeoutError, RemoteTimeout, RemoteUnavailable, CardError) as exc:
+                self._failed(attempts, endpoint, exc)
             following = attempts.peek()
             logger.warning("%s: %s", self.name, attempts.last)
             if following is not None:
@@ -395,21 +390,26 @@ class RemoteAgent:
             f"no replica of {self.name} knows task {task_id} (asked {', '.join(self.urls)})", agent=self.name
         )
 
-    async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
-        """The task's current state, from the replica that ran it."""
-        with spans.client_span("GetTask", self.name) as span:
+    async def _on_task(
+        self,
+        operation: str,
+        task_id: str,
+        trace: TraceContext | None,
+        call: Callable[[Connection, dict[str, str]], Awaitable[RemoteResult]],
+    ) -> RemoteResult:
+        with spans.client_span(operation, self.name) as span:
             headers = await self._headers(trace, span)
-            result = await self._at_home(task_id, lambda connection: connection.get_task(task_id, headers=headers))
+            result = await self._at_home(task_id, lambda connection: call(connection, headers))
             spans.remote_result(span, result)
             return result
 
+    async def get_task(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
+        """The task's current state, from the replica that ran it."""
+        return await self._on_task("GetTask", task_id, trace, lambda c, headers: c.get_task(task_id, headers=headers))
+
     async def cancel(self, task_id: str, *, trace: TraceContext | None = None) -> RemoteResult:
         """Cancel the task on the replica that runs it."""
-        with spans.client_span("CancelTask", self.name) as span:
-            headers = await self._headers(trace, span)
-            result = await self._at_home(task_id, lambda connection: connection.cancel(task_id, headers=headers))
-            spans.remote_result(span, result)
-            return result
+        return await self._on_task("CancelTask", task_id, trace, lambda c, headers: c.cancel(task_id, headers=headers))
 
     async def list_tasks(
         self,
@@ -452,3 +452,9 @@ class RemoteAgent:
 
     def __repr__(self) -> str:
         return f"RemoteAgent({self.name!r}, urls={self.urls!r})"
+
+
+def _outgoing(verb: str, text: str | None, data: Mapping[str, Any] | None, **ids: Any) -> Outgoing:
+    if text is None and data is None:
+        raise ConfigurationError(f"{verb} needs text, data or both")
+    return Outgoing(text, data, **ids)
