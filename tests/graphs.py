@@ -207,6 +207,30 @@ def _append_line(path: str, line: str) -> None:
 served_steps = steps_graph(os.environ.get("GRAPHS_MARKER_DIR"))
 
 
+class Summary(TypedDict):
+    summary: str
+
+
+class TopicState(StepsInput, Summary):
+    pass
+
+
+def topic_graph() -> Any:
+    """An LLM-free graph whose one node reads its input field: plain text must reach it as ``topic``."""
+
+    async def summarise(state: TopicState) -> dict[str, Any]:
+        return {"summary": f"notes on {state['topic']}"}
+
+    builder = StateGraph(TopicState, input_schema=StepsInput, output_schema=Summary)
+    builder.add_node("summarise", summarise)
+    builder.add_edge(START, "summarise")
+    builder.add_edge("summarise", END)
+    return builder.compile(name="topic-notes")
+
+
+served_topic = topic_graph()
+
+
 class Answers(TypedDict):
     region: str
     budget: str

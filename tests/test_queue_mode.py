@@ -512,6 +512,24 @@ def test_a_graph_on_a_killed_worker_resumes_on_another_from_its_checkpoint(share
         built.stop()
 
 
+def test_plain_text_fills_the_text_field_on_a_worker_as_in_one_process(shared, tmp_path):
+    """The topic graph's input is ``{topic: str}``: plain text is its topic, queued or not."""
+    postgres, redis = shared
+    store = postgres.create_database("q_plain_text")
+    built = Mesh("graphs:served_topic", store, redis.url, "topic-text", {})
+    built.serve()
+    built.add_worker()
+    try:
+        params = {"message": message("GPUs"), "configuration": {"returnImmediately": True}}
+        task_id = call(built.url, "SendMessage", params)["task"]["id"]
+        done = wait_for_state(built.url, task_id, TERMINAL, timeout=40)
+        assert state(done) == "completed", done["status"]
+        output = next(a for a in done["artifacts"] if a["name"] == "output")["parts"][0]["data"]
+        assert output == {"summary": "notes on GPUs"}
+    finally:
+        built.stop()
+
+
 def test_the_tutorial_shape_works_through_the_front_door(mesh):
     mesh.serve()
     mesh.add_worker()

@@ -37,6 +37,7 @@ from opentelemetry import trace
 
 from a2a_bridge.observability import spans
 from a2a_bridge.server.handling.handler import ValidatingRequestHandler
+from a2a_bridge.server.handling.message_input import MessageInput
 from a2a_bridge.server.handling.request_state import incoming
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
@@ -129,6 +130,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
             streaming=seen is not None and seen.streaming,
             legacy_caller=seen is not None and seen.legacy_caller,
             resuming=bool(params.message.task_id),
+            text_input=_text_input(seen.input if seen is not None else None, params.message),
             artifacts_before=len(task.artifacts),
             history_before=len(task.history),
         )
@@ -174,3 +176,9 @@ class QueueFrontDoor(ValidatingRequestHandler):
 
         async for event in self.bus.follow_after(task.id, after, until=ends_turn, check=ended):
             yield event
+
+
+def _text_input(read: MessageInput | None, message: Message) -> dict[str, Any] | None:
+    """What plain text became at the front door (the card's text field), for the worker to run on."""
+    has_data = any(part.WhichOneof("content") == "data" for part in message.parts)
+    return None if read is None or has_data else read.data

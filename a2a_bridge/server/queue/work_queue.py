@@ -60,6 +60,8 @@ class Job:
         streaming: Whether the caller reads the task as a stream.
         legacy_caller: Whether the caller speaks A2A v0.3.
         resuming: Whether the turn answers the task's question (input-required).
+        text_input: The input plain text filled in at the front door (the card's text field), when the
+            message carries no data part; the worker runs the turn on exactly what the front door read.
         artifacts_before: How many artifacts the task had when the turn was queued; a rerun starts from there.
         history_before: How many history messages it had, the turn's own message included.
         earlier_runs: Runs of the turn before it was queued again by a stopping worker.
@@ -74,6 +76,7 @@ class Job:
     streaming: bool = False
     legacy_caller: bool = False
     resuming: bool = False
+    text_input: dict[str, Any] | None = None
     artifacts_before: int = 0
     history_before: int = 0
     earlier_runs: int = 0
@@ -92,6 +95,7 @@ class Job:
             "streaming": self.streaming,
             "legacy_caller": self.legacy_caller,
             "resuming": self.resuming,
+            "text_input": self.text_input,
             "artifacts_before": self.artifacts_before,
             "history_before": self.history_before,
             "earlier_runs": self.earlier_runs,
@@ -113,6 +117,7 @@ class Job:
             streaming=meta["streaming"],
             legacy_caller=meta["legacy_caller"],
             resuming=meta["resuming"],
+            text_input=meta.get("text_input"),  # absent from turns an earlier release queued
             artifacts_before=meta["artifacts_before"],
             history_before=meta["history_before"],
             earlier_runs=meta["earlier_runs"],

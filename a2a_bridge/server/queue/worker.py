@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import signal
@@ -239,6 +240,8 @@ class QueueWorker:
         request = job.request
         metadata = struct_json(request.metadata) if request.metadata.fields else {}
         parsed = read_message(request.message, None, validate=False)
+        if job.text_input is not None:
+            parsed = dataclasses.replace(parsed, data=job.text_input)
         attach(
             context,
             IncomingTurn(
