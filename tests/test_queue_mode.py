@@ -530,6 +530,28 @@ def test_plain_text_fills_the_text_field_on_a_worker_as_in_one_process(shared, t
         built.stop()
 
 
+def test_a_duplicated_queue_entry_runs_its_turn_once(mesh, tmp_path):
+    """A retried XADD leaves two entries for one turn: one worker takes both, and runs the turn once."""
+    import redis
+
+    from a2a_bridge.server.queue.work_queue import queue_key
+
+    mesh.serve()
+    task_id = start_task(mesh.url, "once")
+    client = redis.Redis.from_url(mesh.queue)
+    try:
+        [(_, fields)] = client.xrange(queue_key(mesh.name))
+        client.xadd(queue_key(mesh.name), fields)
+    finally:
+        client.close()
+    mesh.add_worker()
+    done = wait_for_state(mesh.url, task_id, TERMINAL, timeout=20)
+    assert state(done) == "completed"
+    time.sleep(0.5)  # a second run would still be writing its steps
+    steps = [step for _, step in steps_of(tmp_path, task_id)]
+    assert sorted(steps) == list(range(10)), f"steps run: {sorted(steps)}"
+
+
 def test_the_tutorial_shape_works_through_the_front_door(mesh):
     mesh.serve()
     mesh.add_worker()

@@ -114,6 +114,7 @@ class QueueWorker:
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._claiming: dict[str, Job] = {}  # turns taken whose task's lease another worker still holds
+        self._turns: dict[str, tuple[Job, asyncio.Task[Any]]] = {}  # the turn of each task this worker handles
         self._handling: set[asyncio.Task[None]] = set()
         self._slot_freed = asyncio.Event()
         self._stop = asyncio.Event()
@@ -200,7 +201,21 @@ class QueueWorker:
                 self._handle(job)
 
     async def _run_turn(self, job: Job) -> None:
+        # Registered before the first await, so that a second entry of this turn taken in the same
+        # read sees it: the store's claim cannot tell the two apart, the task's lease being this worker's.
+        earlier = self._turns.get(job.task_id)
+        this = asyncio.current_task()
+        assert this is not None
+        self._turns[job.task_id] = (job, this)
         try:
+            if earlier is not None:
+                earlier_job, handling = earlier
+                copy = earlier_job.entry_id != job.entry_id  # the same entry again is a redelivery, to run
+                if copy and earlier_job.request.message.message_id == job.request.message.message_id:
+                    logger.warning("task %s: a second queue entry of a turn taken here already; dropped", job.task_id)
+                    await self.queue.done(job.entry_id)
+                    return
+                await asyncio.wait({handling})  # the task's next turn, queued as the turn before it ends here
             if await self._start_turn(job):
                 await self.queue.done(job.entry_id)
         except asyncio.CancelledError:
@@ -208,6 +223,9 @@ class QueueWorker:
         except Exception:
             # Left unacknowledged: another worker takes the turn over after a lease.
             logger.exception("task %s: could not run its turn; it will be taken over", job.task_id)
+        finally:
+            if self._turns.get(job.task_id, (None, None))[1] is this:
+                del self._turns[job.task_id]
 
     async def _start_turn(self, job: Job) -> bool:
         """Run one turn; True when it is done with (ran, or had nothing to run), False to leave it to lapse."""
