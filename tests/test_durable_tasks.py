@@ -159,6 +159,38 @@ async def test_two_writers_never_overwrite_each_other(postgres_server):
         await b.close()
 
 
+async def test_a_lease_renewed_after_it_was_seen_lapsed_is_not_taken_over(postgres_server):
+    """B sees A's lease lapsed; A renews it (A was slow, not dead); B's claim must then fail."""
+    from sqlalchemy import select, update
+
+    from a2a_bridge.server.stores.database import TaskRow, utcnow
+    from a2a_bridge.server.stores.leases import LeaseKeeper
+
+    url = postgres_server.create_database(f"tasks_{next(_databases)}")
+    a, b = await _two_replicas(url)
+    context = ServerCallContext(user=_Caller())
+    recovered: list[str] = []
+
+    async def recover(task_id: str, owner: str) -> None:
+        recovered.append(task_id)
+
+    keeper_a = LeaseKeeper(a.shared, keep_tasks=100, recover=None)
+    keeper_b = LeaseKeeper(b.shared, keep_tasks=100, recover=recover)
+    try:
+        await a.task_store.save(_task(TaskState.TASK_STATE_WORKING), context)
+        async with a.shared.sessions.begin() as session:  # A's lease runs out while A is paused
+            await session.execute(update(TaskRow).values(lease_expires=utcnow()))
+        async with b.shared.sessions() as session:
+            seen = (await session.execute(select(TaskRow.version))).scalar_one()
+        await keeper_a.renew()  # A wakes up and renews before B claims
+        assert not await keeper_b._claim("task-1", seen), "B took over a task whose lease A had renewed"
+        assert await keeper_b.take_over_lapsed() == 0
+        assert recovered == []
+    finally:
+        await a.close()
+        await b.close()
+
+
 @pytest.mark.parametrize(
     ("store", "message"),
     [

@@ -125,13 +125,13 @@ class LeaseKeeper:
         return taken
 
     async def _claim(self, task_id: str, version: int) -> bool:
+        now = utcnow()
         async with self.store.sessions.begin() as session:
+            # The lease is checked again here: a renewal after the lapse was seen keeps the version.
             claimed = await session.execute(
                 update(TaskRow)
-                .where(TaskRow.id == task_id, TaskRow.version == version)
-                .values(
-                    version=version + 1, lease_owner=self.store.replica_id, lease_expires=utcnow() + self.store.lease
-                )
+                .where(TaskRow.id == task_id, TaskRow.version == version, TaskRow.lease_expires < now)
+                .values(version=version + 1, lease_owner=self.store.replica_id, lease_expires=now + self.store.lease)
             )
             return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
