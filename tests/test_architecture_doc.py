@@ -41,7 +41,22 @@ def test_every_reference_exists(path, name):
         assert name in defined_names(file), f"{path} defines no {name}"
 
 
-def test_the_tree_shows_every_folder_of_the_core():
-    folders = {p.parent.relative_to(ROOT / "a2a_bridge") for p in (ROOT / "a2a_bridge").rglob("__init__.py")}
-    for folder in folders - {Path(".")}:
-        assert f"{folder.name}/" in DOC, f"docs/architecture.md does not show a2a_bridge/{folder}"
+def tree_folders() -> set[str]:
+    """The folders the tree under ``## Folders`` draws below ``a2a_bridge/``, as paths."""
+    block = DOC.split("## Folders", 1)[1].split("```", 2)[1]
+    folders: set[str] = set()
+    parents: list[str] = []
+    for line in block.splitlines():
+        drawn = re.match(r"^((?:│   |    )*)[├└]── (\w+)/", line)
+        if drawn is None:
+            continue
+        depth = len(drawn.group(1)) // 4
+        parents[depth:] = [drawn.group(2)]
+        folders.add("/".join(parents))
+    return folders
+
+
+def test_the_tree_shows_every_folder_of_the_core_and_no_other():
+    core = ROOT / "a2a_bridge"
+    folders = {str(p.parent.relative_to(core)) for p in core.rglob("__init__.py")} - {"."}
+    assert tree_folders() == folders

@@ -76,7 +76,7 @@ def apply_task_event(task: Task, event: TaskStatusUpdateEvent | TaskArtifactUpda
     """Apply one event to ``task`` in place, as ``TaskManager.save_task_event`` does before it saves.
 
     The direct run saves once per burst of events instead of once per event
-    (``protocol/server/direct_run.py``), so it cannot call the TaskManager itself.
+    (``server/turns/direct_run.py``), so it cannot call the TaskManager itself.
     """
     if isinstance(event, TaskStatusUpdateEvent):
         if task.status.HasField("message"):

@@ -2,7 +2,7 @@
 
 The SDK picks JSON-RPC or HTTP+JSON, and v1.0 or its v0.3 compat transport,
 from the card. Results and events come back in the core's types
-(:mod:`.task_results`), errors in the core's tree (:mod:`.errors`).
+(:mod:`.a2a_results`), errors in the core's tree (:mod:`.a2a_errors`).
 
 A caller that gives up (a timeout, a cancelled task) also stops the work it
 asked for: the remote task is cancelled. A stream names its task at once; a

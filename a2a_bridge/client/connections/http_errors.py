@@ -1,6 +1,6 @@
 """HTTP failures as the core's errors, for every client of a remote agent.
 
-One table for both ways of calling: the a2a-sdk client (``protocol/client``)
+One table for both ways of calling: the a2a-sdk client (:mod:`a2a_bridge.client.connections.a2a`)
 and the tutorial's ``/tasks/send`` (:mod:`a2a_bridge.client.connections.tutorial`).
 """
 

@@ -44,7 +44,7 @@ class IncomingTurn:
 
     @property
     def reads_tokens(self) -> bool:
-        """Whether text should stream in chunks: a v0.3 caller gets whole answers (see turn_publisher)."""
+        """Whether text should stream in chunks: a v0.3 caller gets whole answers (see turns/publisher.py)."""
         return self.streaming and not self.legacy_caller
 
 
