@@ -183,6 +183,28 @@ steady = SteadyAgent(steps=int(os.environ.get("STEADY_STEPS", "10")), marker_dir
 
 
 @dataclass
+class QuietAgent:
+    """One long silent step, as a model call is: it ticks a marker file, and sends no event until it ends."""
+
+    seconds: float = 30.0
+    marker_dir: str | None = None
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        yield Progress("thinking")
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self.seconds
+        while loop.time() < ends:
+            await asyncio.sleep(0.2)
+            if self.marker_dir:
+                await asyncio.to_thread(_append, Path(self.marker_dir, f"ticks-{turn.task_id}"), "tick")
+        yield Done()
+
+
+# Served by `a2a-bridge serve agents:quiet` in the replica tests: only a cancel from the bus can stop it early.
+quiet = QuietAgent(marker_dir=os.environ.get("QUIET_MARKER_DIR"))
+
+
+@dataclass
 class PidAskingAgent:
     """Asks for the budget, then answers with it and with the process that answered."""
 

@@ -17,6 +17,7 @@ from sdk import sdk_client
 
 from a2a_bridge import ConfigurationError, to_a2a
 from a2a_bridge.testing import services
+from a2a_bridge.testing.ports import free_port
 
 TERMINAL = {"completed", "failed", "canceled", "rejected"}
 
@@ -102,6 +103,51 @@ def test_cancel_on_one_replica_stops_the_work_on_the_other_at_once(replicas, tmp
     assert stopped_at < 25
     for replica in (a, b):
         assert state(get_task(replica.url, task_id)) == "canceled"
+
+
+def ticks(marker_dir: Path, task_id: str) -> int:
+    path = marker_dir / f"ticks-{task_id}"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_cancels_cross_replicas_again_after_a_redis_outage(shared, tmp_path):
+    """A run that writes nothing for a while hears its cancel only on the bus: after Redis comes back too."""
+    postgres, _ = shared
+    store = postgres.create_database("replicas_redis_outage")
+    port = free_port()
+    env = {"QUIET_MARKER_DIR": str(tmp_path)}
+    started = []
+    try:
+        with services.redis(port=port) as redis:
+            args = ["--store", store, "--event-bus", redis.url, "--lease-seconds", "2"]
+            started = [serve_process("agents:quiet", args=args, env=env) for _ in range(2)]
+            a, b = started
+            health = httpx.get(a.url + "/healthz", timeout=5).json()
+            assert health["cancels"] == "listening"
+        time.sleep(5)  # Redis is down for 5 s
+        assert httpx.get(a.url + "/healthz", timeout=5).json()["cancels"] == "not listening"
+        with services.redis(port=port):
+            deadline = time.monotonic() + 15
+            while httpx.get(a.url + "/healthz", timeout=5).json()["cancels"] != "listening":
+                assert time.monotonic() < deadline, "replica A never listened for cancels again"
+                time.sleep(0.2)
+            task_id = start_task(a.url, "quiet")
+            while ticks(tmp_path, task_id) < 2:
+                assert time.monotonic() < deadline + 10
+                time.sleep(0.05)
+            assert state(call(b.url, "CancelTask", {"id": task_id})) == "canceled"
+            canceled_at = time.monotonic()
+            ticked = ticks(tmp_path, task_id)
+            while time.monotonic() - canceled_at < 5:
+                time.sleep(0.5)
+                if ticks(tmp_path, task_id) == ticked:
+                    break
+                ticked = ticks(tmp_path, task_id)
+            else:
+                pytest.fail("replica A's run went on for 5 s after the cancel")
+    finally:
+        for replica in started:
+            replica.stop()
 
 
 def test_a_replica_killed_mid_task_leaves_it_to_the_other(replicas):

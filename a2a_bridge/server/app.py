@@ -18,7 +18,7 @@ import inspect
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from ipaddress import IPv4Network, IPv6Network
@@ -143,8 +143,20 @@ class CardEndpoint:
         return Response(body, media_type="application/json", headers=headers)
 
 
-async def _health(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+def _health(bus: RedisEventBus | None) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """``GET /healthz``: 200 while the process serves; with an event bus, whether cancels from other replicas reach it.
+
+    A Redis outage is not a reason to restart a replica, so the answer stays 200; ``cancels`` and the
+    ``a2a_bridge_cancels_listening`` gauge say when the bus is lost.
+    """
+
+    async def health(request: Request) -> JSONResponse:
+        body = {"status": "ok"}
+        if bus is not None:
+            body["cancels"] = "listening" if bus.listening else "not listening"
+        return JSONResponse(body)
+
+    return health
 
 
 def _on_sighup(reload: Callable[[], object]) -> bool:
@@ -245,6 +257,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
     if bus_url is not None:
         bus = RedisEventBus(bus_url, on_cancel=handler.stop_run)
         handler.bus = executor.bus = bus
+        metrics.watch_bus(bus)
     work_queue: WorkQueue | None = None
     if isinstance(handler, QueueFrontDoor):
         assert bus is not None
@@ -267,7 +280,7 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=recover)
     routes: list[BaseRoute] = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, card_urls).handle, methods=["GET"]),
-        Route(HEALTH_PATH, _health, methods=["GET"]),
+        Route(HEALTH_PATH, _health(bus), methods=["GET"]),
         Route(TUTORIAL_PATH, TutorialEndpoint(handler).handle, methods=["POST"]),
         Route("/", JsonRpcEndpoint(handler, v03=config.v03_compat).handle, methods=["POST"]),
         Route(METRICS_PATH, metrics.handle, methods=["GET"]),

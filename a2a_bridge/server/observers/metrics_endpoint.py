@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from a2a_bridge.server.queue.work_queue import WorkQueue
+from a2a_bridge.server.turns.event_bus import RedisEventBus
 
 __all__ = ["METRICS_PATH", "MetricsEndpoint"]
 
@@ -26,6 +27,15 @@ class MetricsEndpoint:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
+
+    def watch_bus(self, bus: RedisEventBus) -> None:
+        """Publish whether cancels from other replicas reach this one (1) or not, while Redis is lost (0)."""
+        listening = Gauge(
+            "a2a_bridge_cancels_listening",
+            "1 while this process hears cancels sent to other replicas over the event bus",
+            registry=self.registry,
+        )
+        listening.set_function(lambda: float(bus.listening))
 
     def watch_queue(self, queue: WorkQueue, agent: str) -> None:
         """Publish the work queue's depth: the autoscaling signal of queue mode (docs/queue.md)."""

@@ -9,7 +9,9 @@
   into the current task, yields it, then follows the stream to the end.
 - CancelTask on any replica is published on ``a2a-bridge:cancel``; the replica
   running the task stops it. The shared store already holds ``canceled``, so
-  a lost message only delays the stop until that replica's next write.
+  a lost message only delays the stop until that replica's next write. A
+  subscription lost with Redis is made again, with backoff, for as long as the
+  replica runs; ``listening`` says whether it holds one now.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ logger = logging.getLogger("a2a_bridge.event_bus")
 
 CANCEL_CHANNEL = "a2a-bridge:cancel"
 _KEEP_FINISHED_SECONDS = 300
+_RESUBSCRIBE_SECONDS = (0.2, 5.0)  # the first wait after a lost subscription, and the longest
 _FIELD = b"e"
 
 
@@ -88,11 +91,13 @@ class RedisEventBus:
         self.on_cancel = on_cancel
         self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
         self._jobs: list[asyncio.Task[None]] = []
+        self.listening = False  # subscribed to the cancel channel
 
     async def start(self) -> None:
         await self.redis.ping()
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CANCEL_CHANNEL)
+        await pubsub.subscribe(CANCEL_CHANNEL)  # before start returns: a cancel sent next is heard
+        self.listening = True
         self._jobs = [
             asyncio.create_task(self._write(), name="a2a-bridge-bus-writer"),
             asyncio.create_task(self._listen(pubsub), name="a2a-bridge-bus-cancels"),
@@ -134,9 +139,28 @@ class RedisEventBus:
                     self._outbox.task_done()
 
     async def _listen(self, pubsub: Any) -> None:
-        async for message in pubsub.listen():
-            task_id = message["data"].decode()
-            self.on_cancel(task_id)
+        """Hear cancels until the bus closes; a subscription lost with Redis is made again."""
+        wait, longest = _RESUBSCRIBE_SECONDS
+        while True:
+            try:
+                if not self.listening:
+                    pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                    await pubsub.subscribe(CANCEL_CHANNEL)
+                    self.listening = True
+                    wait = _RESUBSCRIBE_SECONDS[0]
+                    logger.warning("listening for cancels from other replicas again")
+                async for message in pubsub.listen():
+                    self.on_cancel(message["data"].decode())
+                self.listening = False  # unsubscribed under us: subscribe again
+            except Exception as exc:
+                if self.listening:
+                    # Meanwhile a cancel sent from another replica stops a run here only at its next write.
+                    logger.warning("lost the cancel channel (%s); subscribing again", exc)
+                self.listening = False
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest)
 
     async def publish_cancel(self, task_id: str) -> None:
         await self.redis.publish(CANCEL_CHANNEL, task_id)
