@@ -236,6 +236,22 @@ def test_finished_tasks_beyond_keep_tasks_are_forgotten_oldest_first(tmp_path):
         server.stop()
 
 
+def test_a_graph_on_a_postgres_checkpointer_serves_on_after_postgres_restarts():
+    """The conversation claims' own connection is cut by the restart; the next turn opens a new one."""
+    with services.postgres() as postgres:
+        url = postgres.create_database("checkpoints_restart")
+        server = serve_process("graphs:served_topic", args=["--checkpointer", url])
+        try:
+            first = call(server.url, "SendMessage", {"message": data_message({"topic": "GPUs"})})["task"]
+            assert state(first) == "completed"
+            postgres.restart()
+            for topic in ("TPUs", "CPUs"):
+                after = call(server.url, "SendMessage", {"message": data_message({"topic": topic})}, timeout=30)
+                assert state(after["task"]) == "completed", after["task"]["status"]
+        finally:
+            server.stop()
+
+
 def test_a_graph_with_a_sqlite_checkpointer_resumes_its_task_after_a_restart(tmp_path):
     store = f"sqlite:///{tmp_path}/tasks.db"
     args = ["--store", store, "--checkpointer", f"sqlite:///{tmp_path}/checkpoints.db", "--lease-seconds", "2"]

@@ -47,6 +47,16 @@ class Postgres:
         )
         return self.url(name)
 
+    def restart(self) -> None:
+        """Restart the server as an operator's ``pg_ctl restart`` does: every open connection is cut."""
+        ctl = _postgres_bin("pg_ctl")
+        log = str(self.data.parent / "log")
+        subprocess.run(
+            _as_postgres([ctl, "-D", str(self.data), "-l", log, "-m", "fast", "-w", "restart"]),
+            check=True,
+            capture_output=True,
+        )
+
 
 @contextmanager
 def postgres() -> Iterator[Postgres]:

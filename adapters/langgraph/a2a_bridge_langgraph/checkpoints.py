@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.util
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,8 @@ from langgraph.pregel import Pregel
 from a2a_bridge import ConfigurationError
 
 __all__ = ["CheckpointedGraph", "claim_key"]
+
+logger = logging.getLogger("a2a_bridge_langgraph")
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
@@ -55,6 +58,7 @@ class CheckpointedGraph:
         self._postgres_url: str | None = None
         self._saver: BaseCheckpointSaver[Any] | None = None
         self._claims: Any = None  # the connection holding this server's claims on Postgres threads
+        self._held: set[str] = set()  # the threads claimed on it, to claim again on a new one
         if checkpointer is None:
             self._saver = graph.checkpointer if isinstance(graph.checkpointer, BaseCheckpointSaver) else InMemorySaver()
         elif checkpointer == "memory":
@@ -122,9 +126,22 @@ class CheckpointedGraph:
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
+        async def check(connection: Any) -> None:
+            try:
+                await AsyncConnectionPool.check_connection(connection)
+            except Exception:
+                # A restart cut the idle ones beside it too: find them all now, not one per backoff step.
+                await pool.check()
+                raise
+
         # The saver's own settings: autocommit for its setup, no server-side prepared statements behind poolers.
+        # Each connection is checked as it is handed out: after a Postgres restart, a turn gets a live one.
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, max_size=20, open=False, kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+            url,
+            max_size=20,
+            open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=check,
         )
         await pool.open()
         self._connection = pool
@@ -142,16 +159,40 @@ class CheckpointedGraph:
         """
         if self._postgres_url is None:
             return True  # memory and SQLite: this process is the only one running the graph's threads
-        async with self._lock:
-            if self._claims is None:
-                import psycopg
+        import psycopg
 
-                self._claims = await psycopg.AsyncConnection.connect(self._postgres_url, autocommit=True)
-            cursor = await self._claims.execute("SELECT pg_try_advisory_lock(%s)", (claim_key(thread_id),))
-            row = await cursor.fetchone()
+        async with self._lock:
+            try:
+                claimed = await self._try_claim(await self._claims_connection(), thread_id)
+            except psycopg.OperationalError:
+                # Postgres restarted, or the connection was cut: the claims went with it. Once more, on a new one.
+                self._claims = None
+                claimed = await self._try_claim(await self._claims_connection(), thread_id)
+            if claimed:
+                self._held.add(thread_id)
+            return claimed
+
+    async def _claims_connection(self) -> Any:
+        """The claims' connection; a new one claims again the threads this server still runs."""
+        if self._claims is not None and not self._claims.closed:
+            return self._claims
+        import psycopg
+
+        assert self._postgres_url is not None
+        self._claims = await psycopg.AsyncConnection.connect(self._postgres_url, autocommit=True)
+        for thread_id in sorted(self._held):
+            if not await self._try_claim(self._claims, thread_id):
+                logger.warning("conversation %s is claimed by another server since its claim was lost", thread_id)
+        return self._claims
+
+    @staticmethod
+    async def _try_claim(connection: Any, thread_id: str) -> bool:
+        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (claim_key(thread_id),))
+        row = await cursor.fetchone()
         return bool(row and row[0])
 
     async def release_thread(self, thread_id: str) -> None:
+        self._held.discard(thread_id)
         if self._claims is None:
             return
         import psycopg
@@ -160,7 +201,7 @@ class CheckpointedGraph:
             try:
                 await self._claims.execute("SELECT pg_advisory_unlock(%s)", (claim_key(thread_id),))
             except psycopg.OperationalError:
-                # The connection is gone, and its claims with it: start again with a new one.
+                # The connection is gone, and its claims with it: the next claim opens a new one.
                 self._claims = None
 
     async def close(self) -> None:
