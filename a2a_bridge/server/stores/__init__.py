@@ -59,9 +59,9 @@ def push_config_store(engine: Any, *, encryption_key: str | None = None) -> Push
     """
     if engine is None:
         return InMemoryPushNotificationConfigStore()
-    from a2a.server.tasks import DatabasePushNotificationConfigStore  # SQLAlchemy is an extra
+    from a2a_bridge.server.stores.push_configs import SharedPushConfigStore  # SQLAlchemy is an extra
 
-    return DatabasePushNotificationConfigStore(engine, encryption_key=encryption_key)
+    return SharedPushConfigStore(engine, encryption_key=encryption_key)
 
 
 def open_store(url: StoreUrl, *, keep_tasks: int, lease_seconds: float, holds_leases: bool = True) -> OpenedStore:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from a2a_bridge.errors import BridgeError
+from a2a_bridge.server.stores.schema import create_tables
 from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.protojson import message_to_json
 from a2a_bridge.wire.sdk_internals import TaskMixin
@@ -135,8 +136,7 @@ class SharedTaskStore(DatabaseTaskStore):
         """Create the tables once; the SDK's own reads call this before their first query."""
         if self._tables_made:
             return
-        async with self.engine.begin() as connection:
-            await connection.run_sync(_Base.metadata.create_all)
+        await create_tables(self.engine, _Base.metadata.sorted_tables)
         self._tables_made = True
 
     def _values(self, task: Task, owner: str) -> dict[str, Any]:
