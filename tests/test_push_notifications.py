@@ -314,3 +314,40 @@ def test_with_a_key_registrations_are_encrypted_at_rest(receiver, tmp_path, monk
 
     with pytest.raises(ConfigurationError, match="encryption_key is not a Fernet key"):
         to_a2a(EchoAgent(), push_notifications={"encryption_key": "not-a-key"})
+
+
+async def test_events_whose_webhooks_cannot_be_read_wait_for_the_database_and_are_sent(receiver):
+    """The registrations live in Postgres; while it is down, a task's events wait, in order, and none is dropped."""
+    import asyncio
+
+    from a2a.server.context import ServerCallContext
+    from a2a.types import TaskPushNotificationConfig, TaskState, TaskStatus, TaskStatusUpdateEvent
+
+    from a2a_bridge.server.push.delivery import PushDelivery
+    from a2a_bridge.server.push.webhooks import check_webhook_policy
+    from a2a_bridge.server.store_url import parse_store_url
+    from a2a_bridge.server.stores import open_store, push_config_store
+    from a2a_bridge.testing import services
+
+    with services.postgres() as postgres:
+        url = postgres.create_database("push_lookup")
+        opened = open_store(parse_store_url(url), keep_tasks=10, lease_seconds=15)
+        configs = push_config_store(opened.engine)
+        policy = check_webhook_policy({"allow": ["127.0.0.0/8"]})
+        assert policy is not None
+        delivery = PushDelivery(configs, policy)
+        config = TaskPushNotificationConfig(task_id="t-1", id="hook", url=receiver.url, token="task-token-1")
+        await configs.set_info("t-1", config, ServerCallContext())
+        try:
+            await asyncio.to_thread(postgres.stop)
+            for state in (TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_COMPLETED):
+                event = TaskStatusUpdateEvent(task_id="t-1", context_id="c", status=TaskStatus(state=state))
+                delivery.notify("t-1", event)
+            await asyncio.sleep(1.5)  # the lookups fail meanwhile
+            assert receiver.received == []
+            await asyncio.to_thread(postgres.start)
+            events = await asyncio.to_thread(receiver.events, timeout=20)
+            assert kinds(events) == ["statusUpdate TASK_STATE_WORKING", "statusUpdate TASK_STATE_COMPLETED"]
+        finally:
+            await delivery.close()
+            await opened.close()

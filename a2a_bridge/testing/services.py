@@ -49,13 +49,22 @@ class Postgres:
 
     def restart(self) -> None:
         """Restart the server as an operator's ``pg_ctl restart`` does: every open connection is cut."""
-        ctl = _postgres_bin("pg_ctl")
-        log = str(self.data.parent / "log")
-        subprocess.run(
-            _as_postgres([ctl, "-D", str(self.data), "-l", log, "-m", "fast", "-w", "restart"]),
-            check=True,
-            capture_output=True,
-        )
+        self._ctl("-m", "fast", "-w", "restart")
+
+    def stop(self) -> None:
+        """Stop the server, cutting every connection; :meth:`start` brings it back on the same port."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def start(self) -> None:
+        self._ctl("-o", _postgres_options(self.port, self.data.parent), "-w", "start")
+
+    def _ctl(self, *args: str) -> None:
+        command = [_postgres_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.data.parent / "log"), *args]
+        subprocess.run(_as_postgres(command), check=True, capture_output=True)
+
+
+def _postgres_options(port: int, root: Path) -> str:
+    return f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
 
 
 @contextmanager
@@ -70,16 +79,12 @@ def postgres() -> Iterator[Postgres]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    ctl = _postgres_bin("pg_ctl")
-    subprocess.run(
-        _as_postgres([ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )
+    server = Postgres(port, data)
+    server.start()
     try:
-        yield Postgres(port, data)
+        yield server
     finally:
+        ctl = _postgres_bin("pg_ctl")
         subprocess.run(_as_postgres([ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 

@@ -5,7 +5,8 @@ store) and calls :meth:`PushDelivery.send_notification` for each event; the
 direct run and queue-mode workers call it too. Delivery happens off the task's
 path: each task has its own queue, so its events reach a webhook in order, and
 a slow or failing webhook delays no task. A failed attempt is retried with
-backoff; every attempt goes to the address checked for the URL
+backoff, and so is a read of the registrations while their database is out
+of reach; every attempt goes to the address checked for the URL
 (:mod:`a2a_bridge.server.push.webhooks`), follows no redirect, and carries the
 token and credentials the caller registered.
 """
@@ -34,6 +35,7 @@ logger = logging.getLogger("a2a_bridge.push")
 
 TOKEN_HEADER = "X-A2A-Notification-Token"
 MAX_BACKOFF_SECONDS = 30.0
+LOOKUP_RETRY_SECONDS = 0.5
 RETRIED_STATUSES = {408, 425, 429}
 DRAIN_SECONDS = 5.0
 
@@ -41,6 +43,19 @@ DRAIN_SECONDS = 5.0
 def payload_of(event: PushNotificationEvent) -> bytes:
     """The webhook body: the event as a ``StreamResponse``, in ProtoJSON, as the spec sends it."""
     return orjson.dumps(message_to_json(stream_response(event)))
+
+
+def _is_outage(exc: Exception) -> bool:
+    """Whether the store was out of reach (worth asking again), not wrong (a bug no retry mends)."""
+    if isinstance(exc, (OSError, TimeoutError)):
+        return True
+    try:
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    except ImportError:  # the memory store: nothing to reach
+        return False
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 @dataclass
@@ -76,16 +91,32 @@ class PushDelivery(PushNotificationSender):
             # The events that came in together share one read of the registrations: one query, not one an event.
             batch = list(outbox.events)
             outbox.events.clear()
-            try:
-                configs = await self.config_store.get_info_for_dispatch(task_id)
-            except Exception:
-                logger.exception("cannot read the push configs of task %s; %d event(s) not sent", task_id, len(batch))
-                continue
+            configs = await self._configs_of(task_id, len(batch))
             for event in batch if configs else ():
                 body = payload_of(event)
                 await asyncio.gather(*(self._deliver(task_id, config, body) for config in configs))
         if self._outboxes.get(task_id) is outbox:
             del self._outboxes[task_id]
+
+    async def _configs_of(self, task_id: str, waiting: int) -> list[TaskPushNotificationConfig]:
+        """The task's registrations; while their store cannot be read (a database restarting), ask again."""
+        delay = LOOKUP_RETRY_SECONDS
+        while True:
+            try:
+                return list(await self.config_store.get_info_for_dispatch(task_id))
+            except Exception as exc:
+                if not _is_outage(exc):
+                    logger.exception("cannot read the push configs of task %s; %d event(s) not sent", task_id, waiting)
+                    return []
+                logger.warning(
+                    "cannot read the push configs of task %s (%s); %d event(s) wait, asking again in %.1f s",
+                    task_id,
+                    type(exc).__name__,
+                    waiting,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
