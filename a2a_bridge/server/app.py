@@ -225,6 +225,8 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         if config.push is not None
         else None
     )
+    if push is not None:
+        opened.forget_push_configs_with_tasks(push.config_store)
     handler = handler_class(
         agent_executor=executor,
         task_store=opened.task_store,

@@ -55,6 +55,7 @@ from a2a_bridge.server.store_url import StoreUrl
 from a2a_bridge.server.stores import open_store, push_config_store
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.stores.leases import LeaseKeeper
+from a2a_bridge.server.stores.push_configs import SharedPushConfigStore
 from a2a_bridge.server.turns.direct_run import TaskSink
 from a2a_bridge.server.turns.event_bus import RedisEventBus
 from a2a_bridge.server.turns.executor import RunnerExecutor
@@ -110,6 +111,8 @@ class QueueWorker:
             if config.push is not None
             else None
         )
+        if self.push is not None and isinstance(self.push.config_store, SharedPushConfigStore):
+            store.push_configs = self.push.config_store  # trimmed with the tasks this worker's keeper trims
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
         self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}

@@ -32,6 +32,13 @@ class OpenedStore:
         if self.engine is not None:
             await self.engine.dispose()
 
+    def forget_push_configs_with_tasks(self, configs: PushNotificationConfigStore) -> None:
+        """Have the store forget a task's webhook registrations when it forgets the task."""
+        if self.shared is not None:
+            self.shared.push_configs = configs  # the SharedPushConfigStore beside it (push_config_store)
+        elif isinstance(self.task_store, RetainingTaskStore):
+            self.task_store.push_configs = configs
+
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor = connection.cursor()

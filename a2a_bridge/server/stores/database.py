@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from a2a_bridge.errors import BridgeError
+from a2a_bridge.server.stores.push_configs import SharedPushConfigStore
 from a2a_bridge.server.stores.schema import create_tables
 from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.protojson import message_to_json
@@ -129,6 +130,7 @@ class SharedTaskStore(DatabaseTaskStore):
         # A queue-mode front door queues tasks and never runs them: the worker that takes one holds it.
         self.holds_leases = holds_leases
         self.on_final: Callable[[str], None] = lambda task_id: None
+        self.push_configs: SharedPushConfigStore | None = None  # trimmed with their tasks (leases.py)
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 

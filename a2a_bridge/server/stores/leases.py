@@ -136,12 +136,19 @@ class LeaseKeeper:
             return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
     async def trim(self) -> None:
-        """Forget the oldest finished tasks beyond ``keep_tasks``; running and waiting tasks stay."""
+        """Forget the oldest finished tasks beyond ``keep_tasks``, and their webhooks; running, waiting tasks stay."""
         finished = TaskRow.status["state"].as_string().in_(sorted(FINAL_STATE_NAMES))
+        pushes = self.store.push_configs
+        if pushes is not None:
+            await pushes.initialize()
         async with self.store.sessions.begin() as session:
             count = (await session.execute(select(func.count()).where(finished))).scalar_one()
             excess = count - self.keep_tasks
             if excess <= 0:
                 return
             oldest = select(TaskRow.id).where(finished).order_by(TaskRow.last_updated.asc()).limit(excess)
-            await session.execute(delete(TaskRow).where(TaskRow.id.in_(oldest.scalar_subquery())))
+            doomed = list((await session.execute(oldest)).scalars())
+            if pushes is not None:
+                # A task's webhooks go with it: nothing could be sent to them again.
+                await session.execute(delete(pushes.table).where(pushes.table.c.task_id.in_(doomed)))
+            await session.execute(delete(TaskRow).where(TaskRow.id.in_(doomed)))

@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
-from a2a.server.tasks import InMemoryTaskStore, TaskStore
+from a2a.server.tasks import InMemoryTaskStore, PushNotificationConfigStore, TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task
 
 from a2a_bridge.server.limits import DEFAULT_KEEP_TASKS
@@ -31,6 +31,7 @@ class RetainingTaskStore(TaskStore):
         self._tasks = InMemoryTaskStore()
         # Finished task ids, oldest first, with the user who owns each (the store is per owner).
         self._finished: OrderedDict[str, User] = OrderedDict()
+        self.push_configs: PushNotificationConfigStore | None = None  # forgotten with their tasks
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self._tasks.save(task, context)
@@ -40,6 +41,8 @@ class RetainingTaskStore(TaskStore):
             while len(self._finished) > self.keep:
                 oldest, owner = self._finished.popitem(last=False)
                 await self._tasks.delete(oldest, ServerCallContext(user=owner))
+                if self.push_configs is not None:
+                    await self.push_configs.delete_info(oldest, ServerCallContext(user=owner))
         else:
             self._finished.pop(task.id, None)
 

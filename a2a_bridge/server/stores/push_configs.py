@@ -18,10 +18,14 @@ class SharedPushConfigStore(DatabasePushNotificationConfigStore):
         super().__init__(engine, create_table=False, encryption_key=encryption_key)
         self._table_made = False
 
+    @property
+    def table(self) -> Table:
+        table = self.config_model.__table__
+        assert isinstance(table, Table)
+        return table
+
     async def initialize(self) -> None:
         """Create the table once; the SDK's own reads and writes call this before their first query."""
         if not self._table_made:
-            table = self.config_model.__table__
-            assert isinstance(table, Table)
-            await create_tables(self.engine, [table])
+            await create_tables(self.engine, [self.table])
             self._table_made = True
