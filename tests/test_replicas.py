@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -41,9 +42,9 @@ def replicas(shared, tmp_path, request):
 
 
 @pytest.fixture
-def replicas_of_asking(shared):
+def replicas_of_asking(shared, request):
     postgres, redis = shared
-    store = postgres.create_database("asking")
+    store = postgres.create_database(f"asking_{request.node.name[:40].lower()}")
     args = ["--store", store, "--event-bus", redis.url]
     started = [serve_process("agents:asking", args=args) for _ in range(2)]
     yield started
@@ -307,3 +308,36 @@ def test_an_answer_taken_by_another_replica_is_never_overwritten_by_the_first(re
     refused = error_of(a.url, "SendMessage", {"message": again})
     assert "terminal" in refused["message"].lower()
     assert get_task(b.url, asked["id"])["artifacts"] == answered["artifacts"]
+
+
+async def test_a_parked_tasks_event_stream_expires_and_a_follower_still_gets_the_task(shared, replicas_of_asking):
+    """A task waiting for input holds its Redis stream only for a while; subscribing later reads the stored task."""
+    import redis
+
+    _, bus = shared
+    a, b = replicas_of_asking
+    task_id = await asyncio.to_thread(start_task, a.url, "ask me")
+    await asyncio.to_thread(wait_for_state, a.url, task_id, {"input-required"}, timeout=10)
+    stream = f"a2a-bridge:events:{task_id}"
+
+    def expiring() -> int:
+        with redis.Redis.from_url(bus.url) as client:
+            deadline = time.monotonic() + 5
+            while client.ttl(stream) < 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the bus writes in the background
+            ttl = int(client.ttl(stream))
+            client.delete(stream)  # as it will have expired when the caller comes back
+            return ttl
+
+    assert 0 < await asyncio.to_thread(expiring) <= 300, "the stream of a task parked for input expires"
+    follower = await sdk_client(b.url, binding="JSONRPC", streaming=True, secret=None)
+    events = []
+
+    async def follow() -> None:
+        async for event in follower.subscribe(SubscribeToTaskRequest(id=task_id)):
+            events.append(event)
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(follow(), timeout=3)
+    assert events, "the follower got nothing"
+    assert events[0].task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED

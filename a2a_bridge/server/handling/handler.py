@@ -88,8 +88,6 @@ def _non_finite(params: SendMessageRequest) -> str | None:
 class ValidatingRequestHandler(LegacyRequestHandler):
     """Validates the input of every new task against the agent's input schema."""
 
-    tasks_wait_in_queue = False  # a queue-mode front door's tasks wait for a worker, with no events yet
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         guard_requests(cls)  # a subclass's own request methods (the queue's front door)
@@ -313,9 +311,8 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             return stored if stored is not None and stored.status.state in TERMINAL_STATES else None
 
         assert self.bus is not None
-        # A queued task may have no events yet: the stored task then opens the stream.
-        queued = task if self.tasks_wait_in_queue else None
-        async for event in self.bus.follow(params.id, finished=finished, queued=queued):
+        # A queued task may have no events yet, a parked one none left: the stored task then opens the stream.
+        async for event in self.bus.follow(params.id, finished=finished, stored=task):
             yield event
 
     async def on_message_send_stream(

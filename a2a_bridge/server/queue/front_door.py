@@ -63,8 +63,6 @@ def ends_turn(event: Event) -> bool:
 class QueueFrontDoor(ValidatingRequestHandler):
     """Validates, stores and queues every turn; see the module docstring."""
 
-    tasks_wait_in_queue = True
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.work_queue: WorkQueue | None = None  # set by build_app, on the event bus's Redis connection

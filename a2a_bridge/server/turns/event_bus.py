@@ -26,7 +26,7 @@ from a2a.server.events import Event, EventQueue
 from a2a.types import StreamResponse, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 
 from a2a_bridge.wire.sdk_internals import apply_task_event
-from a2a_bridge.wire.states import TERMINAL_STATES
+from a2a_bridge.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.wire.stream_responses import stream_response
 
 __all__ = ["RedisEventBus", "ends_task"]
@@ -61,6 +61,14 @@ def ends_task(event: Event) -> bool:
     return isinstance(event, TaskStatusUpdateEvent) and event.status.state in TERMINAL_STATES
 
 
+def _lifetime(event: Event) -> str | None:
+    """What the event does to its stream's expiry: "expire" as the task ends or parks, "persist" as a turn starts."""
+    state = event.status.state if isinstance(event, (Task, TaskStatusUpdateEvent)) else None
+    if state in TERMINAL_STATES or state in AWAITING_CALLER_STATES:
+        return "expire"  # parked, the task may wait days for its caller; the store has it meanwhile
+    return "persist" if isinstance(event, Task) else None  # a turn opens with the task: it may outlast the expiry
+
+
 class _Tee(EventQueue):
     """The executor's queue, with every event also sent to the bus."""
 
@@ -89,7 +97,7 @@ class RedisEventBus:
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), 5)
         self.redis: Any = redis.from_url(url, retry=retry, retry_on_error=[ConnectionError, TimeoutError])
         self.on_cancel = on_cancel
-        self._outbox: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
+        self._outbox: asyncio.Queue[tuple[str, bytes, str | None]] = asyncio.Queue()
         self._jobs: list[asyncio.Task[None]] = []
         self.listening = False  # subscribed to the cancel channel
 
@@ -117,7 +125,7 @@ class RedisEventBus:
         return _Tee(queue, self, task_id)
 
     def send(self, task_id: str, event: Event) -> None:
-        self._outbox.put_nowait((task_id, _encode(event), ends_task(event)))
+        self._outbox.put_nowait((task_id, _encode(event), _lifetime(event)))
 
     async def _write(self) -> None:
         while True:
@@ -126,10 +134,12 @@ class RedisEventBus:
                 batch.append(self._outbox.get_nowait())
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for task_id, data, ends in batch:
+                    for task_id, data, lifetime in batch:
                         pipe.xadd(_stream(task_id), {_FIELD: data})
-                        if ends:
+                        if lifetime == "expire":
                             pipe.expire(_stream(task_id), _KEEP_FINISHED_SECONDS)
+                        elif lifetime == "persist":
+                            pipe.persist(_stream(task_id))
                     await pipe.execute()
             except Exception:
                 # Followers on other replicas miss these events; the store still has the task.
@@ -171,14 +181,15 @@ class RedisEventBus:
         return str(last[0][0].decode()) if last else "0-0"
 
     async def follow(
-        self, task_id: str, *, finished: Callable[[], Awaitable[Task | None]], queued: Task | None = None
+        self, task_id: str, *, finished: Callable[[], Awaitable[Task | None]], stored: Task | None = None
     ) -> AsyncIterator[Event]:
         """The task as the stream has it now, then each later event until the task ends.
 
         ``finished`` returns the stored task when it has ended: the follower asks
         it when the stream is quiet, so a task whose replica died still ends here.
-        ``queued`` is the stored task, for a task that may have no events yet
-        (queued for a worker): it is yielded, and the stream followed from its start.
+        ``stored`` is the task as stored, for a stream with no events (a task queued
+        for a worker, or parked long enough for its stream to expire): it is
+        yielded, and the stream followed from its start.
         """
         entries = await self.redis.xrange(_stream(task_id))
         folded: Task | None = None
@@ -191,8 +202,8 @@ class RedisEventBus:
                 folded.CopyFrom(event)
             elif folded is not None and isinstance(event, (TaskStatusUpdateEvent, TaskArtifactUpdateEvent)):
                 apply_task_event(folded, event)
-        if folded is None and queued is not None:
-            folded = queued
+        if folded is None and stored is not None:
+            folded = stored
         if folded is None:
             stored = await finished()
             if stored is not None:
