@@ -10,24 +10,60 @@ import httpx
 V1 = {"A2A-Version": "1.0"}
 
 
-def _reply(url: str, method: str, params: dict[str, Any], *, secret: str | None, timeout: float) -> dict[str, Any]:
-    headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {})}
+def _reply(
+    url: str,
+    method: str,
+    params: dict[str, Any],
+    *,
+    secret: str | None,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    headers = {**V1, **({"Authorization": f"Bearer {secret}"} if secret else {}), **(headers or {})}
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
     reply: dict[str, Any] = httpx.post(url + "/", json=body, headers=headers, timeout=timeout).json()
     return reply
 
 
-def call(url: str, method: str, params: dict[str, Any], *, secret: str | None = None, timeout: float = 30) -> Any:
+def call(
+    url: str,
+    method: str,
+    params: dict[str, Any],
+    *,
+    secret: str | None = None,
+    timeout: float = 30,
+    headers: dict[str, str] | None = None,
+) -> Any:
     """The ``result`` of one call; raises AssertionError carrying the error when there is one."""
-    reply = _reply(url, method, params, secret=secret, timeout=timeout)
+    reply = _reply(url, method, params, secret=secret, timeout=timeout, headers=headers)
     assert "error" not in reply, reply["error"]
     return reply["result"]
 
 
-def stream_events(url: str, message: dict[str, Any], *, timeout: float = 60) -> list[dict[str, Any]]:
+def stream_events(
+    url: str,
+    message: dict[str, Any],
+    *,
+    timeout: float = 60,
+    secret: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Every event of one SendStreamingMessage, as the ``result`` of each server-sent event."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage", "params": {"message": message}}
-    headers = {**V1, "Accept": "text/event-stream"}
+    sent = {"Accept": "text/event-stream", **({"Authorization": f"Bearer {secret}"} if secret else {})}
+    headers = {**V1, **sent, **(headers or {})}
+    events = []
+    with httpx.stream("POST", url + "/", json=body, headers=headers, timeout=timeout) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                events.append(httpx.Response(200, content=line[5:]).json()["result"])
+    return events
+
+
+def subscribe_events(url: str, task_id: str, *, timeout: float = 60, secret: str | None = None) -> list[dict[str, Any]]:
+    """Every event of one SubscribeToTask, as the ``result`` of each server-sent event."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SubscribeToTask", "params": {"id": task_id}}
+    headers = {**V1, "Accept": "text/event-stream", **({"Authorization": f"Bearer {secret}"} if secret else {})}
     events = []
     with httpx.stream("POST", url + "/", json=body, headers=headers, timeout=timeout) as response:
         for line in response.iter_lines():

@@ -48,8 +48,9 @@ def test_card_declares_interfaces_security_and_task_schema(live_server):
     assert interfaces[("HTTP+JSON", "1.0")] == "https://research.internal:8443"
     assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer"
     assert card["securityRequirements"] == [{"schemes": {"bearer": {}}}]
-    extension, tasks_send = card["capabilities"]["extensions"]
+    extension, tasks_send, idempotent_send = card["capabilities"]["extensions"]
     assert extension["uri"] == TASK_SCHEMA_EXTENSION
+    assert idempotent_send["params"] == {"key": "messageId", "scope": "caller"}
     own = extension["params"]
     assert tasks_send["params"]["task_schema"] == {"input": own["input"], "output": own["output"]}
     assert tasks_send["params"]["endpoint"] == "https://research.internal:8443/tasks/send"

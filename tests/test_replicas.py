@@ -16,7 +16,7 @@ from a2a_calls import V1, call, data_message, error_of, get_task, message, start
 from processes import serve_process
 from sdk import sdk_client
 
-from a2a_bridge import ConfigurationError, to_a2a
+from a2a_bridge import ConfigurationError, RemoteAgent, to_a2a
 from a2a_bridge.testing import services
 from a2a_bridge.testing.ports import free_port
 
@@ -341,3 +341,34 @@ async def test_a_parked_tasks_event_stream_expires_and_a_follower_still_gets_the
         await asyncio.wait_for(follow(), timeout=3)
     assert events, "the follower got nothing"
     assert events[0].task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+
+
+async def test_a_caller_failing_over_to_another_replica_runs_its_request_once(shared, tmp_path):
+    """RemoteAgent with both replicas; the one running the graph is SIGKILLed: one task, each node run once."""
+    postgres, redis = shared
+    store = postgres.create_database("failover_once")
+    args = ["--store", store, "--checkpointer", store, "--event-bus", redis.url, "--lease-seconds", "2"]
+    env = {"GRAPHS_MARKER_DIR": str(tmp_path)}
+    replicas = [serve_process("graphs:served_steps", args=args, env=env) for _ in range(2)]
+    nodes = tmp_path / "nodes"
+    try:
+        remote = RemoteAgent(replicas[0].url, replicas=[replicas[1].url], timeout=60, retries=4, backoff=0.2)
+        sent = asyncio.create_task(remote.send(data={"topic": "GPUs"}))
+        deadline = time.monotonic() + 20
+        while not nodes.exists() or len(nodes.read_text().splitlines()) < 2:
+            assert time.monotonic() < deadline, "the graph never started"
+            await asyncio.sleep(0.05)
+        running_pid = int(nodes.read_text().split()[0])
+        doomed = next(replica for replica in replicas if replica.process.pid == running_pid)
+        doomed.kill()
+        result = await asyncio.wait_for(sent, 60)
+        await remote.aclose()
+        assert result.state == "completed"
+        survivor = next(replica for replica in replicas if replica is not doomed)
+        listed = await asyncio.to_thread(call, survivor.url, "ListTasks", {})
+        assert [task["id"] for task in listed["tasks"]] == [result.task_id], "the request started one task"
+        ran = [line.split()[1] for line in nodes.read_text().splitlines()]
+        assert Counter(ran) == Counter(["plan", "research", "draft", "review", "publish"]), ran
+    finally:
+        for replica in replicas:
+            replica.stop()

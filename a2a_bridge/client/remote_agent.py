@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -454,7 +455,18 @@ class RemoteAgent:
         return f"RemoteAgent({self.name!r}, urls={self.urls!r})"
 
 
-def _outgoing(verb: str, text: str | None, data: Mapping[str, Any] | None, **ids: Any) -> Outgoing:
+def _outgoing(
+    verb: str,
+    text: str | None,
+    data: Mapping[str, Any] | None,
+    *,
+    context_id: str | None,
+    task_id: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> Outgoing:
     if text is None and data is None:
         raise ConfigurationError(f"{verb} needs text, data or both")
-    return Outgoing(text, data, **ids)
+    if context_id is None and task_id is None:
+        # Named once, so that each attempt sends the same message into the same conversation.
+        context_id = str(uuid.uuid4())
+    return Outgoing(text, data, context_id=context_id, task_id=task_id, metadata=metadata)

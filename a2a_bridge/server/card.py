@@ -36,6 +36,7 @@ from a2a_bridge.profile import TASK_SCHEMA_EXTENSION, AgentProfile
 from a2a_bridge.server.auth.tokens import AccessTokens
 from a2a_bridge.server.bindings.tutorial_schema import TASKS_SEND_EXTENSION, TUTORIAL_PATH, tasks_send_schema
 from a2a_bridge.support.json_files import read_json_object
+from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
 
 __all__ = [
     "BEARER_SCHEME",
@@ -96,6 +97,14 @@ def _tasks_send_extension(profile: AgentProfile, base_url: str) -> AgentExtensio
     return _extension(TASKS_SEND_EXTENSION, description, params)
 
 
+def _idempotent_send_extension() -> AgentExtension:
+    description = (
+        "Name this extension in A2A-Extensions and a message sent again (the same messageId, from the same "
+        "caller) gets the task its first send started: the work runs once."
+    )
+    return _extension(IDEMPOTENT_SEND_EXTENSION, description, {"key": "messageId", "scope": "caller"})
+
+
 def _token_scheme(tokens: AccessTokens) -> SecurityScheme:
     if tokens.token_url:
         flow = ClientCredentialsOAuthFlow(token_url=tokens.token_url, scopes=dict.fromkeys(tokens.all_scopes(), ""))
@@ -137,6 +146,7 @@ def build_card(
     """The public card: no prompts, no secrets, only what callers need."""
     extensions = [ext] if (ext := _schema_extension(profile)) else []
     extensions.append(_tasks_send_extension(profile, base_url))
+    extensions.append(_idempotent_send_extension())
     card = AgentCard(
         name=profile.name,
         description=profile.description or profile.name,

@@ -39,12 +39,15 @@ from a2a_bridge.client.connections.base import Outgoing, TaskQuery
 from a2a_bridge.client.results import RemoteEvent, RemoteResult, TaskPage
 from a2a_bridge.errors import CardError, RemoteAgentError, RemoteTimeout, RemoteUnavailable
 from a2a_bridge.wire.cards import card_to_dict, parse_card
+from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
 from a2a_bridge.wire.parts import data_part
 from a2a_bridge.wire.states import TERMINAL_STATES, state_value
 
 __all__ = ["A2AConnection", "build_message", "sdk_card_as_dict"]
 
 logger = logging.getLogger("a2a_bridge.remote")
+
+EXTENSIONS_HEADER = "A2A-Extensions"
 # How long cancelling abandoned work may hold up a caller who has already given up.
 ABANDON_TIMEOUT = 5.0
 DEFAULT_BINDINGS = ("JSONRPC", "HTTP+JSON")
@@ -62,7 +65,7 @@ def build_message(outgoing: Outgoing) -> Message:
     if outgoing.data is not None:
         # A JSON round trip turns tuples and other sequences into what a Struct holds.
         parts.append(data_part(json.loads(json.dumps(dict(outgoing.data)))))
-    message = Message(role=Role.ROLE_USER, message_id=str(uuid.uuid4()), parts=parts)
+    message = Message(role=Role.ROLE_USER, message_id=outgoing.message_id, parts=parts)
     if outgoing.context_id:
         message.context_id = outgoing.context_id
     elif not outgoing.task_id:
@@ -122,14 +125,19 @@ class A2AConnection:
         for channel in channels:
             await channel.close()
 
-    def _context(self, headers: Mapping[str, str]) -> ClientCallContext:
-        return ClientCallContext(service_parameters=dict(headers))
+    def _context(self, headers: Mapping[str, str], *, idempotent: bool = False) -> ClientCallContext:
+        parameters = dict(headers)
+        if idempotent:
+            # Every attempt sends the same message id: a server that took it answers with its task.
+            named = {e.strip() for e in parameters.get(EXTENSIONS_HEADER, "").split(",") if e.strip()}
+            parameters[EXTENSIONS_HEADER] = ", ".join(sorted(named | {IDEMPOTENT_SEND_EXTENSION}))
+        return ClientCallContext(service_parameters=parameters)
 
     async def send(self, message: Outgoing, *, headers: Mapping[str, str]) -> RemoteResult:
         sent = build_message(message)
         try:
             async for event in self._blocking.send_message(
-                SendMessageRequest(message=sent), context=self._context(headers)
+                SendMessageRequest(message=sent), context=self._context(headers, idempotent=True)
             ):
                 if event.HasField("task"):
                     return result_from_task(event.task, agent=self.agent, url=self.url)
@@ -146,7 +154,7 @@ class A2AConnection:
         state = StreamFold(self.agent, self.url)
         try:
             async for event in self._streaming.send_message(
-                SendMessageRequest(message=sent), context=self._context(headers)
+                SendMessageRequest(message=sent), context=self._context(headers, idempotent=True)
             ):
                 for item in state.fold(event):
                     yield item

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from a2a_bridge.client.results import RemoteEvent, RemoteResult, TaskPage
@@ -17,13 +18,18 @@ BINDINGS = ("JSONRPC", "HTTP+JSON", "GRPC")
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message to send: text, data, and the task and conversation it belongs to."""
+    """One message to send: text, data, and the task and conversation it belongs to.
+
+    Its ``message_id`` is made once: every attempt, on any replica, sends the same message, so a
+    server that already took it answers with the task it started instead of running it again.
+    """
 
     text: str | None
     data: Mapping[str, Any] | None
     context_id: str | None = None
     task_id: str | None = None
     metadata: Mapping[str, Any] | None = None
+    message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ cancel that the task really ended canceled in the shared store.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -40,6 +41,7 @@ from a2a.types import (
     Task,
     TaskPushNotificationConfig,
     TaskState,
+    TaskStatusUpdateEvent,
 )
 from a2a.utils.errors import InternalError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
 
@@ -49,6 +51,7 @@ from a2a_bridge.server.handling.input_schema import InputSchema
 from a2a_bridge.server.handling.message_input import read_message
 from a2a_bridge.server.handling.request_guard import guard_requests
 from a2a_bridge.server.handling.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
+from a2a_bridge.server.handling.resent import task_started_before
 from a2a_bridge.server.push.delivery import PushDelivery
 from a2a_bridge.server.push.webhooks import WebhookRefused, resolve_webhook
 from a2a_bridge.server.turns.direct_run import TaskSink, runs_directly
@@ -62,6 +65,8 @@ from a2a_bridge.wire.required import check_required_fields
 from a2a_bridge.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 
 __all__ = ["LOST_TASK_MESSAGE", "ValidatingRequestHandler", "invalid_params"]
+
+logger = logging.getLogger("a2a_bridge.handler")
 
 LOST_TASK_MESSAGE = (
     "The server running this task stopped before it finished, and this agent cannot resume a task "
@@ -159,6 +164,8 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self.check_input(params, context, streaming=False)
         await self._check_message_webhook(params)
+        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+            return await self.answer_again(earlier, params, context)
         if runs_directly(params):
             return await self._send_directly(params, context)
         result: Message | Task = await super().on_message_send(params, context)
@@ -279,8 +286,16 @@ class ValidatingRequestHandler(LegacyRequestHandler):
                         return
             finally:
                 self.watch.forget(params.id, next_turn)
+            last: Event | None = None
             async for event in super().on_subscribe_to_task(params, context):
+                last = event
                 yield event
+            if last is not None and not _ends_turn(last):
+                # The SDK closes a subscriber's queue as the run ends, and may drop the last events with it
+                # (a database store saving slower than the run): the stored task says how the turn ended.
+                stored = await self.task_store.get(params.id, context)
+                if stored is not None and _ends_turn(stored):
+                    yield stored
             return
         await self._subscribable(params, context)
         async for event in sink.follow():
@@ -320,8 +335,40 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     ) -> AsyncGenerator[Event]:
         self.check_input(params, context, streaming=True)
         await self._check_message_webhook(params)
+        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+            async for event in self.stream_again(earlier, context):
+                yield event
+            return
         async for event in super().on_message_send_stream(params, context):
             yield event
+
+    async def answer_again(self, task: Task, params: SendMessageRequest, context: ServerCallContext) -> Task:
+        """A message sent again: the task it started, once its turn ends unless the caller does not wait."""
+        logger.info("message %s was sent again: answered with task %s", params.message.message_id, task.id)
+        if not params.configuration.return_immediately:
+            async for _ in self.stream_again(task, context):
+                pass
+            task = await self.task_store.get(task.id, context) or task
+        return sdk_internals.apply_history_length(task, params.configuration)
+
+    async def stream_again(self, task: Task, context: ServerCallContext) -> AsyncGenerator[Event]:
+        """The task a message sent again started, then its events up to the end of its turn."""
+        if task.status.state in TERMINAL_STATES or task.status.state in AWAITING_CALLER_STATES:
+            yield task
+            return
+        try:
+            async for event in self.on_subscribe_to_task(SubscribeToTaskRequest(id=task.id), context):
+                yield event
+                if _ends_turn(event):
+                    return
+        except UnsupportedOperationError:
+            # The turn ended between reading the task and following it.
+            yield await self.task_store.get(task.id, context) or task
+
+
+def _ends_turn(event: Event) -> bool:
+    state = event.status.state if isinstance(event, (Task, TaskStatusUpdateEvent)) else None
+    return state in TERMINAL_STATES or state in AWAITING_CALLER_STATES
 
 
 guard_requests(ValidatingRequestHandler, inherited=True)

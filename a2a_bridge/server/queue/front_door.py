@@ -39,6 +39,7 @@ from a2a_bridge.observability import spans
 from a2a_bridge.server.handling.handler import ValidatingRequestHandler
 from a2a_bridge.server.handling.message_input import MessageInput
 from a2a_bridge.server.handling.request_state import incoming
+from a2a_bridge.server.handling.resent import task_started_before
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.turns.task_events import now_timestamp
@@ -77,6 +78,8 @@ class QueueFrontDoor(ValidatingRequestHandler):
         self.check_input(params, context, streaming=False)
         sdk_internals.validate_history_length(params.configuration)
         await self._check_message_webhook(params)
+        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+            return await self.answer_again(earlier, params, context)
         task, after = await self._queue_turn(params, context)
         if not params.configuration.return_immediately:
             async for _ in self._turn_events(task, after, context):
@@ -89,6 +92,10 @@ class QueueFrontDoor(ValidatingRequestHandler):
     ) -> AsyncGenerator[Event]:
         self.check_input(params, context, streaming=True)
         await self._check_message_webhook(params)
+        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+            async for event in self.stream_again(earlier, context):
+                yield event
+            return
         task, after = await self._queue_turn(params, context)
         yield task
         async for event in self._turn_events(task, after, context):

@@ -40,11 +40,12 @@ from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.protojson import message_to_json
 from a2a_bridge.wire.sdk_internals import TaskMixin
 
-__all__ = ["FINAL_STATE_NAMES", "TABLE", "SharedTaskStore", "TaskHeldElsewhere", "TaskRow", "utcnow"]
+__all__ = ["FINAL_STATE_NAMES", "TABLE", "RequestRow", "SharedTaskStore", "TaskHeldElsewhere", "TaskRow", "utcnow"]
 
 logger = logging.getLogger("a2a_bridge.store")
 
 TABLE = "a2a_bridge_tasks"
+REQUESTS_TABLE = "a2a_bridge_requests"
 FINAL_STATE_NAMES = frozenset(
     TaskState.Name(s)
     for s in (
@@ -75,6 +76,15 @@ class TaskRow(TaskMixin, _Base):
     lease_expires: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class RequestRow(_Base):
+    """Which task each caller's message started, so that the same message sent again finds it."""
+
+    __tablename__ = REQUESTS_TABLE
+    owner: Mapped[str] = mapped_column(String, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String, nullable=False, index=True)
+
+
 _CURRENT = select(
     TaskRow.id, TaskRow.version, TaskRow.owner, TaskRow.status, TaskRow.lease_owner, TaskRow.lease_expires
 )
@@ -100,7 +110,19 @@ class _Write:
     task_id: str
     state: int
     values: dict[str, Any]
+    message_id: str  # the task's first message: recorded as the request that started it
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def _insert_new(dialect: str, row: type[_Base]) -> Any:
+    """An INSERT that skips rows whose key is taken, in the engine's dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(row).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(row).on_conflict_do_nothing()
 
 
 def utcnow() -> datetime:
@@ -166,7 +188,8 @@ class SharedTaskStore(DatabaseTaskStore):
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self.initialize()
-        write = _Write(task.id, task.status.state, self._values(task, self.owner_resolver(context)))
+        first = task.history[0].message_id if task.history else ""
+        write = _Write(task.id, task.status.state, self._values(task, self.owner_resolver(context)), first)
         self._queue.append(write)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="a2a-bridge-store-writer")
@@ -211,10 +234,15 @@ class SharedTaskStore(DatabaseTaskStore):
                 row.id: row
                 for row in await connection.execute(_CURRENT.where(TaskRow.id.in_(latest)).with_for_update())
             }
+            started: list[dict[str, str]] = []
             for task_id, write in latest.items():
                 row = current.get(task_id)
                 if row is None:
                     inserts.append({"id": task_id, "version": 1, **write.values})
+                    if write.message_id:
+                        started.append(
+                            {"owner": write.values["owner"], "message_id": write.message_id, "task_id": task_id}
+                        )
                     continue
                 try:
                     verdict = self._may_write(task_id, write, row)
@@ -227,11 +255,24 @@ class SharedTaskStore(DatabaseTaskStore):
                     finals.append(task_id)
             if inserts:
                 await connection.execute(insert(TaskRow), inserts)
+            if started:
+                # A message sent twice at once starts two tasks; the first recorded is the one found again.
+                await connection.execute(_insert_new(connection.dialect.name, RequestRow), started)
             if updates:
                 await connection.execute(_UPDATE, updates)
         for task_id in finals:
             self.on_final(task_id)
         return outcomes
+
+    async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
+        """The id of the task this caller's message ``message_id`` started, if it started one here."""
+        await self.initialize()
+        query = select(RequestRow.task_id).where(
+            RequestRow.owner == self.owner_resolver(context), RequestRow.message_id == message_id
+        )
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(query)).scalar_one_or_none()
+        return None if found is None else str(found)
 
     async def claim(self, task_id: str) -> bool:
         """Hold a task's lease, unless another replica's lease on it is live or the task has ended."""

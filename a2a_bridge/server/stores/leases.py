@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import delete, func, select, update
 
-from a2a_bridge.server.stores.database import FINAL_STATE_NAMES, SharedTaskStore, TaskRow, utcnow
+from a2a_bridge.server.stores.database import FINAL_STATE_NAMES, RequestRow, SharedTaskStore, TaskRow, utcnow
 
 __all__ = ["LeaseKeeper"]
 
@@ -151,4 +151,5 @@ class LeaseKeeper:
             if pushes is not None:
                 # A task's webhooks go with it: nothing could be sent to them again.
                 await session.execute(delete(pushes.table).where(pushes.table.c.task_id.in_(doomed)))
+            await session.execute(delete(RequestRow).where(RequestRow.task_id.in_(doomed)))
             await session.execute(delete(TaskRow).where(TaskRow.id.in_(doomed)))

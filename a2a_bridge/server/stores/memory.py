@@ -32,15 +32,23 @@ class RetainingTaskStore(TaskStore):
         # Finished task ids, oldest first, with the user who owns each (the store is per owner).
         self._finished: OrderedDict[str, User] = OrderedDict()
         self.push_configs: PushNotificationConfigStore | None = None  # forgotten with their tasks
+        # Which task each caller's message started (owner, message id), for as long as the task is kept.
+        self._started: dict[tuple[str, str], str] = {}
+        self._started_key: dict[str, tuple[str, str]] = {}
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self._tasks.save(task, context)
+        if task.id not in self._started_key and task.history:
+            key = (context.user.user_name, task.history[0].message_id)
+            self._started.setdefault(key, task.id)
+            self._started_key[task.id] = key
         if task.status.state in TERMINAL_STATES:
             self._finished[task.id] = context.user
             self._finished.move_to_end(task.id)
             while len(self._finished) > self.keep:
                 oldest, owner = self._finished.popitem(last=False)
                 await self._tasks.delete(oldest, ServerCallContext(user=owner))
+                self._forget_start(oldest)
                 if self.push_configs is not None:
                     await self.push_configs.delete_info(oldest, ServerCallContext(user=owner))
         else:
@@ -56,4 +64,14 @@ class RetainingTaskStore(TaskStore):
 
     async def delete(self, task_id: str, context: ServerCallContext) -> None:
         self._finished.pop(task_id, None)
+        self._forget_start(task_id)
         await self._tasks.delete(task_id, context)
+
+    async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
+        """The id of the task this caller's message ``message_id`` started, if it is still kept."""
+        return self._started.get((context.user.user_name, message_id))
+
+    def _forget_start(self, task_id: str) -> None:
+        key = self._started_key.pop(task_id, None)
+        if key is not None and self._started.get(key) == task_id:
+            del self._started[key]

@@ -1,0 +1,152 @@
+"""A message sent again (the same messageId, from the same caller) finds the task it started: the work runs once.
+
+Only for callers that name the idempotent-send extension (RemoteAgent does); others keep A2A's plain behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from a2a_calls import call, message, state, stream_events, subscribe_events, wait_for_state
+
+from a2a_bridge import Done, Event, Progress, TextDelta, Turn, to_a2a
+from a2a_bridge.testing import LiveServer
+from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
+
+SECRETS = {"alice": "alice-secret-0123456789", "bob": "bob-secret-0123456789ab"}
+IDEMPOTENT = {"A2A-Extensions": IDEMPOTENT_SEND_EXTENSION}
+
+
+class CountingAgent:
+    """Counts each run it starts, by the message text; ``slow`` makes a run take a second."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.runs: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        with self.lock:
+            self.runs[turn.text] += 1
+        yield Progress("working")
+        if turn.text.startswith("slow"):
+            await asyncio.sleep(1.0)
+        yield TextDelta(f"done: {turn.text}")
+        yield Done()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def served(request, tmp_path) -> Iterator[tuple[LiveServer, CountingAgent]]:
+    agent = CountingAgent()
+    store = "memory" if request.param == "memory" else f"sqlite:///{tmp_path}/tasks.db"
+    server = LiveServer(to_a2a(agent, secrets=SECRETS, store=store)).start()
+    try:
+        yield server, agent
+    finally:
+        server.stop()
+
+
+def send(
+    url: str, sent: dict[str, Any], *, secret: str, headers: dict[str, str] = IDEMPOTENT, **configuration: Any
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"message": sent}
+    if configuration:
+        params["configuration"] = configuration
+    result: dict[str, Any] = call(url, "SendMessage", params, secret=secret, headers=headers)["task"]
+    return result
+
+
+def final_state(events: list[dict[str, Any]]) -> str:
+    """The state the stream ended on: its last status update, or a task sent last."""
+    last = events[-1]
+    status = last["statusUpdate"]["status"] if "statusUpdate" in last else last["task"]["status"]
+    return str(status["state"])
+
+
+def test_the_same_message_sent_again_gets_the_task_it_started(served):
+    server, agent = served
+    sent = message("quote H200")
+    first = send(server.url, sent, secret=SECRETS["alice"])
+    again = send(server.url, sent, secret=SECRETS["alice"])
+    assert state(first) == state(again) == "completed"
+    assert again["id"] == first["id"]
+    assert agent.runs["quote H200"] == 1
+    listed = call(server.url, "ListTasks", {}, secret=SECRETS["alice"])["tasks"]
+    assert [task["id"] for task in listed] == [first["id"]]
+
+
+def test_without_the_extension_a_message_id_used_again_starts_a_new_task(served):
+    """A2A does not make message ids keys; the TCK sends one id with many tasks."""
+    server, agent = served
+    sent = message("plain")
+    first = send(server.url, sent, secret=SECRETS["alice"], headers={})
+    again = send(server.url, sent, secret=SECRETS["alice"], headers={})
+    assert again["id"] != first["id"]
+    assert agent.runs["plain"] == 2
+
+
+def test_the_card_offers_the_extension(served):
+    server, _ = served
+    card = httpx.get(server.url + "/.well-known/agent-card.json", timeout=10).json()
+    offered = {ext["uri"]: ext for ext in card["capabilities"]["extensions"]}
+    assert offered[IDEMPOTENT_SEND_EXTENSION].get("required", False) is False
+
+
+def test_another_callers_message_id_starts_that_callers_own_task(served):
+    server, agent = served
+    sent = message("quote A100")
+    alices = send(server.url, sent, secret=SECRETS["alice"])
+    bobs = send(server.url, sent, secret=SECRETS["bob"])
+    assert bobs["id"] != alices["id"], "a message id is scoped by its caller"
+    assert agent.runs["quote A100"] == 2
+    listed = call(server.url, "ListTasks", {}, secret=SECRETS["bob"])["tasks"]
+    assert [task["id"] for task in listed] == [bobs["id"]]
+
+
+def test_a_message_sent_again_while_its_task_runs_waits_for_that_task(served):
+    server, agent = served
+    sent = message("slow quote")
+    started = send(server.url, sent, secret=SECRETS["alice"], returnImmediately=True)
+    again = send(server.url, sent, secret=SECRETS["alice"])
+    assert again["id"] == started["id"]
+    assert state(again) == "completed", "a blocking caller gets the task once its turn ends"
+    assert agent.runs["slow quote"] == 1
+
+
+def test_a_message_sent_again_without_waiting_gets_the_task_as_it_is(served):
+    server, agent = served
+    sent = message("slow check")
+    started = send(server.url, sent, secret=SECRETS["alice"], returnImmediately=True)
+    again = send(server.url, sent, secret=SECRETS["alice"], returnImmediately=True)
+    assert again["id"] == started["id"]
+    done = wait_for_state(server.url, started["id"], {"completed"}, timeout=10, secret=SECRETS["alice"])
+    assert state(done) == "completed"
+    assert agent.runs["slow check"] == 1
+
+
+def test_a_stream_sent_again_follows_the_task_it_started(served):
+    server, agent = served
+    sent = message("slow stream")
+    started = send(server.url, sent, secret=SECRETS["alice"], returnImmediately=True)
+    again = stream_events(server.url, sent, secret=SECRETS["alice"], headers=IDEMPOTENT)
+    assert again[0]["task"]["id"] == started["id"]
+    assert final_state(again) == "TASK_STATE_COMPLETED"
+    assert agent.runs["slow stream"] == 1
+    finished = stream_events(server.url, sent, secret=SECRETS["alice"], headers=IDEMPOTENT)
+    assert [event["task"]["status"]["state"] for event in finished] == ["TASK_STATE_COMPLETED"]
+
+
+def test_a_subscriber_to_a_task_on_the_sdks_road_hears_how_it_ended(served):
+    """return_immediately runs on the SDK's queue; its subscriber learns the end even when the queue drops it."""
+    server, _ = served
+    started = send(server.url, message("slow subscribed"), secret=SECRETS["alice"], returnImmediately=True)
+    events = subscribe_events(server.url, started["id"], secret=SECRETS["alice"])
+    assert events[0]["task"]["id"] == started["id"]
+    assert final_state(events) == "TASK_STATE_COMPLETED"
