@@ -552,6 +552,22 @@ def test_a_duplicated_queue_entry_runs_its_turn_once(mesh, tmp_path):
     assert sorted(steps) == list(range(10)), f"steps run: {sorted(steps)}"
 
 
+def test_a_message_sent_again_to_the_front_door_gets_its_first_task(mesh, tmp_path):
+    from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
+
+    mesh.serve()
+    mesh.add_worker()
+    sent = message("once through the queue")
+    idempotent = {"A2A-Extensions": IDEMPOTENT_SEND_EXTENSION}
+    started = call(mesh.url, "SendMessage", {"message": sent, "configuration": {"returnImmediately": True}},
+                   headers=idempotent)["task"]  # fmt: skip
+    again = call(mesh.url, "SendMessage", {"message": sent}, headers=idempotent)["task"]
+    assert again["id"] == started["id"]
+    assert state(again) == "completed"
+    assert [t["id"] for t in call(mesh.url, "ListTasks", {})["tasks"]] == [started["id"]]
+    assert sorted(step for _, step in steps_of(tmp_path, started["id"])) == list(range(10)), "the turn ran once"
+
+
 def test_the_tutorial_shape_works_through_the_front_door(mesh):
     mesh.serve()
     mesh.add_worker()
