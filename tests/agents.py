@@ -205,6 +205,25 @@ quiet = QuietAgent(marker_dir=os.environ.get("QUIET_MARKER_DIR"))
 
 
 @dataclass
+class ChaosAgent:
+    """The chaos suite's load: five steady steps (``steps-{task}``); the text "quiet", one silent 30 s step."""
+
+    marker_dir: str | None = None
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        agent: Any = (
+            QuietAgent(marker_dir=self.marker_dir)
+            if turn.text == "quiet"
+            else SteadyAgent(steps=5, marker_dir=self.marker_dir)
+        )
+        async for event in agent.run(turn):
+            yield event
+
+
+chaos = ChaosAgent(marker_dir=os.environ.get("CHAOS_MARKER_DIR"))
+
+
+@dataclass
 class PidAskingAgent:
     """Asks for the budget, then answers with it and with the process that answered."""
 

@@ -280,7 +280,7 @@ async def test_the_grpc_parts_keep_their_shape():
     await server.stop(None)
 
 
-async def test_the_sdks_own_runs_are_found_by_running_and_all_runs():
+async def test_the_sdks_own_runs_are_found_by_running_all_runs_and_running_task_ids():
     """A send on the SDK's own road (return_immediately) registers its producer where ``running`` looks."""
     release = asyncio.Event()
 
@@ -301,6 +301,7 @@ async def test_the_sdks_own_runs_are_found_by_running_and_all_runs():
     run = sdk_internals.running(handler, task.id)
     assert run is not None, "the SDK no longer registers its own runs in _running_agents"
     assert run in sdk_internals.all_runs(handler)
+    assert sdk_internals.running_task_ids(handler) == [task.id]
     release.set()
     await asyncio.wait_for(run, 10)
 

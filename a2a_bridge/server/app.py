@@ -58,6 +58,7 @@ from a2a_bridge.server.stores import OpenedStore, open_store, push_config_store
 from a2a_bridge.server.stores.leases import LeaseKeeper
 from a2a_bridge.server.turns.event_bus import RedisEventBus
 from a2a_bridge.server.turns.executor import RunnerExecutor
+from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.card_signatures import card_signer
 from a2a_bridge.wire.cards import card_to_dict
 from a2a_bridge.wire.json_body import read_json
@@ -279,7 +280,12 @@ def build_app(runner: Runner, config: AppConfig) -> Starlette:
         opened.shared.on_final = handler.stop_run
         # A front door runs nothing, so it takes nothing over: the queue hands a lapsed turn to a worker.
         recover = None if queued else handler.recover
-        keeper = LeaseKeeper(opened.shared, keep_tasks=config.keep_tasks, recover=recover)
+        keeper = LeaseKeeper(
+            opened.shared,
+            keep_tasks=config.keep_tasks,
+            recover=recover,
+            running=lambda: sdk_internals.running_task_ids(handler),
+        )
     routes: list[BaseRoute] = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, CardEndpoint(make_card, card_urls).handle, methods=["GET"]),
         Route(HEALTH_PATH, _health(bus), methods=["GET"]),

@@ -132,7 +132,7 @@ class FaultProxy:
         self._run(arm)
 
     def heal(self) -> None:
-        """Forward plainly again: held data flows, new connections pass, no delay."""
+        """Forward plainly again: held data flows, new connections pass, no delay, no reset to come."""
         self._run(self._heal)
 
     @property
@@ -177,6 +177,8 @@ class FaultProxy:
     def _heal(self) -> None:
         self._refusing = False
         self._delay = 0.0
+        for link in self._links:
+            link.reset_budget = None
         self._flowing.set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -52,6 +52,7 @@ __all__ = [
     "V1_REQUEST_MODELS",
     "all_runs",
     "running",
+    "running_task_ids",
     "validate_history_length",
     "validate_proto_required_fields",
 ]
@@ -116,6 +117,12 @@ def unregister_run(handler: LegacyRequestHandler, task_id: str) -> None:
 def all_runs(handler: LegacyRequestHandler) -> list[asyncio.Task[Any]]:
     with handler._running_agents_lock:
         return list(handler._running_agents.values())
+
+
+def running_task_ids(handler: LegacyRequestHandler) -> list[str]:
+    """The tasks whose runs are on this handler now, the SDK's and direct ones."""
+    with handler._running_agents_lock:
+        return list(handler._running_agents)
 
 
 def running(handler: LegacyRequestHandler, task_id: str) -> asyncio.Task[Any] | None:

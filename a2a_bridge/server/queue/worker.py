@@ -114,7 +114,13 @@ class QueueWorker:
         if self.push is not None and isinstance(self.push.config_store, SharedPushConfigStore):
             store.push_configs = self.push.config_store  # trimmed with the tasks this worker's keeper trims
         self.queue = WorkQueue(bus.redis, config.agent, consumer=store.replica_id, lease_seconds=config.lease_seconds)
-        self.keeper = LeaseKeeper(store, keep_tasks=config.keep_tasks, recover=None, on_round=self._renew_and_take_over)
+        self.keeper = LeaseKeeper(
+            store,
+            keep_tasks=config.keep_tasks,
+            recover=None,
+            on_round=self._renew_and_take_over,
+            running=lambda: list(self._runs),
+        )
         self._runs: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._claiming: dict[str, Job] = {}  # turns taken whose task's lease another worker still holds
         self._turns: dict[str, tuple[Job, asyncio.Task[Any]]] = {}  # the turn of each task this worker handles

@@ -264,6 +264,13 @@ class SharedTaskStore(DatabaseTaskStore):
             self.on_final(task_id)
         return outcomes
 
+    async def finished_among(self, task_ids: list[str]) -> list[str]:
+        """Which of ``task_ids`` have ended in the store (by any replica's hand)."""
+        final = TaskRow.status["state"].as_string().in_(sorted(FINAL_STATE_NAMES))
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(TaskRow.id).where(TaskRow.id.in_(task_ids), final))
+            return [str(row.id) for row in rows]
+
     async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
         """The id of the task this caller's message ``message_id`` started, if it started one here."""
         await self.initialize()

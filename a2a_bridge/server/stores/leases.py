@@ -1,7 +1,8 @@
 """Leases on running tasks: renewed by the replica running them, taken over when they lapse.
 
 Every third of a lease, each replica renews all of its leases in one
-statement and takes over tasks whose lease has lapsed (their replica died, or
+statement, stops its runs of tasks that ended elsewhere (a cancel it did not
+hear), and takes over tasks whose lease has lapsed (their replica died, or
 stopped). Once a lease, apart from that, it trims finished tasks beyond
 ``keep_tasks``: a slow trim on a busy database must not delay a renewal. A taken-over task is
 handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy import delete, func, select, update
 
@@ -37,11 +38,13 @@ class LeaseKeeper:
         keep_tasks: int,
         recover: Callable[[str, str], Awaitable[None]] | None,
         on_round: Callable[[], Awaitable[None]] | None = None,
+        running: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.store = store
         self.keep_tasks = keep_tasks
         self.recover = recover
         self.on_round = on_round
+        self.running = running  # the tasks this process runs now, to stop those that ended elsewhere
         self._jobs: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -71,6 +74,7 @@ class LeaseKeeper:
             started = loop.time()
             try:
                 await self.renew()
+                await self.stop_finished()
                 if self.on_round is not None:
                     await self.on_round()
                 if self.recover is not None:
@@ -90,6 +94,14 @@ class LeaseKeeper:
                 await self.trim()
             except Exception:
                 logger.exception("trimming finished tasks failed; retrying in %.1f s", interval)
+
+    async def stop_finished(self) -> None:
+        """Stop each run here whose task ended elsewhere: a cancel this process never heard (Redis was away)."""
+        running = list(self.running()) if self.running is not None else []
+        if running:
+            for task_id in await self.store.finished_among(running):
+                logger.warning("task %s ended elsewhere (canceled?) while it ran here; stopping its run", task_id)
+                self.store.on_final(task_id)
 
     async def renew(self) -> None:
         async with self.store.sessions.begin() as session:

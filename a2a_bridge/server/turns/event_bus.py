@@ -173,7 +173,17 @@ class RedisEventBus:
             wait = min(wait * 2, longest)
 
     async def publish_cancel(self, task_id: str) -> None:
-        await self.redis.publish(CANCEL_CHANNEL, task_id)
+        """Tell the replica running the task to stop it now; best effort, as pub/sub itself is.
+
+        The canceled task is in the shared store already: a replica that misses this
+        stops the run at its next lease round (``stores/leases.py``).
+        """
+        try:
+            await self.redis.publish(CANCEL_CHANNEL, task_id)
+        except Exception as exc:
+            logger.warning(
+                "could not publish the cancel of task %s (%s); its replica stops it from the store", task_id, exc
+            )
 
     async def position(self, task_id: str) -> str:
         """The id of the task's last event so far: events after it are the ones to come."""
