@@ -54,6 +54,14 @@ def settle(urls: list[str], task_ids: list[str], *, timeout: float) -> dict[str,
     return states
 
 
+def report(scenario: str, sent: int, states: dict[str, str], runs: dict[str, int], cancel: float | None) -> None:
+    """One line of the fault table (docs/deploying.md), printed for ``pytest -s``."""
+    lost = sum(1 for s in states.values() if s not in TERMINAL)
+    twice = sum(1 for n in runs.values() if n > STEPS)
+    shown = f"{cancel:.1f} s" if cancel is not None else "-"
+    print(f"\nFAULTS | {scenario} | {sent} | {lost} | {twice} | {shown}")
+
+
 def ticks(marker_dir: Path, task_id: str) -> int:
     path = marker_dir / f"ticks-{task_id}"
     return len(path.read_text().splitlines()) if path.exists() else 0
@@ -115,6 +123,9 @@ def test_replicas_under_redis_faults_lose_nothing_and_run_nothing_twice(postgres
                     assert time.monotonic() < deadline, f"{url} never listened for cancels again"
                     time.sleep(0.2)
             latency = cancel_latency(replicas[0], replicas[1], tmp_path)
+            report(
+                "Redis: cut, refused 1 s, out 5 s, partitioned 2 s, slow, reset", len(task_ids), states, twice, latency
+            )
             assert latency < 2.0, f"a cancel took {latency:.1f} s to cross after the faults"
         finally:
             for replica in replicas:
@@ -146,7 +157,51 @@ def test_a_cancel_sent_while_the_bus_is_down_stops_the_run_once_it_is_back(postg
                 if (now := ticks(tmp_path, task_id)) != seen:
                     last_change, seen = time.monotonic(), now
                 assert time.monotonic() - canceled_at < 15, "A's run went on 15 s after the cancel"
+            report("Redis refused while a cancel is sent", 1, {task_id: "canceled"}, {}, last_change - canceled_at)
             assert last_change - canceled_at < 4.0, "stopped within a lease round or two of the cancel"
         finally:
             a.stop()
             b.stop()
+
+
+@pytest.mark.timeout(150)
+def test_replicas_whose_postgres_connections_are_cut_under_load_strand_no_task(postgres, tmp_path):
+    """The store behind the proxy: every connection cut twice, and refused for 2 s, while tasks run."""
+    store_db = postgres.create_database("chaos_postgres")
+    with services.redis() as redis, FaultProxy(postgres.port) as proxy:
+        store = store_db.replace(f"127.0.0.1:{postgres.port}", proxy.url_host)
+        args = ["--store", store, "--event-bus", redis.url, "--lease-seconds", "2"]
+        env = {"CHAOS_MARKER_DIR": str(tmp_path)}
+        replicas = [serve_process("agents:chaos", args=args, env=env) for _ in range(2)]
+        urls = [replica.url for replica in replicas]
+        try:
+            schedule = [
+                ("cut every connection", proxy.cut, 0.6),
+                ("refuse for 2 s", proxy.refuse, 2.0),
+                ("cut again", proxy.cut, 0.6),
+                ("200 ms each way for 1 s", lambda: proxy.latency(0.2), 1.0),
+            ]
+            task_ids: list[str] = []
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                sent = [pool.submit(start, urls[n % 2], f"load before {n}") for n in range(8)]
+                task_ids += [future.result() for future in sent]
+                for _, fault, seconds in schedule:
+                    time.sleep(0.3)  # the load is running when the fault lands
+                    fault()
+                    time.sleep(seconds)
+                    proxy.heal()
+                    sent = [pool.submit(start, urls[n % 2], f"load after {n}") for n in range(4)]
+                    task_ids += [future.result() for future in sent]
+            states = settle(urls, task_ids, timeout=90)
+            stranded = {task_id: s for task_id, s in states.items() if s not in TERMINAL}
+            assert not stranded, f"stranded: {stranded}"
+            twice = {task_id: steps_run(tmp_path, task_id) for task_id in task_ids}
+            assert all(n <= STEPS for n in twice.values()), f"steps run per task: {twice}"
+            report("Postgres: cut twice, refused 2 s, slow", len(task_ids), states, twice, None)
+            for url in urls:
+                assert httpx.get(url + "/healthz", timeout=5).status_code == 200
+            fresh = start(urls[0], "after the faults")
+            assert state(wait_for_state(urls[1], fresh, TERMINAL, timeout=30)) == "completed"
+        finally:
+            for replica in replicas:
+                replica.stop()

@@ -19,6 +19,7 @@ from sdk import artifact_data, artifact_texts, collect, get_json, get_text, requ
 from a2a_bridge import Backend, to_a2a
 from a2a_bridge.server.bindings.tutorial_schema import TASKS_SEND_EXTENSION
 from a2a_bridge.testing import ScriptedBackend
+from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
 
 CARD = "/.well-known/agent-card.json"
 
@@ -48,7 +49,9 @@ async def test_messages_graph_answers_text_with_usage(live_server, scripted_back
     assert card["name"] == "chatter"
     assert card["capabilities"]["streaming"] is True
     uris = [extension["uri"] for extension in card["capabilities"]["extensions"]]
-    assert uris == [TASKS_SEND_EXTENSION], "a messages graph takes plain text: no input schema"
+    assert uris == [TASKS_SEND_EXTENSION, IDEMPOTENT_SEND_EXTENSION], (
+        "a messages graph takes plain text: no input schema"
+    )
 
 
 async def test_custom_schema_graph_takes_a_data_part_and_returns_output_data(live_server, scripted_backend, chat):

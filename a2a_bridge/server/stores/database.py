@@ -29,7 +29,7 @@ from a2a.server.context import ServerCallContext
 from a2a.server.tasks import DatabaseTaskStore
 from a2a.types import Task, TaskState
 from sqlalchemy import DateTime, Integer, String, bindparam, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,6 +57,7 @@ FINAL_STATE_NAMES = frozenset(
 )
 _RUNNING = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING})
 _RACES = 8
+_OUTAGE_SECONDS = 30.0  # how long a save waits for the database to come back before it fails
 
 
 class TaskHeldElsewhere(BridgeError):
@@ -214,12 +215,24 @@ class SharedTaskStore(DatabaseTaskStore):
                         write.done.set_exception(outcome)
 
     async def _commit_with_retries(self, batch: list[_Write]) -> dict[str, Exception | None]:
-        for _ in range(_RACES):
+        races = 0
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + _OUTAGE_SECONDS
+        wait = 0.1
+        while True:
             try:
                 return await self._commit(batch)
             except IntegrityError:
-                continue  # another replica inserted one of these tasks first: read again
-        raise TaskHeldElsewhere(f"{len(batch)} task writes kept racing another replica's")
+                races += 1  # another replica inserted one of these tasks first: read again
+                if races >= _RACES:
+                    raise TaskHeldElsewhere(f"{len(batch)} task writes kept racing another replica's") from None
+            except (OperationalError, InterfaceError, OSError) as exc:
+                # The database restarted or the connection was cut mid-write: a task's state must not be lost.
+                if loop.time() + wait > give_up:
+                    raise
+                logger.warning("could not save %d task(s) (%s); trying again in %.1f s", len(batch), exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 2.0)
 
     async def _commit(self, batch: list[_Write]) -> dict[str, Exception | None]:
         # A save is a whole snapshot: of several writes to one task in a batch, the last one stands.

@@ -104,12 +104,20 @@ class LeaseKeeper:
                 self.store.on_final(task_id)
 
     async def renew(self) -> None:
+        """Extend this process's leases: on the tasks it runs now, when it says which (``running``).
+
+        A task whose run ended here without its last state saved (the database was out of reach for
+        too long) is not renewed: its lease lapses, and a take-over resumes it or fails it saying why,
+        instead of leaving it working for ever.
+        """
+        mine = TaskRow.lease_owner == self.store.replica_id
+        if self.running is not None:
+            running = list(self.running())
+            if not running:
+                return
+            mine = mine & TaskRow.id.in_(running)
         async with self.store.sessions.begin() as session:
-            await session.execute(
-                update(TaskRow)
-                .where(TaskRow.lease_owner == self.store.replica_id)
-                .values(lease_expires=utcnow() + self.store.lease)
-            )
+            await session.execute(update(TaskRow).where(mine).values(lease_expires=utcnow() + self.store.lease))
 
     async def take_over_lapsed(self) -> int:
         """Claim each task whose lease lapsed, and hand it to ``recover``. Returns how many."""
