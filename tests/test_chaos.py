@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from a2a_calls import call, message, state, wait_for_state
+from a2a_calls import call, message, state, subscribe_events, wait_for_state
 from processes import AgentProcess, serve_process
 
 from a2a_bridge.testing import services
@@ -205,3 +205,30 @@ def test_replicas_whose_postgres_connections_are_cut_under_load_strand_no_task(p
         finally:
             for replica in replicas:
                 replica.stop()
+
+
+def test_a_follower_on_another_replica_rides_out_a_redis_cut(postgres, tmp_path):
+    """SubscribeToTask on B for a task A runs: Redis away 5 s mid-stream, the stream still reaches the end."""
+    store = postgres.create_database("chaos_follower")
+    with services.redis() as redis, FaultProxy(redis.port) as proxy:
+        args = ["--store", store, "--event-bus", f"redis://{proxy.url_host}/0", "--lease-seconds", "2"]
+        env = {"CHAOS_MARKER_DIR": str(tmp_path)}
+        a, b = (serve_process("agents:chaos", args=args, env=env) for _ in range(2))
+        try:
+            task_id = start(a.url, "followed")
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                following = pool.submit(subscribe_events, b.url, task_id, timeout=30)
+                deadline = time.monotonic() + 10
+                while steps_run(tmp_path, task_id) < 1:
+                    assert time.monotonic() < deadline, "the task never started"
+                    time.sleep(0.05)
+                proxy.refuse()
+                time.sleep(5.0)  # longer than the Redis client's own retries
+                proxy.heal()
+                events = following.result(timeout=40)
+            last = events[-1]
+            status = last["statusUpdate"]["status"] if "statusUpdate" in last else last["task"]["status"]
+            assert status["state"] == "TASK_STATE_COMPLETED", events[-1]
+        finally:
+            a.stop()
+            b.stop()

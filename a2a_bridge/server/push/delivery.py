@@ -26,6 +26,7 @@ from a2a.server.tasks import PushNotificationConfigStore, PushNotificationEvent,
 from a2a.types import TaskPushNotificationConfig
 
 from a2a_bridge.server.push.webhooks import ResolvedWebhook, WebhookPolicy, WebhookRefused, resolve_webhook
+from a2a_bridge.server.stores.outages import is_outage
 from a2a_bridge.wire.protojson import message_to_json
 from a2a_bridge.wire.stream_responses import stream_response
 
@@ -43,19 +44,6 @@ DRAIN_SECONDS = 5.0
 def payload_of(event: PushNotificationEvent) -> bytes:
     """The webhook body: the event as a ``StreamResponse``, in ProtoJSON, as the spec sends it."""
     return orjson.dumps(message_to_json(stream_response(event)))
-
-
-def _is_outage(exc: Exception) -> bool:
-    """Whether the store was out of reach (worth asking again), not wrong (a bug no retry mends)."""
-    if isinstance(exc, (OSError, TimeoutError)):
-        return True
-    try:
-        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    except ImportError:  # the memory store: nothing to reach
-        return False
-    return isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
 
 
 @dataclass
@@ -105,7 +93,7 @@ class PushDelivery(PushNotificationSender):
             try:
                 return list(await self.config_store.get_info_for_dispatch(task_id))
             except Exception as exc:
-                if not _is_outage(exc):
+                if not is_outage(exc):
                     logger.exception("cannot read the push configs of task %s; %d event(s) not sent", task_id, waiting)
                     return []
                 logger.warning(

@@ -29,11 +29,12 @@ from a2a.server.context import ServerCallContext
 from a2a.server.tasks import DatabaseTaskStore
 from a2a.types import Task, TaskState
 from sqlalchemy import DateTime, Integer, String, bindparam, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from a2a_bridge.errors import BridgeError
+from a2a_bridge.server.stores.outages import is_outage
 from a2a_bridge.server.stores.push_configs import SharedPushConfigStore
 from a2a_bridge.server.stores.schema import create_tables
 from a2a_bridge.wire import sdk_internals
@@ -226,9 +227,9 @@ class SharedTaskStore(DatabaseTaskStore):
                 races += 1  # another replica inserted one of these tasks first: read again
                 if races >= _RACES:
                     raise TaskHeldElsewhere(f"{len(batch)} task writes kept racing another replica's") from None
-            except (OperationalError, InterfaceError, OSError) as exc:
+            except Exception as exc:
                 # The database restarted or the connection was cut mid-write: a task's state must not be lost.
-                if loop.time() + wait > give_up:
+                if not is_outage(exc) or loop.time() + wait > give_up:
                     raise
                 logger.warning("could not save %d task(s) (%s); trying again in %.1f s", len(batch), exc, wait)
                 await asyncio.sleep(wait)

@@ -235,11 +235,25 @@ class RedisEventBus:
     ) -> AsyncIterator[Event]:
         """Each event after the stream id ``after``, up to the first that ``until`` accepts.
 
-        When the stream is quiet for two seconds, ``check`` may end the wait with the stored task.
+        When the stream is quiet for two seconds, ``check`` may end the wait with the stored task. While
+        Redis is out of reach, the follower waits (asking ``check`` meanwhile) and reads on from where it
+        was: a stream kept in Redis loses nothing, and the store has the last word either way.
         """
+
+        from redis.exceptions import ConnectionError as RedisConnectionError  # redis is the bus's extra
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
         last = after
+        wait = _RESUBSCRIBE_SECONDS[0]
         while True:
-            read = await self.redis.xread({_stream(task_id): last}, block=2000)
+            try:
+                read = await self.redis.xread({_stream(task_id): last}, block=2000)
+                wait = _RESUBSCRIBE_SECONDS[0]
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                logger.warning("lost the event stream of task %s (%s); reading on in %.1f s", task_id, exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, _RESUBSCRIBE_SECONDS[1])
+                read = None
             if not read:
                 if (stored := await check()) is not None:
                     yield stored
