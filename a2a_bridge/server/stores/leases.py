@@ -1,9 +1,9 @@
 """Leases on running tasks: renewed by the replica running them, taken over when they lapse.
 
-Every third of a lease, each replica renews all of its leases in one
-statement, stops its runs of tasks that ended elsewhere (a cancel it did not
-hear), and takes over tasks whose lease has lapsed (their replica died, or
-stopped). Once a lease, apart from that, it trims finished tasks beyond
+Every third of a lease, each replica renews the leases of the tasks it runs,
+in one statement, stops its runs of tasks that ended elsewhere (a cancel it
+did not hear), and takes over tasks whose lease has lapsed (their replica
+died, or stopped). Once a lease, apart from that, it trims finished tasks beyond
 ``keep_tasks``: a slow trim on a busy database must not delay a renewal. A taken-over task is
 handed to ``recover(task_id, owner)``, which resumes it or fails it with a message that says why.
 In queue mode there is no ``recover``: the work queue hands a lapsed task to another worker.
