@@ -6,7 +6,9 @@ Only for callers that name the idempotent-send extension (RemoteAgent does); oth
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -24,7 +26,7 @@ IDEMPOTENT = {"A2A-Extensions": IDEMPOTENT_SEND_EXTENSION}
 
 
 class CountingAgent:
-    """Counts each run it starts, by the message text; ``slow`` makes a run take a second."""
+    """Counts each run it starts, by the message text; ``slow`` takes a second, ``chatty`` saves 100 times."""
 
     name = "counting"
 
@@ -38,6 +40,10 @@ class CountingAgent:
         yield Progress("working")
         if turn.text.startswith("slow"):
             await asyncio.sleep(1.0)
+        if turn.text.startswith("chatty"):
+            for step in range(100):  # a save for each: the task's writes share group commits with others'
+                yield Progress(f"step {step}")
+                await asyncio.sleep(0.01)
         yield TextDelta(f"done: {turn.text}")
         yield Done()
 
@@ -150,3 +156,52 @@ def test_a_subscriber_to_a_task_on_the_sdks_road_hears_how_it_ended(served):
     events = subscribe_events(server.url, started["id"], secret=SECRETS["alice"])
     assert events[0]["task"]["id"] == started["id"]
     assert final_state(events) == "TASK_STATE_COMPLETED"
+
+
+def test_a_caller_with_a_very_long_message_id_harms_no_other_callers_tasks_on_postgres():
+    """Tasks are saved in group commits: one caller's 10,000-character id must not fail the others' saves."""
+    import concurrent.futures
+
+    from a2a_bridge.testing import services
+
+    with services.postgres() as postgres:
+        store = postgres.create_database("long_message_ids")
+        agent = CountingAgent()
+        server = LiveServer(to_a2a(agent, secrets=SECRETS, store=store)).start()
+        try:
+            long_one = {
+                **message("chatty long id"),
+                "messageId": os.urandom(5008).hex(),
+            }  # 10,016 characters that do not compress
+            with concurrent.futures.ThreadPoolExecutor(11) as pool:
+                first = pool.submit(send, server.url, long_one, secret=SECRETS["alice"])
+                time.sleep(0.3)
+                others = [
+                    pool.submit(send, server.url, message(f"other {n}"), secret=SECRETS["bob"]) for n in range(10)
+                ]
+                tasks = [first.result(), *(future.result() for future in others)]
+            for task, secret in zip(tasks, ["alice"] + ["bob"] * 10, strict=True):
+                stored = call(server.url, "GetTask", {"id": task["id"]}, secret=SECRETS[secret])
+                assert state(stored) == "completed", stored["status"]
+            again = send(server.url, long_one, secret=SECRETS["alice"])
+            assert again["id"] == tasks[0]["id"], "the long id is found again"
+        finally:
+            server.stop()
+
+
+def test_a_message_sent_again_to_a_replica_not_running_its_task_gets_the_task(tmp_path):
+    """Two replicas on one SQLite file and no event bus: B cannot follow A's run, but finds the task."""
+    store = f"sqlite:///{tmp_path}/tasks.db"
+    agent_a, agent_b = CountingAgent(), CountingAgent()
+    a = LiveServer(to_a2a(agent_a, secrets=SECRETS, store=store)).start()
+    b = LiveServer(to_a2a(agent_b, secrets=SECRETS, store=store)).start()
+    try:
+        sent = message("slow on A")
+        started = send(a.url, sent, secret=SECRETS["alice"], returnImmediately=True)
+        again = send(b.url, sent, secret=SECRETS["alice"])
+        assert again["id"] == started["id"]
+        assert state(again) == "completed", "B waited for the turn A ran"
+        assert agent_b.runs["slow on A"] == 0, "B did not run it again"
+    finally:
+        a.stop()
+        b.stop()

@@ -68,6 +68,8 @@ __all__ = ["LOST_TASK_MESSAGE", "ValidatingRequestHandler", "invalid_params"]
 
 logger = logging.getLogger("a2a_bridge.handler")
 
+_STORE_POLL_SECONDS = 0.5  # how often a message sent again reads a task no event bus reports on
+
 LOST_TASK_MESSAGE = (
     "The server running this task stopped before it finished, and this agent cannot resume a task "
     "from where it stopped. Send the task again."
@@ -364,6 +366,13 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         except UnsupportedOperationError:
             # The turn ended between reading the task and following it.
             yield await self.task_store.get(task.id, context) or task
+        except TaskNotFoundError:
+            # Another replica runs it and there is no event bus to follow it by: the shared store has it,
+            # and its lease makes sure it ends (a take-over, should that replica die).
+            while not _ends_turn(task):
+                await asyncio.sleep(_STORE_POLL_SECONDS)
+                task = await self.task_store.get(task.id, context) or task
+            yield task
 
 
 def _ends_turn(event: Event) -> bool:

@@ -19,6 +19,7 @@ Reads, ListTasks and its cursor paging, and owner scoping are the SDK's own.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,8 @@ class RequestRow(_Base):
 
     __tablename__ = REQUESTS_TABLE
     owner: Mapped[str] = mapped_column(String, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String, primary_key=True)
+    # A digest, not the id itself: a caller's id may be any length, and an index key may not.
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     task_id: Mapped[str] = mapped_column(String, nullable=False, index=True)
 
 
@@ -125,6 +127,10 @@ def _insert_new(dialect: str, row: type[_Base]) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(row).on_conflict_do_nothing()
+
+
+def _key(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()
 
 
 def utcnow() -> datetime:
@@ -255,7 +261,7 @@ class SharedTaskStore(DatabaseTaskStore):
                     inserts.append({"id": task_id, "version": 1, **write.values})
                     if write.message_id:
                         started.append(
-                            {"owner": write.values["owner"], "message_id": write.message_id, "task_id": task_id}
+                            {"owner": write.values["owner"], "message_key": _key(write.message_id), "task_id": task_id}
                         )
                     continue
                 try:
@@ -289,7 +295,7 @@ class SharedTaskStore(DatabaseTaskStore):
         """The id of the task this caller's message ``message_id`` started, if it started one here."""
         await self.initialize()
         query = select(RequestRow.task_id).where(
-            RequestRow.owner == self.owner_resolver(context), RequestRow.message_id == message_id
+            RequestRow.owner == self.owner_resolver(context), RequestRow.message_key == _key(message_id)
         )
         async with self.engine.connect() as connection:
             found = (await connection.execute(query)).scalar_one_or_none()
