@@ -205,3 +205,28 @@ def test_a_message_sent_again_to_a_replica_not_running_its_task_gets_the_task(tm
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_caller_whose_context_id_the_database_refuses_harms_no_other_callers_tasks():
+    """Postgres refuses a 40-character contextId (the task table's column holds 36): only that task may suffer."""
+    import concurrent.futures
+
+    from a2a_bridge.testing import services
+
+    with services.postgres() as postgres:
+        store = postgres.create_database("refused_context")
+        server = LiveServer(to_a2a(CountingAgent(), secrets=SECRETS, store=store)).start()
+        try:
+            refused = {**message("chatty refused context"), "contextId": "c" * 40}
+            with concurrent.futures.ThreadPoolExecutor(11) as pool:
+                pool.submit(call, server.url, "SendMessage", {"message": refused}, secret=SECRETS["alice"])
+                time.sleep(0.3)
+                others = [
+                    pool.submit(send, server.url, message(f"beside {n}"), secret=SECRETS["bob"]) for n in range(9)
+                ]
+                tasks = [future.result() for future in others]
+            for task in tasks:
+                stored = call(server.url, "GetTask", {"id": task["id"]}, secret=SECRETS["bob"])
+                assert state(stored) == "completed", stored["status"]
+        finally:
+            server.stop()

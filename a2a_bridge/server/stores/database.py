@@ -212,7 +212,12 @@ class SharedTaskStore(DatabaseTaskStore):
             try:
                 outcomes = await self._commit_with_retries(batch)
             except Exception as exc:
-                outcomes = {write.task_id: exc for write in batch}
+                if len(batch) > 1 and not is_outage(exc):
+                    # The database refused one write (a caller's value too long for its column, say):
+                    # each write alone, so that it fails only its own task, never the others in its batch.
+                    outcomes = await self._commit_one_by_one(batch)
+                else:
+                    outcomes = {write.task_id: exc for write in batch}
             for write in batch:
                 if not write.done.done():
                     outcome = outcomes.get(write.task_id)
@@ -220,6 +225,15 @@ class SharedTaskStore(DatabaseTaskStore):
                         write.done.set_result(None)
                     else:
                         write.done.set_exception(outcome)
+
+    async def _commit_one_by_one(self, batch: list[_Write]) -> dict[str, Exception | None]:
+        outcomes: dict[str, Exception | None] = {}
+        for write in batch:
+            try:
+                outcomes.update(await self._commit_with_retries([write]))
+            except Exception as exc:
+                outcomes[write.task_id] = exc
+        return outcomes
 
     async def _commit_with_retries(self, batch: list[_Write]) -> dict[str, Exception | None]:
         races = 0
