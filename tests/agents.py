@@ -196,7 +196,7 @@ class QuietAgent:
         while loop.time() < ends:
             await asyncio.sleep(0.2)
             if self.marker_dir:
-                await asyncio.to_thread(_append, Path(self.marker_dir, f"ticks-{turn.task_id}"), "tick")
+                await asyncio.to_thread(_append, Path(self.marker_dir, f"ticks-{turn.task_id}"), str(os.getpid()))
         yield Done()
 
 

@@ -1,10 +1,10 @@
-"""Faults nobody planned for, under load: the fleet loses no task, strands none, runs none twice, hears every cancel.
+"""Faults nobody planned for, under load: replicas lose no task, strand none, run none twice, hear every cancel.
 
 Real processes (``a2a-bridge serve``), Postgres and Redis on loopback; the
 faults go through :class:`~a2a_bridge.testing.fault_proxy.FaultProxy`, placed
 between the replicas and the service. Each scenario is bounded in tasks and
 time and stops on its own. The numbers each one measures are in
-docs/deploying.md's fault table.
+docs/deploying.md's fault table; queue mode's are in test_queue_chaos.py.
 """
 
 from __future__ import annotations
@@ -12,77 +12,33 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from a2a_calls import call, message, state, subscribe_events, wait_for_state
-from processes import AgentProcess, serve_process
+from a2a_calls import call, state, subscribe_events, wait_for_state
+from chaos_load import (
+    STEPS,
+    TERMINAL,
+    cancel_latency,
+    report,
+    run_schedule,
+    settle,
+    start,
+    steps_run,
+    stopped_after,
+    ticks,
+    unfinished,
+)
+from processes import serve_process
 
 from a2a_bridge.testing import services
 from a2a_bridge.testing.fault_proxy import FaultProxy
-
-TERMINAL = {"completed", "failed", "canceled", "rejected"}
-STEPS = 5  # the chaos agent's steps, 0.2 s each
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[services.Postgres]:
     with services.postgres() as server:
         yield server
-
-
-def steps_run(marker_dir: Path, task_id: str) -> int:
-    path = marker_dir / f"steps-{task_id}"
-    return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-def start(url: str, text: str) -> str:
-    params = {"message": message(text), "configuration": {"returnImmediately": True}}
-    task_id: str = call(url, "SendMessage", params, timeout=30)["task"]["id"]
-    return task_id
-
-
-def settle(urls: list[str], task_ids: list[str], *, timeout: float) -> dict[str, str]:
-    """Each task's state once it is terminal (or as it stands when the time is up)."""
-    deadline = time.monotonic() + timeout
-    states: dict[str, str] = {}
-    for index, task_id in enumerate(task_ids):
-        url = urls[index % len(urls)]
-        left = max(0.5, deadline - time.monotonic())
-        states[task_id] = state(wait_for_state(url, task_id, TERMINAL, timeout=left))
-    return states
-
-
-def report(scenario: str, sent: int, states: dict[str, str], runs: dict[str, int], cancel: float | None) -> None:
-    """One line of the fault table (docs/deploying.md), printed for ``pytest -s``."""
-    lost = sum(1 for s in states.values() if s not in TERMINAL)
-    twice = sum(1 for n in runs.values() if n > STEPS)
-    shown = f"{cancel:.1f} s" if cancel is not None else "-"
-    print(f"\nFAULTS | {scenario} | {sent} | {lost} | {twice} | {shown}")
-
-
-def ticks(marker_dir: Path, task_id: str) -> int:
-    path = marker_dir / f"ticks-{task_id}"
-    return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-def cancel_latency(a: AgentProcess, b: AgentProcess, marker_dir: Path) -> float:
-    """Seconds from a CancelTask on B to the last tick of A's silent run: only the event bus can stop it."""
-    task_id = start(a.url, "quiet")
-    deadline = time.monotonic() + 10
-    while ticks(marker_dir, task_id) < 2:
-        assert time.monotonic() < deadline, "the quiet task never started"
-        time.sleep(0.05)
-    assert state(call(b.url, "CancelTask", {"id": task_id})) == "canceled"
-    canceled_at = time.monotonic()
-    last_change, seen = canceled_at, ticks(marker_dir, task_id)
-    while time.monotonic() - last_change < 1.0:  # a tick is 0.2 s: a second without one is a stop
-        time.sleep(0.1)
-        if (now := ticks(marker_dir, task_id)) != seen:
-            last_change, seen = time.monotonic(), now
-        assert time.monotonic() - canceled_at < 15, "A's run went on 15 s after the cancel"
-    return last_change - canceled_at
 
 
 def test_replicas_under_redis_faults_lose_nothing_and_run_nothing_twice(postgres, tmp_path):
@@ -95,7 +51,6 @@ def test_replicas_under_redis_faults_lose_nothing_and_run_nothing_twice(postgres
         replicas = [serve_process("agents:chaos", args=args, env=env) for _ in range(2)]
         urls = [replica.url for replica in replicas]
         try:
-            # What happens to Redis, and for how long, while eight more tasks are sent through both replicas.
             schedule = [
                 ("cut every connection", proxy.cut, 0.5),
                 ("refuse new connections for 1 s", proxy.refuse, 1.0),
@@ -104,15 +59,9 @@ def test_replicas_under_redis_faults_lose_nothing_and_run_nothing_twice(postgres
                 ("50 ms each way for 1 s", lambda: proxy.latency(0.05), 1.0),
                 ("reset mid-stream", lambda: proxy.reset_after(50), 0.5),
             ]
-            task_ids: list[str] = []
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                for name, fault, seconds in schedule:
-                    fault()
-                    sent = [pool.submit(start, urls[n % 2], f"load: {name} {n}") for n in range(8)]
-                    task_ids += [future.result() for future in sent]
-                    time.sleep(seconds)
-                    proxy.heal()
-            proxy.heal()
+            load = run_schedule(urls, schedule, proxy.heal, per_fault=4)
+            task_ids = load.task_ids
+            assert not load.refused, "a replica refused a send while the fault lasted"
             states = settle(urls, task_ids, timeout=60)
             assert set(states.values()) == {"completed"}, f"lost or stranded: {states}"
             twice = {task_id: steps_run(tmp_path, task_id) for task_id in task_ids}
@@ -122,7 +71,7 @@ def test_replicas_under_redis_faults_lose_nothing_and_run_nothing_twice(postgres
                 while httpx.get(url + "/healthz", timeout=5).json().get("cancels") != "listening":
                     assert time.monotonic() < deadline, f"{url} never listened for cancels again"
                     time.sleep(0.2)
-            latency = cancel_latency(replicas[0], replicas[1], tmp_path)
+            latency = cancel_latency(urls[0], urls[1], tmp_path)
             report(
                 "Redis: cut, refused 1 s, out 5 s, partitioned 2 s, slow, reset", len(task_ids), states, twice, latency
             )
@@ -151,14 +100,9 @@ def test_a_cancel_sent_while_the_bus_is_down_stops_the_run_once_it_is_back(postg
             canceled_at = time.monotonic()
             time.sleep(1.0)
             proxy.heal()
-            last_change, seen = time.monotonic(), ticks(tmp_path, task_id)
-            while time.monotonic() - last_change < 1.0:
-                time.sleep(0.1)
-                if (now := ticks(tmp_path, task_id)) != seen:
-                    last_change, seen = time.monotonic(), now
-                assert time.monotonic() - canceled_at < 15, "A's run went on 15 s after the cancel"
-            report("Redis refused while a cancel is sent", 1, {task_id: "canceled"}, {}, last_change - canceled_at)
-            assert last_change - canceled_at < 4.0, "stopped within a lease round or two of the cancel"
+            latency = stopped_after(lambda: ticks(tmp_path, task_id), canceled_at)
+            report("Redis refused while a cancel is sent", 1, {task_id: "canceled"}, {}, latency)
+            assert latency < 4.0, "stopped within a lease round or two of the cancel"
         finally:
             a.stop()
             b.stop()
@@ -181,23 +125,16 @@ def test_replicas_whose_postgres_connections_are_cut_under_load_strand_no_task(p
                 ("cut again", proxy.cut, 0.6),
                 ("200 ms each way for 1 s", lambda: proxy.latency(0.2), 1.0),
             ]
-            task_ids: list[str] = []
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                sent = [pool.submit(start, urls[n % 2], f"load before {n}") for n in range(8)]
-                task_ids += [future.result() for future in sent]
-                for _, fault, seconds in schedule:
-                    time.sleep(0.3)  # the load is running when the fault lands
-                    fault()
-                    time.sleep(seconds)
-                    proxy.heal()
-                    sent = [pool.submit(start, urls[n % 2], f"load after {n}") for n in range(4)]
-                    task_ids += [future.result() for future in sent]
+            load = run_schedule(urls, schedule, proxy.heal, per_fault=4)
+            task_ids = load.task_ids
+            assert not load.refused, "a replica refused a send while the fault lasted"
             states = settle(urls, task_ids, timeout=90)
             stranded = {task_id: s for task_id, s in states.items() if s not in TERMINAL}
             assert not stranded, f"stranded: {stranded}"
             twice = {task_id: steps_run(tmp_path, task_id) for task_id in task_ids}
             assert all(n <= STEPS for n in twice.values()), f"steps run per task: {twice}"
             report("Postgres: cut twice, refused 2 s, slow", len(task_ids), states, twice, None)
+            assert not unfinished(urls[0]), "a task the store holds was left unfinished"
             for url in urls:
                 assert httpx.get(url + "/healthz", timeout=5).status_code == 200
             fresh = start(urls[0], "after the faults")

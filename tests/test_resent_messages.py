@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from a2a_calls import call, message, state, stream_events, subscribe_events, wait_for_state
+from a2a_calls import call, error_of, message, state, stream_events, subscribe_events, wait_for_state
 
 from a2a_bridge import Done, Event, Progress, TextDelta, Turn, to_a2a
 from a2a_bridge.testing import LiveServer
@@ -86,6 +86,23 @@ def test_the_same_message_sent_again_gets_the_task_it_started(served):
     assert agent.runs["quote H200"] == 1
     listed = call(server.url, "ListTasks", {}, secret=SECRETS["alice"])["tasks"]
     assert [task["id"] for task in listed] == [first["id"]]
+
+
+def test_a_message_id_sent_again_with_other_content_is_refused_with_the_field_at_fault(served):
+    """The first task answers the first message: a different message under its id is a caller's mistake."""
+    server, agent = served
+    first = send(server.url, message("quote H200"), secret=SECRETS["alice"])
+    changed = {**message("quote A100"), "messageId": first["history"][0]["messageId"]}
+    params = {"message": changed}
+    headers = {"Authorization": f"Bearer {SECRETS['alice']}", "A2A-Version": "1.0", **IDEMPOTENT}
+    for method in ("SendMessage", "SendStreamingMessage"):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        reply = httpx.post(server.url + "/", json=body, headers={**headers, "Accept": "text/event-stream"}, timeout=10)
+        text = reply.text
+        assert "-32602" in text, f"{method}: {text}"
+        assert "message.messageId" in text, text
+        assert first["id"] in text, text
+    assert agent.runs["quote A100"] == 0
 
 
 def test_without_the_extension_a_message_id_used_again_starts_a_new_task(served):
@@ -208,7 +225,7 @@ def test_a_message_sent_again_to_a_replica_not_running_its_task_gets_the_task(tm
 
 
 def test_a_caller_whose_context_id_the_database_refuses_harms_no_other_callers_tasks():
-    """Postgres refuses a 40-character contextId (the task table's column holds 36): only that task may suffer."""
+    """A 40-character contextId (the task table's column holds 36) is refused up front; no other task suffers."""
     import concurrent.futures
 
     from a2a_bridge.testing import services
@@ -219,12 +236,14 @@ def test_a_caller_whose_context_id_the_database_refuses_harms_no_other_callers_t
         try:
             refused = {**message("chatty refused context"), "contextId": "c" * 40}
             with concurrent.futures.ThreadPoolExecutor(11) as pool:
-                pool.submit(call, server.url, "SendMessage", {"message": refused}, secret=SECRETS["alice"])
+                answer = pool.submit(error_of, server.url, "SendMessage", {"message": refused}, secret=SECRETS["alice"])
                 time.sleep(0.3)
                 others = [
                     pool.submit(send, server.url, message(f"beside {n}"), secret=SECRETS["bob"]) for n in range(9)
                 ]
                 tasks = [future.result() for future in others]
+            assert answer.result()["code"] == -32602, "refused up front, naming the field"
+            assert "message.contextId" in answer.result()["message"]
             for task in tasks:
                 stored = call(server.url, "GetTask", {"id": task["id"]}, secret=SECRETS["bob"])
                 assert state(stored) == "completed", stored["status"]

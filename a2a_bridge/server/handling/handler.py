@@ -127,6 +127,14 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         if (field := _non_finite(params)) is not None:
             error = {"field": field, "message": "NaN and infinity are not JSON numbers"}
             raise InvalidParamsError(message=f"Invalid input: {field}: not a JSON number", data={"errors": [error]})
+        limit = getattr(self.task_store, "context_id_limit", None)
+        if limit is not None and len(message.context_id) > limit:
+            error = {"field": "message.contextId", "message": f"at most {limit} characters"}
+            raise InvalidParamsError(
+                message=f"Invalid input: message.contextId: longer than the {limit} characters this agent's task "
+                "store holds",
+                data={"errors": [error]},
+            )
         # A message on an existing task answers the agent; only new tasks carry schema input.
         validate = not message.task_id
         try:

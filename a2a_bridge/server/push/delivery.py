@@ -26,7 +26,7 @@ from a2a.server.tasks import PushNotificationConfigStore, PushNotificationEvent,
 from a2a.types import TaskPushNotificationConfig
 
 from a2a_bridge.server.push.webhooks import ResolvedWebhook, WebhookPolicy, WebhookRefused, resolve_webhook
-from a2a_bridge.server.stores.outages import is_outage
+from a2a_bridge.support.outages import is_outage
 from a2a_bridge.wire.protojson import message_to_json
 from a2a_bridge.wire.stream_responses import stream_response
 

@@ -14,11 +14,17 @@ the front door through the event bus. So:
 - CancelTask writes ``canceled`` (a queued task is then skipped by the worker
   that takes it) and tells the worker running it, through the bus, to stop;
 - an answer to an input-required task is taken once: of two answers sent at
-  the same time, the second is refused (``replace_if``).
+  the same time, the second is refused (``replace_if``);
+- while Redis is out of reach, a send waits for it (up to
+  ``QUEUE_OUTAGE_SECONDS``); if it does not come back, the turn is undone (a
+  new task deleted, an answered task asking again) and the caller is told to
+  send again: nothing is left ``submitted`` with no turn queued.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -32,7 +38,7 @@ from a2a.types import (
     TaskStatus,
     TaskStatusUpdateEvent,
 )
-from a2a.utils.errors import TaskNotFoundError, UnsupportedOperationError
+from a2a.utils.errors import InternalError, TaskNotFoundError, UnsupportedOperationError
 from opentelemetry import trace
 
 from a2a_bridge.observability import spans
@@ -43,11 +49,16 @@ from a2a_bridge.server.handling.resent import task_started_before
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.turns.task_events import now_timestamp
+from a2a_bridge.support.outages import is_outage
 from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.ids import new_id
 from a2a_bridge.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 
-__all__ = ["QueueFrontDoor"]
+__all__ = ["QUEUE_OUTAGE_SECONDS", "QueueFrontDoor"]
+
+logger = logging.getLogger("a2a_bridge.queue")
+
+QUEUE_OUTAGE_SECONDS = 30.0  # how long a send waits for Redis to come back, as a task save waits for the database
 
 # The headers a worker's runner reads: the trace context (a2a_bridge.observability.tracing) and the protocol version.
 _FORWARDED_HEADERS = ("traceparent", "tracestate", "x-trace-id", "x-parent-task-id", "a2a-version")
@@ -108,8 +119,9 @@ class QueueFrontDoor(ValidatingRequestHandler):
         request = SendMessageRequest()
         request.CopyFrom(params)
         message = request.message
+        before: Task | None = None
         if message.task_id:
-            task = await self._take_answer(message, context)
+            before, task = await self._take_answer(message, context)
         else:
             message.task_id = new_id()
             message.context_id = message.context_id or new_id()
@@ -121,7 +133,6 @@ class QueueFrontDoor(ValidatingRequestHandler):
             )
             await self.task_store.save(task, context)
         await self.keep_message_webhook(task.id, params, context)  # the worker that runs the turn reads it there
-        after = await self.bus.position(task.id)
         headers: dict[str, str] = context.state.get("headers") or {}
         forwarded = {name: str(headers[name]) for name in _FORWARDED_HEADERS if name in headers}
         # A traced call hands the worker its own span, so the worker's turn is the call's child.
@@ -139,11 +150,48 @@ class QueueFrontDoor(ValidatingRequestHandler):
             artifacts_before=len(task.artifacts),
             history_before=len(task.history),
         )
-        await self.work_queue.put(job)
+        try:
+            after = await self._put_waiting_out_outages(job)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # Undone, so that nothing waits for a turn no worker will ever see; the caller sends again.
+            if before is None:
+                if not await self.shared_store.forget(task.id, context):
+                    return task, "0-0"  # a worker took it: the put went through, its answer was lost
+            else:
+                await self.shared_store.replace_if(before, context, state=TaskState.TASK_STATE_SUBMITTED)
+            raise InternalError(
+                message=f"The work queue (Redis) was out of reach for {QUEUE_OUTAGE_SECONDS:.0f} s: the message "
+                "was not queued and nothing was kept. Send it again."
+            ) from None
         return task, after
 
-    async def _take_answer(self, message: Message, context: ServerCallContext) -> Task:
-        """The task ``message`` answers, with the answer in its history, stored; refused unless it waits for one."""
+    async def _put_waiting_out_outages(self, job: Job) -> str:
+        """Queue the turn, trying again while Redis is out of reach; the event-stream id its events follow."""
+        assert self.work_queue is not None
+        assert self.bus is not None
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + QUEUE_OUTAGE_SECONDS
+        wait = 0.1
+        while True:
+            try:
+                after = await self.bus.position(job.task_id)
+                # A put whose answer was lost may have queued the turn already: of two entries, one runs it.
+                await self.work_queue.put(job)
+                return after
+            except Exception as exc:
+                if not is_outage(exc) or loop.time() + wait > give_up:
+                    raise
+                logger.warning("cannot queue task %s (%s); trying again in %.1f s", job.task_id, exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 2.0)
+
+    async def _take_answer(self, message: Message, context: ServerCallContext) -> tuple[Task, Task]:
+        """The task ``message`` answers as it was, then with the answer in its history, stored.
+
+        Refused unless the task waits for an answer.
+        """
         task = await self.task_store.get(message.task_id, context)
         if task is None:
             raise TaskNotFoundError(message=f"Task {message.task_id} was specified but does not exist")
@@ -156,6 +204,8 @@ class QueueFrontDoor(ValidatingRequestHandler):
                 "(TASK_STATE_INPUT_REQUIRED or TASK_STATE_AUTH_REQUIRED)"
             )
         message.context_id = task.context_id
+        before = Task()
+        before.CopyFrom(task)
         # As the SDK's task manager does: the question moves into the history, then the answer follows it.
         if task.status.HasField("message"):
             task.history.append(task.status.message)
@@ -165,7 +215,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
             raise UnsupportedOperationError(
                 message=f"Task {task.id} no longer waits for an answer: another message answered it first"
             )
-        return task
+        return before, task
 
     async def _turn_events(self, task: Task, after: str, context: ServerCallContext) -> AsyncGenerator[Event]:
         """The worker's events for this turn, up to the one that ends it."""

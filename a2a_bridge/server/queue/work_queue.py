@@ -12,6 +12,9 @@ its parts:
   JUSTID``, through a script that touches only entries it still owns), which
   resets their idle time. A worker that dies stops renewing; once an entry has
   been idle for a lease, any worker takes it over (``XAUTOCLAIM``).
+- The entry only says who should run a turn; the task's lease in the store says
+  who does. A worker that still holds the task's lease when its entry was taken
+  over (Redis was away, so it could not renew the entry) takes the entry back.
 - A finished turn is acknowledged and deleted (``XACK``, ``XDEL``), so the
   stream holds exactly the turns waiting or running, and the group's ``lag``
   is the number waiting: what KEDA's Redis Streams scaler reads (``lagCount``).
@@ -194,6 +197,11 @@ class WorkQueue:
             return set()
         kept = await self._renew(keys=[self.key], args=[GROUP, self.consumer, *entry_ids])
         return {k.decode() if isinstance(k, bytes) else k for k in kept}
+
+    async def take_back(self, entry_id: str) -> bool:
+        """Own an entry another worker took over, whoever holds it; False if it is gone (acknowledged)."""
+        taken = await self.redis.xclaim(self.key, GROUP, self.consumer, 0, [entry_id], justid=True)
+        return bool(taken)
 
     async def done(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -15,6 +15,9 @@ as the worker writes it. Guarantees:
   is final"). A worker that stalled past its lease and lost a turn gives the
   task's lease up; the worker that took the turn over keeps it while it waits
   for that lease, up to a lease and a half, so the wait is not counted as a run.
+- **Run once through a Redis outage.** A worker that kept its task's lease in
+  the store while Redis was away takes back the queue entry another worker
+  took over meanwhile; that worker, still waiting for the lease, lets it go.
 - **A turn that kills every worker is not a loop.** After ``MAX_RUNS`` runs the
   task fails with a message saying so.
 - **SIGTERM hands over at once.** A stopping worker releases its leases and
@@ -60,6 +63,7 @@ from a2a_bridge.server.turns.direct_run import TaskSink
 from a2a_bridge.server.turns.event_bus import RedisEventBus
 from a2a_bridge.server.turns.executor import RunnerExecutor
 from a2a_bridge.server.turns.task_events import TaskEvents
+from a2a_bridge.support.outages import is_outage
 from a2a_bridge.wire.parts import struct_json
 from a2a_bridge.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 
@@ -194,11 +198,16 @@ class QueueWorker:
         for job in claiming:
             if job.entry_id not in kept:
                 self._claiming.pop(job.task_id, None)
-        for job, run in runs:
-            if job.entry_id not in kept:
-                logger.warning("task %s: this worker stalled past its lease; another worker took it over", job.task_id)
-                self.executor.abandoned.add(job.task_id)
-                run.cancel()
+        lost = [(job, run) for job, run in runs if job.entry_id not in kept]
+        # The store's lease says who runs a task: an entry that lapsed only because Redis was away comes back.
+        held = await self.store.held_here([job.task_id for job, _ in lost]) if lost else set()
+        for job, run in lost:
+            if job.task_id in held and await self.queue.take_back(job.entry_id):
+                logger.warning("task %s: its queue entry lapsed while this worker ran it; taken back", job.task_id)
+                continue
+            logger.warning("task %s: this worker stalled past its lease; another worker took it over", job.task_id)
+            self.executor.abandoned.add(job.task_id)
+            run.cancel()
         free = self.config.concurrency - len(self._handling)
         if free > 0 and not self._stop.is_set():
             for job in await self.queue.take_over(free):
@@ -229,9 +238,12 @@ class QueueWorker:
                 await self.queue.done(job.entry_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             # Left unacknowledged: another worker takes the turn over after a lease.
-            logger.exception("task %s: could not run its turn; it will be taken over", job.task_id)
+            if is_outage(exc):
+                logger.warning("task %s: out of reach (%s); the turn will be taken over", job.task_id, exc)
+            else:
+                logger.exception("task %s: could not run its turn; it will be taken over", job.task_id)
         finally:
             if self._turns.get(job.task_id, (None, None))[1] is this:
                 del self._turns[job.task_id]

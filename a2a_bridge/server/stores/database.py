@@ -29,15 +29,15 @@ from typing import Any
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import DatabaseTaskStore
 from a2a.types import Task, TaskState
-from sqlalchemy import DateTime, Integer, String, bindparam, insert, or_, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from a2a_bridge.errors import BridgeError
-from a2a_bridge.server.stores.outages import is_outage
 from a2a_bridge.server.stores.push_configs import SharedPushConfigStore
 from a2a_bridge.server.stores.schema import create_tables
+from a2a_bridge.support.outages import is_outage
 from a2a_bridge.wire import sdk_internals
 from a2a_bridge.wire.protojson import message_to_json
 from a2a_bridge.wire.sdk_internals import TaskMixin
@@ -146,6 +146,8 @@ class SharedTaskStore(DatabaseTaskStore):
         replica_id: This process's name in leases; unique per process.
         lease_seconds: How long a lease lasts without renewal.
     """
+
+    context_id_limit = 36  # the SDK's task table holds a contextId of at most this many characters
 
     def __init__(
         self, engine: AsyncEngine, *, replica_id: str, lease_seconds: float, holds_leases: bool = True
@@ -305,6 +307,13 @@ class SharedTaskStore(DatabaseTaskStore):
             rows = await connection.execute(select(TaskRow.id).where(TaskRow.id.in_(task_ids), final))
             return [str(row.id) for row in rows]
 
+    async def held_here(self, task_ids: list[str]) -> set[str]:
+        """Which of ``task_ids`` this replica holds a live lease on."""
+        live = (TaskRow.lease_owner == self.replica_id) & (TaskRow.lease_expires > utcnow())
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(TaskRow.id).where(TaskRow.id.in_(task_ids), live))
+            return {str(row.id) for row in rows}
+
     async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
         """The id of the task this caller's message ``message_id`` started, if it started one here."""
         await self.initialize()
@@ -314,6 +323,18 @@ class SharedTaskStore(DatabaseTaskStore):
         async with self.engine.connect() as connection:
             found = (await connection.execute(query)).scalar_one_or_none()
         return None if found is None else str(found)
+
+    async def forget(self, task_id: str, context: ServerCallContext) -> bool:
+        """Delete a task no worker took, and the record of the message that started it; False if one took it."""
+        owner = self.owner_resolver(context)
+        async with self.engine.begin() as connection:
+            deleted = await connection.execute(
+                delete(TaskRow).where(TaskRow.id == task_id, TaskRow.owner == owner, TaskRow.lease_owner.is_(None))
+            )
+            if not deleted.rowcount:
+                return False
+            await connection.execute(delete(RequestRow).where(RequestRow.task_id == task_id, RequestRow.owner == owner))
+            return True
 
     async def claim(self, task_id: str) -> bool:
         """Hold a task's lease, unless another replica's lease on it is live or the task has ended."""

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection
 from sqlalchemy import delete, func, select, update
 
 from a2a_bridge.server.stores.database import FINAL_STATE_NAMES, RequestRow, SharedTaskStore, TaskRow, utcnow
+from a2a_bridge.support.outages import is_outage
 
 __all__ = ["LeaseKeeper"]
 
@@ -76,12 +77,17 @@ class LeaseKeeper:
                 await self.renew()
                 await self.stop_finished()
                 if self.on_round is not None:
-                    await self.on_round()
+                    # Bounded: Redis retrying through an outage must not hold up the next renewal in the store.
+                    async with asyncio.timeout(interval):
+                        await self.on_round()
                 if self.recover is not None:
                     await self.take_over_lapsed()
-            except Exception:
-                # A database blip must not end the job: the next round tries again.
-                logger.exception("lease round failed; retrying in %.1f s", interval)
+            except Exception as exc:
+                # A database or Redis blip must not end the job: the next round tries again.
+                if is_outage(exc):
+                    logger.warning("lease round failed (%s); retrying in %.1f s", exc or type(exc).__name__, interval)
+                else:
+                    logger.exception("lease round failed; retrying in %.1f s", interval)
             # Rounds start a third of a lease apart however long one took, so a slow round
             # does not push the next past the lease; jitter, so replicas do not sweep in lockstep.
             await asyncio.sleep(max(0.0, started + interval * random.uniform(0.8, 1.0) - loop.time()))

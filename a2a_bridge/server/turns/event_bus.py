@@ -25,6 +25,7 @@ from typing import Any
 from a2a.server.events import Event, EventQueue
 from a2a.types import StreamResponse, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 
+from a2a_bridge.support.outages import is_outage
 from a2a_bridge.wire.sdk_internals import apply_task_event
 from a2a_bridge.wire.states import AWAITING_CALLER_STATES, TERMINAL_STATES
 from a2a_bridge.wire.stream_responses import stream_response
@@ -141,9 +142,12 @@ class RedisEventBus:
                         elif lifetime == "persist":
                             pipe.persist(_stream(task_id))
                     await pipe.execute()
-            except Exception:
+            except Exception as exc:
                 # Followers on other replicas miss these events; the store still has the task.
-                logger.exception("could not send %d task events to Redis", len(batch))
+                if is_outage(exc):
+                    logger.warning("could not send %d task events to Redis (%s)", len(batch), exc)
+                else:
+                    logger.exception("could not send %d task events to Redis", len(batch))
             finally:
                 for _ in batch:
                     self._outbox.task_done()
