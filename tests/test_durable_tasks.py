@@ -7,6 +7,7 @@ Every server here is a real ``a2a-bridge serve`` process on a real database;
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import re
 import time
@@ -16,7 +17,7 @@ import pytest
 from a2a.auth.user import User
 from a2a.server.context import ServerCallContext
 from a2a.types import Task, TaskState, TaskStatus
-from a2a_calls import call, data_message, error_of, get_task, run_task, start_task, state, wait_for_state
+from a2a_calls import call, data_message, error_of, get_task, message, run_task, start_task, state, wait_for_state
 from processes import serve_process
 
 from a2a_bridge import ConfigurationError, to_a2a
@@ -276,3 +277,31 @@ def test_a_graph_with_a_sqlite_checkpointer_resumes_its_task_after_a_restart(tmp
         assert "plan" not in after_restart, "the graph went on from its checkpoint"
     finally:
         second.stop()
+
+
+def test_a_blocking_caller_whose_tasks_end_cannot_be_saved_is_told_so_not_given_an_unsaved_answer(
+    postgres_server, monkeypatch
+):
+    """The store out of reach past the save's wait: the caller must not read "completed" the store never kept."""
+    from agents import SteadyAgent
+
+    from a2a_bridge.server.stores import database
+    from a2a_bridge.testing import LiveServer
+    from a2a_bridge.testing.fault_proxy import FaultProxy
+
+    monkeypatch.setattr(database, "_OUTAGE_SECONDS", 1.0)
+    store = postgres_server.create_database("unsaved_end")
+    with FaultProxy(postgres_server.port) as proxy:
+        url = store.replace(f"127.0.0.1:{postgres_server.port}", proxy.url_host)
+        server = LiveServer(to_a2a(SteadyAgent(steps=3), store=url, lease_seconds=2)).start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                blocked = pool.submit(error_of, server.url, "SendMessage", {"message": message("unsaved")})
+                time.sleep(0.3)  # the run has started; its end is what cannot be saved
+                proxy.refuse()
+                reply = blocked.result(timeout=30)
+            proxy.heal()
+        finally:
+            server.stop()
+    assert reply.get("code") == -32603, reply
+    assert "could not be saved" in reply["message"], reply

@@ -23,6 +23,7 @@ class EchoServer:
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
+        self.accepted = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -31,6 +32,7 @@ class EchoServer:
                 connection, _ = self.listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             threading.Thread(target=self._echo, args=(connection,), daemon=True).start()
 
     @staticmethod
@@ -70,6 +72,13 @@ def round_trip(client: socket.socket, data: bytes = b"ping") -> bytes:
 def test_it_forwards_both_ways(proxy):
     with connect(proxy) as client:
         assert round_trip(client, b"hello" * 1000) == b"hello" * 1000
+
+
+def wait_for_connections(proxy: FaultProxy, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while proxy.open_connections != count:
+        assert time.monotonic() < deadline, f"the proxy never held {count} connection(s)"
+        time.sleep(0.01)
 
 
 def is_broken(client: socket.socket) -> bool:
@@ -119,6 +128,36 @@ def test_a_blackhole_holds_the_data_until_healed(proxy):
     client.settimeout(2)
     assert client.recv(10) == b"held", "what was sent across the partition arrives once it heals"
     client.close()
+
+
+def test_a_connection_cut_while_a_partition_held_it_never_reaches_the_service():
+    echo = EchoServer()
+    try:
+        with FaultProxy(echo.port) as proxy:
+            proxy.blackhole()
+            client = connect(proxy)
+            wait_for_connections(proxy, 1)
+            proxy.cut()
+            proxy.heal()
+            time.sleep(0.3)
+            assert echo.accepted == 0, "the proxy opened a connection for a client it had cut"
+            client.close()
+    finally:
+        echo.close()
+
+
+def test_stopping_during_a_partition_ends_every_connection():
+    echo = EchoServer()
+    try:
+        proxy = FaultProxy(echo.port).start()
+        proxy.blackhole()
+        client = connect(proxy)
+        wait_for_connections(proxy, 1)
+        proxy.stop()
+        assert is_broken(client), "the client still holds a connection into a stopped proxy"
+        client.close()
+    finally:
+        echo.close()
 
 
 def test_latency_delays_each_direction(proxy):

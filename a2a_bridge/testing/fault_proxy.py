@@ -81,7 +81,11 @@ class FaultProxy:
 
     def start(self) -> FaultProxy:
         self._thread.start()
-        self._call(self._open).result(timeout=10)
+        try:
+            self._call(self._open).result(timeout=10)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -160,6 +164,7 @@ class FaultProxy:
 
     async def _close(self) -> None:
         self._cut()
+        self._flowing.set()  # connections held by a partition see they were cut, and end
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -190,6 +195,8 @@ class FaultProxy:
         self._links.add(link)
         try:
             await self._flowing.wait()  # across a partition, not even the connection gets through
+            if link not in self._links:
+                return  # cut while it waited: the client is gone, so is the connection upstream
             try:
                 up_reader, link.upstream = await asyncio.open_connection(*self.target)
             except OSError:
@@ -222,6 +229,7 @@ class FaultProxy:
                 await self._flowing.wait()
                 if back and link.reset_budget is not None:
                     if len(data) >= link.reset_budget:
+                        sink.transport.set_write_buffer_limits(high=0)  # drain waits for every byte to go out
                         sink.write(data[: link.reset_budget])
                         await sink.drain()
                         link.abort()

@@ -172,9 +172,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         return config
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
-        self.check_input(params, context, streaming=False)
-        await self._check_message_webhook(params)
-        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+        if (earlier := await self.admit(params, context, streaming=False)) is not None:
             return await self.answer_again(earlier, params, context)
         if runs_directly(params):
             return await self._send_directly(params, context)
@@ -222,6 +220,12 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             return sink.reply
         if sink.task is None:
             raise InternalError(message="the agent ended without creating a task")
+        if sink.save_failed:
+            # Answering with the task as it is here would tell the caller of an end the store never kept.
+            raise InternalError(
+                message=f"Task {task_id}: the task store was out of reach, and how the task ended could not be "
+                "saved. GetTask shows how it ended once the store is back."
+            )
         return sdk_internals.apply_history_length(sink.task, params.configuration)
 
     def stop_run(self, task_id: str) -> None:
@@ -343,14 +347,18 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        self.check_input(params, context, streaming=True)
-        await self._check_message_webhook(params)
-        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+        if (earlier := await self.admit(params, context, streaming=True)) is not None:
             async for event in self.stream_again(earlier, context):
                 yield event
             return
         async for event in super().on_message_send_stream(params, context):
             yield event
+
+    async def admit(self, params: SendMessageRequest, context: ServerCallContext, *, streaming: bool) -> Task | None:
+        """Check a message and its webhook; the task it started, when the caller sent it before."""
+        self.check_input(params, context, streaming=streaming)
+        await self._check_message_webhook(params)
+        return await task_started_before(self.task_store, params, context)
 
     async def answer_again(self, task: Task, params: SendMessageRequest, context: ServerCallContext) -> Task:
         """A message sent again: the task it started, once its turn ends unless the caller does not wait."""

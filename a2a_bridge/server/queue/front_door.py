@@ -45,7 +45,6 @@ from a2a_bridge.observability import spans
 from a2a_bridge.server.handling.handler import ValidatingRequestHandler
 from a2a_bridge.server.handling.message_input import MessageInput
 from a2a_bridge.server.handling.request_state import incoming
-from a2a_bridge.server.handling.resent import task_started_before
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.turns.task_events import now_timestamp
@@ -86,10 +85,8 @@ class QueueFrontDoor(ValidatingRequestHandler):
         return store
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
-        self.check_input(params, context, streaming=False)
         sdk_internals.validate_history_length(params.configuration)
-        await self._check_message_webhook(params)
-        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+        if (earlier := await self.admit(params, context, streaming=False)) is not None:
             return await self.answer_again(earlier, params, context)
         task, after = await self._queue_turn(params, context)
         if not params.configuration.return_immediately:
@@ -101,9 +98,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        self.check_input(params, context, streaming=True)
-        await self._check_message_webhook(params)
-        if (earlier := await task_started_before(self.task_store, params, context)) is not None:
+        if (earlier := await self.admit(params, context, streaming=True)) is not None:
             async for event in self.stream_again(earlier, context):
                 yield event
             return

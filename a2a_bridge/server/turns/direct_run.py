@@ -57,6 +57,7 @@ class TaskSink(EventQueue):
         self.reply: Message | None = None  # the answer of a runner that answered without a task
         self._followers: list[asyncio.Queue[Event | None]] = []
         self._unsaved = False
+        self.save_failed = False  # the last save failed: the store does not hold ``task`` as it is here
         # Saves of one task stay in order even when the store awaits inside them.
         self._save_lock = asyncio.Lock()
         self._pending_save: asyncio.Task[None] | None = None  # held so the loop cannot drop it mid-save
@@ -87,7 +88,12 @@ class TaskSink(EventQueue):
         assert self.task is not None
         self._unsaved = False
         async with self._save_lock:
-            await self.store.save(self.task, self.context)
+            try:
+                await self.store.save(self.task, self.context)
+            except BaseException:
+                self.save_failed = True
+                raise
+            self.save_failed = False
 
     def _save_if_unsaved(self) -> None:
         if self._unsaved:
