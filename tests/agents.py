@@ -239,6 +239,30 @@ class PidAskingAgent:
 asking = PidAskingAgent()
 
 
+@dataclass
+class SlowAskingAgent:
+    """One 1.5 s step, then a question; on the answer, done. Records each start in ``starts-{task}``."""
+
+    marker_dir: str | None = None
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        if self.marker_dir:
+            await asyncio.to_thread(
+                _append, Path(self.marker_dir, f"starts-{turn.task_id}"), f"{os.getpid()} resuming={turn.resuming}"
+            )
+        yield Progress("thinking")
+        await asyncio.sleep(1.5)
+        if not turn.resuming:
+            yield NeedsInput("What is your budget in USD?")
+            return
+        yield TextDelta(f"budget noted: {turn.text}")
+        yield Done()
+
+
+# Served by `a2a-bridge worker agents:slow_asking` in the queue tests.
+slow_asking = SlowAskingAgent(marker_dir=os.environ.get("STEADY_MARKER_DIR"))
+
+
 BRIEF_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"title": {"type": "string"}, "body": {"type": "string"}, "pages": {"type": "integer"}},

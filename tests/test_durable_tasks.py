@@ -192,6 +192,31 @@ async def test_a_lease_renewed_after_it_was_seen_lapsed_is_not_taken_over(postgr
         await b.close()
 
 
+async def test_the_lease_round_stops_only_runs_whose_task_ended_elsewhere(postgres_server):
+    """A run that just wrote its own end is not a run to stop: only an end written by another replica is."""
+    from a2a_bridge.server.stores.leases import LeaseKeeper
+
+    url = postgres_server.create_database(f"tasks_{next(_databases)}")
+    a, b = await _two_replicas(url)
+    context = ServerCallContext(user=_Caller())
+    stopped: list[str] = []
+    a.shared.on_final = stopped.append
+    keeper = LeaseKeeper(a.shared, keep_tasks=100, recover=None, running=lambda: ["mine", "theirs"])
+    try:
+        for task_id in ("mine", "theirs"):
+            working = Task(id=task_id, context_id="ctx-1", status=TaskStatus(state=TaskState.TASK_STATE_WORKING))
+            await a.task_store.save(working, context)
+        done = Task(id="mine", context_id="ctx-1", status=TaskStatus(state=TaskState.TASK_STATE_COMPLETED))
+        await a.task_store.save(done, context)  # A's run wrote its end; it is still winding down
+        canceled = Task(id="theirs", context_id="ctx-1", status=TaskStatus(state=TaskState.TASK_STATE_CANCELED))
+        await b.task_store.save(canceled, context)  # a CancelTask on B, whose message A never heard
+        await keeper.stop_finished()
+        assert stopped == ["theirs"]
+    finally:
+        await a.close()
+        await b.close()
+
+
 @pytest.mark.parametrize(
     ("store", "message"),
     [

@@ -448,6 +448,143 @@ def test_a_send_while_redis_is_away_waits_for_it_or_is_undone_and_told_to_send_a
         client.close()
 
 
+def test_a_worker_stopped_while_it_holds_a_turn_it_could_not_start_hands_that_turn_back(shared, tmp_path):
+    """SIGTERM (a scale-in) after the store failed a turn's first read: the turn goes back, not out of the group."""
+    from a2a_bridge.testing.fault_proxy import FaultProxy
+
+    postgres, redis = shared
+    store = postgres.create_database("q_held_back")
+    env = {"STEADY_MARKER_DIR": str(tmp_path), "STEADY_STEPS": "2"}
+    built = Mesh("agents:steady", store, redis.url, "steady-held-back", env)
+    built.serve()
+    try:
+        with FaultProxy(postgres.port) as proxy:
+            built.store = store.replace(f"127.0.0.1:{postgres.port}", proxy.url_host)
+            first = built.add_worker()
+            time.sleep(2.0)  # reading its queue
+            proxy.refuse()
+            task_id = start_task(built.url, "held back")
+            time.sleep(1.5)  # read, and left to lapse: the store was out of reach
+            proxy.heal()
+            first.stop()
+            assert first.process.returncode == 0, "a worker stopped during a store outage exits cleanly"
+        built.store = store
+        built.add_worker()
+        done = wait_for_state(built.url, task_id, TERMINAL, timeout=20)
+    finally:
+        built.stop()
+    assert state(done) == "completed"
+
+
+def test_a_duplicated_entry_of_a_turn_that_ends_in_a_question_runs_once_across_workers(shared, tmp_path):
+    """The copy waits on another worker for the task's lease; once it has it, the turn has already asked."""
+    import redis
+
+    from a2a_bridge.server.queue.work_queue import queue_key
+
+    postgres, redis_server = shared
+    built = Mesh(
+        "agents:slow_asking", postgres.create_database("q_dup_ask"), redis_server.url, "dup-ask",
+        {"STEADY_MARKER_DIR": str(tmp_path)},
+    )  # fmt: skip
+    built.serve()
+    built.add_worker(concurrency=1)
+    built.add_worker(concurrency=1)
+    try:
+        task_id = start_task(built.url, "plan a trip")
+        wait_for_state(built.url, task_id, {"working"}, timeout=20)
+        client = redis.Redis.from_url(built.queue)
+        try:
+            [(_, fields)] = client.xrange(queue_key(built.name))
+            client.xadd(queue_key(built.name), fields)  # a retried XADD; the busy worker cannot take the copy
+        finally:
+            client.close()
+        asked = wait_for_state(built.url, task_id, {"input_required"}, timeout=20)
+        assert state(asked) == "input_required", asked["status"]
+        time.sleep(3.0)  # a second run would have started and asked again by now
+        again = get_task(built.url, task_id)
+    finally:
+        built.stop()
+    starts = (tmp_path / f"starts-{task_id}").read_text().splitlines()
+    assert len(starts) == 1, f"the question turn ran {len(starts)} times: {starts}"
+    assert len(again["history"]) == len(asked["history"]), "asked once"
+
+
+def test_take_overs_that_found_the_task_running_elsewhere_are_not_counted_as_runs(shared, tmp_path):
+    """A worker cut off from Redis keeps its task; the other's failed take-overs must not use up MAX_RUNS."""
+    import redis as redis_client
+
+    from a2a_bridge.server.queue.work_queue import GROUP, queue_key
+    from a2a_bridge.testing.fault_proxy import FaultProxy
+
+    postgres, redis = shared
+    store = postgres.create_database("q_not_runs")
+    env = {"QUIET_MARKER_DIR": str(tmp_path)}
+    args = ["--name", "quiet-not-runs", "--lease-seconds", "2", "--concurrency", "4"]
+    front_door = serve_process(
+        "agents:quiet", args=["--store", store, "--queue", redis.url, "--name", "quiet-not-runs"], env=env
+    )
+    workers: list[AgentProcess] = []
+    try:
+        with FaultProxy(redis.port) as proxy:
+            cut_off = worker_process(
+                "agents:quiet", queue=f"redis://{proxy.url_host}/0", store=store, env=env, args=args
+            )
+            workers.append(cut_off)
+            task_id = start_task(front_door.url, "a long silent step")
+            wait_for_state(front_door.url, task_id, {"working"}, timeout=20)
+            workers.append(worker_process("agents:quiet", queue=redis.url, store=store, env=env, args=args))
+            proxy.refuse()
+            counted = []
+            with redis_client.Redis.from_url(redis.url) as client:
+                for _ in range(32):  # a take-over attempt every few seconds, each finding the task held
+                    time.sleep(0.5)
+                    [entry] = client.xpending_range(queue_key("quiet-not-runs"), GROUP, min="-", max="+", count=10)
+                    counted.append(entry["times_delivered"])
+            assert max(counted) <= 2, f"take-overs that did not run it counted as runs: {counted}"
+            cut_off.kill()  # now a crash: one real rerun is due
+            ticks = tmp_path / f"ticks-{task_id}"
+            deadline = time.monotonic() + 20
+            while str(workers[1].process.pid) not in ticks.read_text().split():
+                assert time.monotonic() < deadline, (
+                    f"the other worker never ran it: {state(get_task(front_door.url, task_id))}"
+                )
+                time.sleep(0.2)
+            assert state(get_task(front_door.url, task_id)) == "working", "rerun, not failed as run too often"
+    finally:
+        for process in [*workers, front_door]:
+            process.stop()
+
+
+def test_a_send_undone_while_the_store_is_away_too_is_undone_once_the_store_is_back(shared, monkeypatch):
+    """Redis gone past the wait, and Postgres gone when the undo runs: the caller is still told to send again."""
+    from a2a_bridge.server.queue import front_door
+    from a2a_bridge.testing import LiveServer
+    from a2a_bridge.testing.fault_proxy import FaultProxy
+
+    postgres, redis = shared
+    monkeypatch.setattr(front_door, "QUEUE_OUTAGE_SECONDS", 2.0)
+    monkeypatch.setattr(front_door, "_UNDO_EVERY_SECONDS", 0.2, raising=False)
+    database = postgres.create_database("q_away_both")
+    with FaultProxy(redis.port) as to_redis, FaultProxy(postgres.port) as to_postgres:
+        store = database.replace(f"127.0.0.1:{postgres.port}", to_postgres.url_host)
+        queue = f"redis://{to_redis.url_host}/0"
+        server = LiveServer(to_a2a(SteadyAgent(steps=1), store=store, queue=queue, name="away-both")).start()
+        try:
+            to_redis.refuse()
+            threading.Timer(1.5, to_postgres.refuse).start()  # before the front door gives up on Redis
+            refused = error_of(server.url, "SendMessage", {"message": message("never queued")})
+            to_postgres.heal()
+            to_redis.heal()
+            deadline = time.monotonic() + 10
+            while left := call(server.url, "ListTasks", {})["tasks"]:
+                assert time.monotonic() < deadline, f"left behind with no turn queued: {left}"
+                time.sleep(0.2)
+        finally:
+            server.stop()
+    assert "Send it again" in refused["message"], refused
+
+
 def test_the_documented_keda_scaler_reads_the_queue_the_workers_use():
     import yaml
 

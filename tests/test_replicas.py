@@ -317,7 +317,7 @@ async def test_a_parked_tasks_event_stream_expires_and_a_follower_still_gets_the
     _, bus = shared
     a, b = replicas_of_asking
     task_id = await asyncio.to_thread(start_task, a.url, "ask me")
-    await asyncio.to_thread(wait_for_state, a.url, task_id, {"input-required"}, timeout=10)
+    await asyncio.to_thread(wait_for_state, a.url, task_id, {"input_required"}, timeout=10)
     stream = f"a2a-bridge:events:{task_id}"
 
     def expiring() -> int:

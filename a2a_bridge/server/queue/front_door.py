@@ -58,6 +58,8 @@ __all__ = ["QUEUE_OUTAGE_SECONDS", "QueueFrontDoor"]
 logger = logging.getLogger("a2a_bridge.queue")
 
 QUEUE_OUTAGE_SECONDS = 30.0  # how long a send waits for Redis to come back, as a task save waits for the database
+_UNDO_EVERY_SECONDS = 2.0
+_UNDO_TRIES = 300  # ten minutes
 
 # The headers a worker's runner reads: the trace context (a2a_bridge.observability.tracing) and the protocol version.
 _FORWARDED_HEADERS = ("traceparent", "tracestate", "x-trace-id", "x-parent-task-id", "a2a-version")
@@ -77,6 +79,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.work_queue: WorkQueue | None = None  # set by build_app, on the event bus's Redis connection
+        self._undoing: set[asyncio.Task[None]] = set()  # undos waiting for the store to come back
 
     @property
     def shared_store(self) -> SharedTaskStore:
@@ -151,16 +154,48 @@ class QueueFrontDoor(ValidatingRequestHandler):
             if not is_outage(exc):
                 raise
             # Undone, so that nothing waits for a turn no worker will ever see; the caller sends again.
-            if before is None:
-                if not await self.shared_store.forget(task.id, context):
-                    return task, "0-0"  # a worker took it: the put went through, its answer was lost
-            else:
-                await self.shared_store.replace_if(before, context, state=TaskState.TASK_STATE_SUBMITTED)
+            if not await self._undo(task, before, context):
+                return task, "0-0"  # a worker took it: the put went through, its answer was lost
             raise InternalError(
                 message=f"The work queue (Redis) was out of reach for {QUEUE_OUTAGE_SECONDS:.0f} s: the message "
                 "was not queued and nothing was kept. Send it again."
             ) from None
         return task, after
+
+    async def _undo(self, task: Task, before: Task | None, context: ServerCallContext) -> bool:
+        """Undo a turn that could not be queued; False if a worker took it after all.
+
+        The store may be out of reach too: the undo then goes on in the background until it is back.
+        """
+        try:
+            return await self._undo_once(task, before, context)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("task %s: cannot undo its unqueued turn (%s); trying again in the background", task.id, exc)
+            undoing = asyncio.create_task(self._undo_later(task, before, context), name=f"a2a-bridge-undo-{task.id}")
+            self._undoing.add(undoing)
+            undoing.add_done_callback(self._undoing.discard)
+            return True
+
+    async def _undo_once(self, task: Task, before: Task | None, context: ServerCallContext) -> bool:
+        if before is None:
+            return await self.shared_store.forget(task.id, context)
+        await self.shared_store.replace_if(before, context, state=TaskState.TASK_STATE_SUBMITTED)
+        return True
+
+    async def _undo_later(self, task: Task, before: Task | None, context: ServerCallContext) -> None:
+        for _ in range(_UNDO_TRIES):
+            await asyncio.sleep(_UNDO_EVERY_SECONDS)
+            try:
+                await self._undo_once(task, before, context)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                continue
+            logger.info("task %s: its unqueued turn is undone", task.id)
+            return
+        logger.error("task %s stays submitted with no turn queued: the task store was out of reach too long", task.id)
 
     async def _put_waiting_out_outages(self, job: Job) -> str:
         """Queue the turn, trying again while Redis is out of reach; the event-stream id its events follow."""

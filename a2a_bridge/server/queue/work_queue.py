@@ -31,6 +31,7 @@ from a2a.types import SendMessageRequest
 __all__ = ["GROUP", "Job", "QueueDepth", "WorkQueue", "queue_key"]
 
 GROUP = "workers"
+_HELD_AT_MOST = 10_000  # a worker reads at most its concurrency at a time; this bounds one XPENDING reply
 
 # Renews only the entries this consumer still owns: XCLAIM alone would take back one another worker took over.
 _RENEW = """
@@ -43,6 +44,18 @@ for i = 3, #ARGV do
   end
 end
 return kept
+"""
+
+
+# Puts back the delivery count of an entry this consumer still owns: a take-over that found the task
+# running elsewhere was not a run, and MAX_RUNS counts runs.
+_UNCOUNT = """
+local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if entry[1] and entry[1][2] == ARGV[2] then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'RETRYCOUNT', ARGV[4], 'JUSTID')
+  return 1
+end
+return 0
 """
 
 
@@ -153,6 +166,7 @@ class WorkQueue:
         self.consumer = consumer
         self.lease_ms = int(lease_seconds * 1000)
         self._renew = redis.register_script(_RENEW)
+        self._uncount = redis.register_script(_UNCOUNT)
 
     async def ensure_group(self) -> None:
         """Create the stream and its group if missing; from id 0, so turns queued before it are read."""
@@ -198,10 +212,16 @@ class WorkQueue:
         kept = await self._renew(keys=[self.key], args=[GROUP, self.consumer, *entry_ids])
         return {k.decode() if isinstance(k, bytes) else k for k in kept}
 
-    async def take_back(self, entry_id: str) -> bool:
-        """Own an entry another worker took over, whoever holds it; False if it is gone (acknowledged)."""
-        taken = await self.redis.xclaim(self.key, GROUP, self.consumer, 0, [entry_id], justid=True)
+    async def take_back(self, job: Job) -> bool:
+        """Own an entry another worker took over, with the runs it had; False if it is gone (acknowledged)."""
+        taken = await self.redis.xclaim(
+            self.key, GROUP, self.consumer, 0, [job.entry_id], retrycount=job.deliveries, justid=True
+        )
         return bool(taken)
+
+    async def not_a_run(self, job: Job) -> None:
+        """This worker took the entry over but did not run it (the task runs elsewhere): uncount the delivery."""
+        await self._uncount(keys=[self.key], args=[GROUP, self.consumer, job.entry_id, job.deliveries - 1])
 
     async def done(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -209,9 +229,28 @@ class WorkQueue:
             pipe.xdel(self.key, entry_id)
             await pipe.execute()
 
-    async def hand_back(self, job: Job) -> None:
-        """Queue a turn again at once (this worker is stopping), instead of leaving it to lapse."""
-        again = replace(job, earlier_runs=job.runs, entry_id="", deliveries=1)
+    async def held(self) -> list[Job]:
+        """Every entry this worker has read and not acknowledged: running, waiting for a claim, or left to lapse."""
+        pending = await self.redis.xpending_range(
+            self.key, GROUP, min="-", max="+", count=_HELD_AT_MOST, consumername=self.consumer
+        )
+        jobs: list[Job] = []
+        for entry in pending:
+            entry_id = entry["message_id"]
+            found = await self.redis.xrange(self.key, min=entry_id, max=entry_id, count=1)
+            if found:
+                jobs.append(Job.from_entry(entry_id, found[0][1], entry["times_delivered"]))
+            else:
+                await self.redis.xack(self.key, GROUP, entry_id)  # deleted: nothing left to run
+        return jobs
+
+    async def hand_back(self, job: Job, *, ran: bool) -> None:
+        """Queue a turn again at once (this worker is stopping), instead of leaving it to lapse.
+
+        ``ran``: whether this worker started the turn; a turn it only read keeps the runs it had.
+        """
+        earlier = job.runs if ran else job.runs - 1
+        again = replace(job, earlier_runs=earlier, entry_id="", deliveries=1)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(self.key, again.fields())
             pipe.xack(self.key, GROUP, job.entry_id)

@@ -39,7 +39,7 @@ from typing import Any
 
 from a2a.server.agent_execution import RequestContext
 from a2a.server.context import ServerCallContext
-from a2a.types import Part, TaskState, TaskStatus
+from a2a.types import Part, Role, Task, TaskState, TaskStatus
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
@@ -202,7 +202,7 @@ class QueueWorker:
         # The store's lease says who runs a task: an entry that lapsed only because Redis was away comes back.
         held = await self.store.held_here([job.task_id for job, _ in lost]) if lost else set()
         for job, run in lost:
-            if job.task_id in held and await self.queue.take_back(job.entry_id):
+            if job.task_id in held and await self.queue.take_back(job):
                 logger.warning("task %s: its queue entry lapsed while this worker ran it; taken back", job.task_id)
                 continue
             logger.warning("task %s: this worker stalled past its lease; another worker took it over", job.task_id)
@@ -252,13 +252,17 @@ class QueueWorker:
         """Run one turn; True when it is done with (ran, or had nothing to run), False to leave it to lapse."""
         context = ServerCallContext(user=TaskOwner(job.owner), state={"headers": job.headers})
         task = await self.store.get(job.task_id, context)
-        if task is None or task.status.state in TERMINAL_STATES:
-            return True  # canceled while it waited, or finished by a worker that died before acknowledging
-        if task.status.state in AWAITING_CALLER_STATES:
-            # Queued turns leave the task submitted: a question to the caller means this turn already ended.
+        if _turn_over(task, job):
             return True
         if not await self._claim(job):
+            await self.queue.not_a_run(job)
             return False  # left to lapse: another worker still holds it
+        # Read again under the lease: while this worker waited for it, another may have run this very turn
+        # (a second entry of it) to its end or to a question.
+        task = await self.store.get(job.task_id, context)
+        if task is None or _turn_over(task, job):
+            await self.store.release(job.task_id)
+            return True
         sink = TaskSink(self.store, context, push=self.push.notify if self.push is not None else None)
         sink.task = task
         rerun = job.runs > 1
@@ -337,25 +341,41 @@ class QueueWorker:
             entry[1].cancel()
 
     async def _hand_over(self) -> None:
-        """Stop: release the leases of unfinished turns and queue them again, for another worker at once."""
+        """Stop: release the leases of unfinished turns and queue them again, for another worker at once.
+
+        Every entry this worker holds goes back, not only the turns it runs: one it read and had not
+        started, or left to lapse, would otherwise leave the group with this worker and never run.
+        """
         self.executor.stopping = True
-        unfinished = [job for job, _ in self._runs.values()]
+        started = {job.entry_id for job, _ in self._runs.values()}
         for handling in self._handling:
             handling.cancel()
         await asyncio.gather(*self._handling, return_exceptions=True)
         await self.keeper.stop(hand_over=True)
-        for job in unfinished:
-            with contextlib.suppress(Exception):
-                await self.queue.hand_back(job)
-        if unfinished:
-            logger.info(
-                "worker %s handed %d unfinished turns back to the queue", self.store.replica_id, len(unfinished)
-            )
-        with contextlib.suppress(Exception):
+        try:
+            held = await self.queue.held()
+            for job in held:
+                await self.queue.hand_back(job, ran=job.entry_id in started)
+            # Only once nothing is held: leaving the group drops the entries a worker still holds.
             await self.queue.leave()
+        except Exception as exc:
+            logger.warning("could not hand this worker's turns back (%s); they go to others after a lease", exc)
+        else:
+            if held:
+                logger.info("worker %s handed %d turns back to the queue", self.store.replica_id, len(held))
         if self.recorder is not None:
             await self.recorder.close()
         await self.bus.close()
+
+
+def _turn_over(task: Task | None, job: Job) -> bool:
+    """Whether the job's turn has nothing left to run: the task is gone, ended, asked, or moved on to a later turn."""
+    if task is None or task.status.state in TERMINAL_STATES:
+        return True  # canceled while it waited, or finished by a worker that died before acknowledging
+    if task.status.state in AWAITING_CALLER_STATES:
+        return True  # queued turns leave the task submitted: a question to the caller means this turn ended
+    asked = [message.message_id for message in task.history if message.role == Role.ROLE_USER]
+    return bool(asked) and asked[-1] != job.request.message.message_id  # a later answer queued the next turn
 
 
 async def _first(*waits: object) -> None:

@@ -48,15 +48,15 @@ logger = logging.getLogger("a2a_bridge.store")
 
 TABLE = "a2a_bridge_tasks"
 REQUESTS_TABLE = "a2a_bridge_requests"
-FINAL_STATE_NAMES = frozenset(
-    TaskState.Name(s)
-    for s in (
+_FINAL_STATES = frozenset(
+    {
         TaskState.TASK_STATE_COMPLETED,
         TaskState.TASK_STATE_FAILED,
         TaskState.TASK_STATE_CANCELED,
         TaskState.TASK_STATE_REJECTED,
-    )
+    }
 )
+FINAL_STATE_NAMES = frozenset(TaskState.Name(s) for s in _FINAL_STATES)
 _RUNNING = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING})
 _RACES = 8
 _OUTAGE_SECONDS = 30.0  # how long a save waits for the database to come back before it fails
@@ -165,6 +165,8 @@ class SharedTaskStore(DatabaseTaskStore):
         self.push_configs: SharedPushConfigStore | None = None  # trimmed with their tasks (leases.py)
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
+        # Tasks whose end this process wrote: the lease round must not take them for tasks ended elsewhere.
+        self.ended_here: set[str] = set()
 
     async def initialize(self) -> None:
         """Create the tables once; the SDK's own reads call this before their first query."""
@@ -296,6 +298,8 @@ class SharedTaskStore(DatabaseTaskStore):
                 await connection.execute(_insert_new(connection.dialect.name, RequestRow), started)
             if updates:
                 await connection.execute(_UPDATE, updates)
+        written = {row["id"] for row in inserts} | {row["b_id"] for row in updates}
+        self.ended_here.update(task_id for task_id in written if latest[task_id].state in _FINAL_STATES)
         for task_id in finals:
             self.on_final(task_id)
         return outcomes

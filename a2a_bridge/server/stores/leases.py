@@ -63,10 +63,17 @@ class LeaseKeeper:
                 await job
         self._jobs = []
         if hand_over:
-            async with self.store.sessions.begin() as session:
-                await session.execute(
-                    update(TaskRow).where(TaskRow.lease_owner == self.store.replica_id).values(lease_expires=utcnow())
-                )
+            try:
+                async with self.store.sessions.begin() as session:
+                    await session.execute(
+                        update(TaskRow)
+                        .where(TaskRow.lease_owner == self.store.replica_id)
+                        .values(lease_expires=utcnow())
+                    )
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                logger.warning("could not hand this replica's leases over (%s); they lapse instead", exc)
 
     async def _keep(self) -> None:
         interval = self.store.lease.total_seconds() / 3
@@ -104,8 +111,11 @@ class LeaseKeeper:
     async def stop_finished(self) -> None:
         """Stop each run here whose task ended elsewhere: a cancel this process never heard (Redis was away)."""
         running = list(self.running()) if self.running is not None else []
-        if running:
-            for task_id in await self.store.finished_among(running):
+        ended_here = self.store.ended_here
+        ended_here.intersection_update(running)  # a run that is over needs no memory of how it ended
+        elsewhere = [task_id for task_id in running if task_id not in ended_here]
+        if elsewhere:
+            for task_id in await self.store.finished_among(elsewhere):
                 logger.warning("task %s ended elsewhere (canceled?) while it ran here; stopping its run", task_id)
                 self.store.on_final(task_id)
 
