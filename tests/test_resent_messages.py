@@ -6,6 +6,7 @@ Only for callers that name the idempotent-send extension (RemoteAgent does); oth
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 import time
@@ -222,6 +223,44 @@ def test_a_message_sent_again_to_a_replica_not_running_its_task_gets_the_task(tm
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_message_sent_again_while_its_first_send_is_still_saving_on_a_slow_replica_runs_once():
+    """A's database link is slow: the resend reaches B before A saved the task, and must still find it."""
+    import concurrent.futures
+
+    from a2a_bridge.testing import services
+    from a2a_bridge.testing.fault_proxy import FaultProxy
+
+    agent = CountingAgent()  # one count across both replicas
+    with services.postgres() as postgres, FaultProxy(postgres.port) as slow:
+        store = postgres.create_database("resent_race")
+        a = LiveServer(to_a2a(agent, secrets=SECRETS, store=store.replace(f"127.0.0.1:{postgres.port}", slow.url_host)))
+        b = LiveServer(to_a2a(agent, secrets=SECRETS, store=store))
+        a.start()
+        b.start()
+        try:
+            slow.latency(0.3)
+            sent = message("slow on A")
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                first = pool.submit(send, a.url, sent, secret=SECRETS["alice"])
+                time.sleep(0.5)  # A has taken the message, and is still saving its task
+                again = pool.submit(send, b.url, sent, secret=SECRETS["alice"])
+                tasks = [first.result(timeout=60), again.result(timeout=60)]
+        finally:
+            a.stop()
+            b.stop()
+    assert tasks[0]["id"] == tasks[1]["id"], "one message, one task"
+    assert agent.runs["slow on A"] == 1, "run once"
+
+
+def test_eight_sends_of_one_message_at_once_run_it_once(served):
+    server, agent = served
+    sent = message("twice at once")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: send(server.url, sent, secret=SECRETS["alice"]), range(8)))
+    assert len({reply["id"] for reply in replies}) == 1
+    assert agent.runs["twice at once"] == 1
 
 
 def test_a_caller_whose_context_id_the_database_refuses_harms_no_other_callers_tasks():

@@ -194,7 +194,7 @@ class FaultProxy:
         link = _Link(writer)
         self._links.add(link)
         try:
-            await self._flowing.wait()  # across a partition, not even the connection gets through
+            await self._flowing.wait()  # across a partition the proxy accepts, but nothing reaches the service
             if link not in self._links:
                 return  # cut while it waited: the client is gone, so is the connection upstream
             try:

@@ -51,7 +51,7 @@ from a2a_bridge.server.handling.input_schema import InputSchema
 from a2a_bridge.server.handling.message_input import read_message
 from a2a_bridge.server.handling.request_guard import guard_requests
 from a2a_bridge.server.handling.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
-from a2a_bridge.server.handling.resent import task_started_before
+from a2a_bridge.server.handling.resent import ReservedIdContextBuilder, reserved_task_id, task_started_before
 from a2a_bridge.server.push.delivery import PushDelivery
 from a2a_bridge.server.push.webhooks import WebhookRefused, resolve_webhook
 from a2a_bridge.server.turns.direct_run import TaskSink, runs_directly
@@ -110,6 +110,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     ) -> None:
         if push is not None:
             kwargs.update(push_config_store=push.config_store, push_sender=push)
+        kwargs.setdefault("request_context_builder", ReservedIdContextBuilder(task_store=kwargs.get("task_store")))
         super().__init__(agent_card=agent_card, **kwargs)
         sdk_internals.check_handler(self)
         self.push = push
@@ -201,7 +202,7 @@ class ValidatingRequestHandler(LegacyRequestHandler):
     async def _send_directly(self, params: SendMessageRequest, context: ServerCallContext) -> Task | Message:
         """Run a new task for a blocking caller; see :mod:`a2a_bridge.server.turns.direct_run`."""
         sdk_internals.validate_history_length(params.configuration)
-        task_id = new_id()
+        task_id = reserved_task_id(context) or new_id()
         context_id = params.message.context_id or new_id()
         request = RequestContext(call_context=context, request=params, task_id=task_id, context_id=context_id)
         await self.keep_message_webhook(task_id, params, context)

@@ -17,39 +17,91 @@ first message's task would answer a question the caller did not ask.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol, runtime_checkable
 
+from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
 from a2a.server.tasks import TaskStore
 from a2a.types import Message, SendMessageRequest, Task
 from a2a.utils.errors import InvalidParamsError
 
-from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
+from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION, new_id
 
-__all__ = ["TaskIndex", "task_started_before"]
+__all__ = ["ReservedIdContextBuilder", "TaskIndex", "reserved_task_id", "task_started_before"]
+
+_RESERVED = "a2a_bridge.reserved_task_id"  # in ServerCallContext.state: the id a new task must take
+_APPEARS_WITHIN_SECONDS = 10.0  # a first send's task is saved this soon after its reservation, or never
+_POLL_SECONDS = 0.1
 
 
 @runtime_checkable
 class TaskIndex(Protocol):
     """A task store that knows which task each caller's message started (memory and database stores)."""
 
-    async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None: ...
+    async def reserve(
+        self, message_id: str, task_id: str, context: ServerCallContext, *, instead_of: str = ""
+    ) -> str: ...
 
 
 async def task_started_before(store: TaskStore, params: SendMessageRequest, context: ServerCallContext) -> Task | None:
-    """The task this caller's message started on an earlier send, or None for a message not seen before."""
+    """The task this caller's message started on an earlier send, or None for a message not seen before.
+
+    A message not seen before reserves its message id for the task it is about to start
+    (:func:`reserved_task_id`), before anything runs: of two sends racing on two replicas, the
+    second finds the first's task, even while the first has not saved it yet.
+    """
     message = params.message
     if IDEMPOTENT_SEND_EXTENSION not in context.requested_extensions:
         return None
     if message.task_id or not message.message_id or not isinstance(store, TaskIndex):
         return None
-    task_id = await store.task_started_by(message.message_id, context)
-    task = None if task_id is None else await store.get(task_id, context)
-    if task is not None and task.history and not _same_content(task.history[0], message):
-        raise InvalidParamsError(
-            message=f"message.messageId {message.message_id!r} was sent before with other parts or metadata "
-            f"(it started task {task.id}): a new message needs a new messageId"
-        )
+    mine = new_id()
+    owner_task = await store.reserve(message.message_id, mine, context)
+    while owner_task != mine:
+        task = await _appearing(store, owner_task, context)
+        if task is not None:
+            if task.history and not _same_content(task.history[0], message):
+                raise InvalidParamsError(
+                    message=f"message.messageId {message.message_id!r} was sent before with other parts or "
+                    f"metadata (it started task {task.id}): a new message needs a new messageId"
+                )
+            return task
+        # The send that reserved it never saved its task (its process died first): this one starts it.
+        owner_task = await store.reserve(message.message_id, mine, context, instead_of=owner_task)
+    context.state[_RESERVED] = mine
+    return None
+
+
+def reserved_task_id(context: ServerCallContext) -> str | None:
+    """The id :func:`task_started_before` reserved for the new task of this call, if it reserved one."""
+    reserved = context.state.pop(_RESERVED, None)
+    return str(reserved) if reserved else None
+
+
+class ReservedIdContextBuilder(SimpleRequestContextBuilder):
+    """The SDK's request context, whose new task takes the id reserved for its message, when there is one."""
+
+    async def build(
+        self,
+        context: ServerCallContext,
+        params: SendMessageRequest | None = None,
+        task_id: str | None = None,
+        context_id: str | None = None,
+        task: Task | None = None,
+    ) -> RequestContext:
+        if task_id is None and task is None:
+            task_id = reserved_task_id(context)
+        return await super().build(context, params, task_id, context_id, task)
+
+
+async def _appearing(store: TaskStore, task_id: str, context: ServerCallContext) -> Task | None:
+    """The task, once its first save lands; None if it never does."""
+    deadline = asyncio.get_running_loop().time() + _APPEARS_WITHIN_SECONDS
+    while (task := await store.get(task_id, context)) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(_POLL_SECONDS)
     return task
 
 

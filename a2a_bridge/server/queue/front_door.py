@@ -45,6 +45,7 @@ from a2a_bridge.observability import spans
 from a2a_bridge.server.handling.handler import ValidatingRequestHandler
 from a2a_bridge.server.handling.message_input import MessageInput
 from a2a_bridge.server.handling.request_state import incoming
+from a2a_bridge.server.handling.resent import reserved_task_id
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.turns.task_events import now_timestamp
@@ -121,7 +122,7 @@ class QueueFrontDoor(ValidatingRequestHandler):
         if message.task_id:
             before, task = await self._take_answer(message, context)
         else:
-            message.task_id = new_id()
+            message.task_id = reserved_task_id(context) or new_id()
             message.context_id = message.context_id or new_id()
             task = Task(
                 id=message.task_id,

@@ -318,16 +318,6 @@ class SharedTaskStore(DatabaseTaskStore):
             rows = await connection.execute(select(TaskRow.id).where(TaskRow.id.in_(task_ids), live))
             return {str(row.id) for row in rows}
 
-    async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
-        """The id of the task this caller's message ``message_id`` started, if it started one here."""
-        await self.initialize()
-        query = select(RequestRow.task_id).where(
-            RequestRow.owner == self.owner_resolver(context), RequestRow.message_key == _key(message_id)
-        )
-        async with self.engine.connect() as connection:
-            found = (await connection.execute(query)).scalar_one_or_none()
-        return None if found is None else str(found)
-
     async def forget(self, task_id: str, context: ServerCallContext) -> bool:
         """Delete a task no worker took, and the record of the message that started it; False if one took it."""
         owner = self.owner_resolver(context)
@@ -339,6 +329,24 @@ class SharedTaskStore(DatabaseTaskStore):
                 return False
             await connection.execute(delete(RequestRow).where(RequestRow.task_id == task_id, RequestRow.owner == owner))
             return True
+
+    async def reserve(self, message_id: str, task_id: str, context: ServerCallContext, *, instead_of: str = "") -> str:
+        """Record that this caller's message starts ``task_id``, unless it started a task already: that task's id.
+
+        With ``instead_of``, a reservation whose task never appeared is taken over, if it still names that task.
+        """
+        await self.initialize()
+        owner, key = self.owner_resolver(context), _key(message_id)
+        mine = (RequestRow.owner == owner) & (RequestRow.message_key == key)
+        async with self.engine.begin() as connection:
+            if instead_of:
+                await connection.execute(
+                    update(RequestRow).where(mine, RequestRow.task_id == instead_of).values(task_id=task_id)
+                )
+            else:
+                row = {"owner": owner, "message_key": key, "task_id": task_id}
+                await connection.execute(_insert_new(connection.dialect.name, RequestRow), [row])
+            return str((await connection.execute(select(RequestRow.task_id).where(mine))).scalar_one())
 
     async def claim(self, task_id: str) -> bool:
         """Hold a task's lease, unless another replica's lease on it is live or the task has ended."""

@@ -92,7 +92,8 @@ class LeaseKeeper:
             except Exception as exc:
                 # A database or Redis blip must not end the job: the next round tries again.
                 if is_outage(exc):
-                    logger.warning("lease round failed (%s); retrying in %.1f s", exc or type(exc).__name__, interval)
+                    reason = str(exc) or f"{type(exc).__name__}: no answer within {interval:.1f} s"
+                    logger.warning("lease round failed (%s); retrying in %.1f s", reason, interval)
                 else:
                     logger.exception("lease round failed; retrying in %.1f s", interval)
             # Rounds start a third of a lease apart however long one took, so a slow round
@@ -105,8 +106,11 @@ class LeaseKeeper:
             await asyncio.sleep(interval * random.uniform(0.8, 1.0))
             try:
                 await self.trim()
-            except Exception:
-                logger.exception("trimming finished tasks failed; retrying in %.1f s", interval)
+            except Exception as exc:
+                if is_outage(exc):
+                    logger.warning("trimming finished tasks failed (%s); retrying in %.1f s", exc, interval)
+                else:
+                    logger.exception("trimming finished tasks failed; retrying in %.1f s", interval)
 
     async def stop_finished(self) -> None:
         """Stop each run here whose task ended elsewhere: a cancel this process never heard (Redis was away)."""

@@ -67,9 +67,15 @@ class RetainingTaskStore(TaskStore):
         self._forget_start(task_id)
         await self._tasks.delete(task_id, context)
 
-    async def task_started_by(self, message_id: str, context: ServerCallContext) -> str | None:
-        """The id of the task this caller's message ``message_id`` started, if it is still kept."""
-        return self._started.get((context.user.user_name, message_id))
+    async def reserve(self, message_id: str, task_id: str, context: ServerCallContext, *, instead_of: str = "") -> str:
+        """Record that this caller's message starts ``task_id``, unless it started a task already: that task's id."""
+        key = (context.user.user_name, message_id)
+        if instead_of and self._started.get(key) == instead_of:
+            del self._started[key]
+            self._started_key.pop(instead_of, None)
+        winner = self._started.setdefault(key, task_id)
+        self._started_key.setdefault(winner, key)
+        return winner
 
     def _forget_start(self, task_id: str) -> None:
         key = self._started_key.pop(task_id, None)
