@@ -166,7 +166,7 @@ class SharedTaskStore(DatabaseTaskStore):
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
         # Tasks whose end this process wrote: the lease round must not take them for tasks ended elsewhere.
-        self.ended_here: set[str] = set()
+        self.ended_here: dict[str, float] = {}  # task id: when (the loop's clock)
 
     async def initialize(self) -> None:
         """Create the tables once; the SDK's own reads call this before their first query."""
@@ -299,7 +299,8 @@ class SharedTaskStore(DatabaseTaskStore):
             if updates:
                 await connection.execute(_UPDATE, updates)
         written = {row["id"] for row in inserts} | {row["b_id"] for row in updates}
-        self.ended_here.update(task_id for task_id in written if latest[task_id].state in _FINAL_STATES)
+        now = asyncio.get_running_loop().time()
+        self.ended_here.update((task_id, now) for task_id in written if latest[task_id].state in _FINAL_STATES)
         for task_id in finals:
             self.on_final(task_id)
         return outcomes

@@ -27,6 +27,7 @@ __all__ = ["LeaseKeeper"]
 logger = logging.getLogger("a2a_bridge.leases")
 
 _TAKEOVERS_PER_ROUND = 16
+_REMEMBER_ENDS_SECONDS = 60.0  # how long a run may wind down after writing its end
 
 
 class LeaseKeeper:
@@ -116,10 +117,14 @@ class LeaseKeeper:
         """Stop each run here whose task ended elsewhere: a cancel this process never heard (Redis was away)."""
         running = list(self.running()) if self.running is not None else []
         ended_here = self.store.ended_here
-        ended_here.intersection_update(running)  # a run that is over needs no memory of how it ended
+        forgotten = asyncio.get_running_loop().time() - _REMEMBER_ENDS_SECONDS
+        for task_id in [task_id for task_id, at in ended_here.items() if at < forgotten]:
+            del ended_here[task_id]  # its run is long over
         elsewhere = [task_id for task_id in running if task_id not in ended_here]
         if elsewhere:
             for task_id in await self.store.finished_among(elsewhere):
+                if task_id in ended_here:
+                    continue  # its run wrote its end here while the query ran
                 logger.warning("task %s ended elsewhere (canceled?) while it ran here; stopping its run", task_id)
                 self.store.on_final(task_id)
 
