@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from a2a_calls import call, error_of, message, state, stream_events, subscribe_events, wait_for_state
+from a2a_calls import V1, call, error_of, message, state, stream_events, subscribe_events, wait_for_state
 
-from a2a_bridge import Done, Event, Progress, TextDelta, Turn, to_a2a
+from a2a_bridge import DirectReply, Done, Event, Progress, TextDelta, Turn, to_a2a
 from a2a_bridge.testing import LiveServer
 from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION
 
@@ -288,3 +288,121 @@ def test_a_caller_whose_context_id_the_database_refuses_harms_no_other_callers_t
                 assert state(stored) == "completed", stored["status"]
         finally:
             server.stop()
+
+
+class Thinker:
+    """Answers without a task of its own until its first event (``direct_replies``), after ``think`` seconds."""
+
+    direct_replies = True
+    name = "thinker"
+
+    def __init__(self, *, think: float, reply: bool) -> None:
+        self.runs: Counter[str] = Counter()
+        self.think = think
+        self.reply = reply
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        self.runs[turn.text] += 1
+        await asyncio.sleep(self.think)
+        if self.reply:
+            yield DirectReply(text=f"answer: {turn.text}")
+            return
+        yield TextDelta(f"done: {turn.text}")
+        yield Done()
+
+
+def send_raw(url: str, params: dict[str, Any]) -> dict[str, Any]:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+    reply: dict[str, Any] = httpx.post(url + "/", json=body, headers={**V1, **IDEMPOTENT}, timeout=60).json()
+    return reply
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_resend_waits_for_a_first_send_still_thinking_on_this_replica_however_long(store, tmp_path, monkeypatch):
+    """No task is stored until the first event: the resend must wait for the send under way, not start again."""
+    from a2a_bridge.server.handling import resent
+
+    monkeypatch.setattr(resent, "_APPEARS_WITHIN_SECONDS", 0.5)  # thinking outlasts a replica's wait
+    agent = Thinker(think=2.0, reply=False)
+    server = LiveServer(to_a2a(agent, store="memory" if store == "memory" else f"sqlite:///{tmp_path}/t.db"))
+    server.start()
+    try:
+        sent = message("think hard")
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(send_raw, server.url, {"message": sent})
+            time.sleep(0.5)
+            again = send_raw(server.url, {"message": sent})
+            replies = [first.result(), again]
+    finally:
+        server.stop()
+    assert replies[0]["result"]["task"]["id"] == replies[1]["result"]["task"]["id"]
+    assert agent.runs["think hard"] == 1
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_message_answered_without_a_task_is_answered_again_at_once(store, tmp_path):
+    """A direct reply leaves nothing to find again; the resend must not wait for a task that will never be."""
+    agent = Thinker(think=0.0, reply=True)
+    server = LiveServer(to_a2a(agent, store="memory" if store == "memory" else f"sqlite:///{tmp_path}/t.db"))
+    server.start()
+    try:
+        sent = message("quick question")
+        send_raw(server.url, {"message": sent})
+        started = time.monotonic()
+        again = send_raw(server.url, {"message": sent})
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert again["result"]["message"]["parts"][0]["text"] == "answer: quick question"
+    assert took < 3.0, f"the resend waited {took:.1f} s for a task that was never to be"
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_refused_send_leaves_its_message_id_free(store, tmp_path):
+    agent = CountingAgent()
+    server = LiveServer(to_a2a(agent, store="memory" if store == "memory" else f"sqlite:///{tmp_path}/t.db"))
+    server.start()
+    try:
+        sent = message("hello")
+        refused = send_raw(server.url, {"message": sent, "configuration": {"historyLength": -1}})
+        started = time.monotonic()
+        fixed = send_raw(server.url, {"message": sent})
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert refused["error"]["code"] == -32602
+    assert state(fixed["result"]["task"]) == "completed"
+    assert took < 3.0, f"the corrected send waited {took:.1f} s on the refused one's reservation"
+
+
+def test_a_blocking_resend_to_an_agent_without_streaming_waits_for_the_turn_to_end(tmp_path):
+    from a2a_bridge.plugins import Adapted
+    from a2a_bridge.profile import AgentProfile
+
+    agent = CountingAgent()
+    server = LiveServer(to_a2a(Adapted(runner=agent, profile=AgentProfile(name="counting", streaming=False))))
+    server.start()
+    try:
+        sent = message("slow job")
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            first = pool.submit(send_raw, server.url, {"message": sent})
+            time.sleep(0.4)
+            again = send_raw(server.url, {"message": sent})
+            first.result()
+    finally:
+        server.stop()
+    assert state(again["result"]["task"]) == "completed"
+    assert agent.runs["slow job"] == 1
+
+
+def test_the_memory_store_forgets_the_message_ids_of_sends_that_left_no_task():
+    from a2a_bridge.server.stores.memory import RetainingTaskStore
+
+    store = RetainingTaskStore(keep=5)
+    server = LiveServer(to_a2a(Thinker(think=0.0, reply=True), task_store=store)).start()
+    try:
+        for n in range(50):
+            send_raw(server.url, {"message": message(f"question {n}")})
+    finally:
+        server.stop()
+    assert not store._started, f"{len(store._started)} message ids kept for sends that left no task"

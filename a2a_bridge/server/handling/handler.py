@@ -51,7 +51,12 @@ from a2a_bridge.server.handling.input_schema import InputSchema
 from a2a_bridge.server.handling.message_input import read_message
 from a2a_bridge.server.handling.request_guard import guard_requests
 from a2a_bridge.server.handling.request_state import IncomingTurn, TaskOwner, attach, speaks_v03
-from a2a_bridge.server.handling.resent import ReservedIdContextBuilder, reserved_task_id, task_started_before
+from a2a_bridge.server.handling.resent import (
+    ReservedIdContextBuilder,
+    end_reservation,
+    reserved_task_id,
+    task_started_before,
+)
 from a2a_bridge.server.push.delivery import PushDelivery
 from a2a_bridge.server.push.webhooks import WebhookRefused, resolve_webhook
 from a2a_bridge.server.turns.direct_run import TaskSink, runs_directly
@@ -173,12 +178,16 @@ class ValidatingRequestHandler(LegacyRequestHandler):
         return config
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
+        sdk_internals.validate_history_length(params.configuration)  # before admit reserves the message id
         if (earlier := await self.admit(params, context, streaming=False)) is not None:
             return await self.answer_again(earlier, params, context)
-        if runs_directly(params):
-            return await self._send_directly(params, context)
-        result: Message | Task = await super().on_message_send(params, context)
-        return result
+        try:
+            if runs_directly(params):
+                return await self._send_directly(params, context)
+            result: Message | Task = await super().on_message_send(params, context)
+            return result
+        finally:
+            await end_reservation(self.task_store, context)
 
     def _sink(self, context: ServerCallContext) -> TaskSink:
         return TaskSink(self.task_store, context, push=self.push.notify if self.push is not None else None)
@@ -352,8 +361,11 @@ class ValidatingRequestHandler(LegacyRequestHandler):
             async for event in self.stream_again(earlier, context):
                 yield event
             return
-        async for event in super().on_message_send_stream(params, context):
-            yield event
+        try:
+            async for event in super().on_message_send_stream(params, context):
+                yield event
+        finally:
+            await end_reservation(self.task_store, context)
 
     async def admit(self, params: SendMessageRequest, context: ServerCallContext, *, streaming: bool) -> Task | None:
         """Check a message and its webhook; the task it started, when the caller sent it before."""
@@ -380,12 +392,11 @@ class ValidatingRequestHandler(LegacyRequestHandler):
                 yield event
                 if _ends_turn(event):
                     return
-        except UnsupportedOperationError:
-            # The turn ended between reading the task and following it.
-            yield await self.task_store.get(task.id, context) or task
-        except TaskNotFoundError:
-            # Another replica runs it and there is no event bus to follow it by: the shared store has it,
-            # and its lease makes sure it ends (a take-over, should that replica die).
+        except (UnsupportedOperationError, TaskNotFoundError):
+            # The turn ended between reading the task and following it; or it cannot be followed (an agent
+            # without streaming, another replica with no event bus to follow it by): the store has it, and
+            # a lease makes sure it ends (a take-over, should its replica die).
+            task = await self.task_store.get(task.id, context) or task
             while not _ends_turn(task):
                 await asyncio.sleep(_STORE_POLL_SECONDS)
                 task = await self.task_store.get(task.id, context) or task

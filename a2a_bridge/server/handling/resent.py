@@ -28,10 +28,13 @@ from a2a.utils.errors import InvalidParamsError
 
 from a2a_bridge.wire.ids import IDEMPOTENT_SEND_EXTENSION, new_id
 
-__all__ = ["ReservedIdContextBuilder", "TaskIndex", "reserved_task_id", "task_started_before"]
+__all__ = ["ReservedIdContextBuilder", "TaskIndex", "end_reservation", "reserved_task_id", "task_started_before"]
 
 _RESERVED = "a2a_bridge.reserved_task_id"  # in ServerCallContext.state: the id a new task must take
-_APPEARS_WITHIN_SECONDS = 10.0  # a first send's task is saved this soon after its reservation, or never
+_RESERVATION = "a2a_bridge.reservation"  # in ServerCallContext.state: (message id, task id), until the send ends
+# A first send on another replica has saved its task this soon after its reservation, or it died. (On this
+# replica, a first send still under way is waited for however long it takes.)
+_APPEARS_WITHIN_SECONDS = 10.0
 _POLL_SECONDS = 0.1
 
 
@@ -42,6 +45,13 @@ class TaskIndex(Protocol):
     async def reserve(
         self, message_id: str, task_id: str, context: ServerCallContext, *, instead_of: str = ""
     ) -> str: ...
+
+    async def unreserve(self, message_id: str, task_id: str, context: ServerCallContext) -> None: ...
+
+    @property
+    def sending(self) -> set[str]:
+        """The reserved task ids whose first send is under way in this process."""
+        ...
 
 
 async def task_started_before(store: TaskStore, params: SendMessageRequest, context: ServerCallContext) -> Task | None:
@@ -67,10 +77,27 @@ async def task_started_before(store: TaskStore, params: SendMessageRequest, cont
                     f"metadata (it started task {task.id}): a new message needs a new messageId"
                 )
             return task
-        # The send that reserved it never saved its task (its process died first): this one starts it.
+        # The send that reserved it saved no task: it died first, or ended with none (refused, or a direct
+        # reply, which has nothing to find again). This send starts the task.
         owner_task = await store.reserve(message.message_id, mine, context, instead_of=owner_task)
     context.state[_RESERVED] = mine
+    context.state[_RESERVATION] = (message.message_id, mine)
+    store.sending.add(mine)
     return None
+
+
+async def end_reservation(store: TaskStore, context: ServerCallContext) -> None:
+    """The send that reserved a message id ended: free the id if no task took it (refused, or a direct reply).
+
+    A message answered without a task has nothing to find again: sent again, it is answered again.
+    """
+    reservation = context.state.pop(_RESERVATION, None)
+    if reservation is None or not isinstance(store, TaskIndex):
+        return
+    message_id, task_id = reservation
+    store.sending.discard(task_id)
+    if await store.get(task_id, context) is None:
+        await store.unreserve(message_id, task_id, context)
 
 
 def reserved_task_id(context: ServerCallContext) -> str | None:
@@ -95,13 +122,17 @@ class ReservedIdContextBuilder(SimpleRequestContextBuilder):
         return await super().build(context, params, task_id, context_id, task)
 
 
-async def _appearing(store: TaskStore, task_id: str, context: ServerCallContext) -> Task | None:
-    """The task, once its first save lands; None if it never does."""
+async def _appearing(store: TaskIndex, task_id: str, context: ServerCallContext) -> Task | None:
+    """The task, once its first save lands; None if it never does (or its send here ended without one)."""
     deadline = asyncio.get_running_loop().time() + _APPEARS_WITHIN_SECONDS
+    assert isinstance(store, TaskStore)
     while (task := await store.get(task_id, context)) is None:
-        if asyncio.get_running_loop().time() > deadline:
+        here = task_id in store.sending
+        if not here and asyncio.get_running_loop().time() > deadline:
             return None
         await asyncio.sleep(_POLL_SECONDS)
+        if here and task_id not in store.sending:
+            return await store.get(task_id, context)  # ended here: with a task, or with none to find
     return task
 
 

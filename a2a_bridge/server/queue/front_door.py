@@ -45,7 +45,7 @@ from a2a_bridge.observability import spans
 from a2a_bridge.server.handling.handler import ValidatingRequestHandler
 from a2a_bridge.server.handling.message_input import MessageInput
 from a2a_bridge.server.handling.request_state import incoming
-from a2a_bridge.server.handling.resent import reserved_task_id
+from a2a_bridge.server.handling.resent import end_reservation, reserved_task_id
 from a2a_bridge.server.queue.work_queue import Job, WorkQueue
 from a2a_bridge.server.stores.database import SharedTaskStore
 from a2a_bridge.server.turns.task_events import now_timestamp
@@ -92,7 +92,10 @@ class QueueFrontDoor(ValidatingRequestHandler):
         sdk_internals.validate_history_length(params.configuration)
         if (earlier := await self.admit(params, context, streaming=False)) is not None:
             return await self.answer_again(earlier, params, context)
-        task, after = await self._queue_turn(params, context)
+        try:
+            task, after = await self._queue_turn(params, context)
+        finally:
+            await end_reservation(self.task_store, context)
         if not params.configuration.return_immediately:
             async for _ in self._turn_events(task, after, context):
                 pass
@@ -106,7 +109,10 @@ class QueueFrontDoor(ValidatingRequestHandler):
             async for event in self.stream_again(earlier, context):
                 yield event
             return
-        task, after = await self._queue_turn(params, context)
+        try:
+            task, after = await self._queue_turn(params, context)
+        finally:
+            await end_reservation(self.task_store, context)
         yield task
         async for event in self._turn_events(task, after, context):
             yield event

@@ -167,6 +167,7 @@ class SharedTaskStore(DatabaseTaskStore):
         self._writer: asyncio.Task[None] | None = None
         # Tasks whose end this process wrote: the lease round must not take them for tasks ended elsewhere.
         self.ended_here: dict[str, float] = {}  # task id: when (the loop's clock)
+        self.sending: set[str] = set()  # reserved task ids whose first send is under way here
 
     async def initialize(self) -> None:
         """Create the tables once; the SDK's own reads call this before their first query."""
@@ -344,10 +345,19 @@ class SharedTaskStore(DatabaseTaskStore):
                 await connection.execute(
                     update(RequestRow).where(mine, RequestRow.task_id == instead_of).values(task_id=task_id)
                 )
-            else:
-                row = {"owner": owner, "message_key": key, "task_id": task_id}
-                await connection.execute(_insert_new(connection.dialect.name, RequestRow), [row])
+            row = {"owner": owner, "message_key": key, "task_id": task_id}
+            await connection.execute(_insert_new(connection.dialect.name, RequestRow), [row])
             return str((await connection.execute(select(RequestRow.task_id).where(mine))).scalar_one())
+
+    async def unreserve(self, message_id: str, task_id: str, context: ServerCallContext) -> None:
+        """Free a message id whose send ended without saving ``task_id``."""
+        owner, key = self.owner_resolver(context), _key(message_id)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                delete(RequestRow).where(
+                    RequestRow.owner == owner, RequestRow.message_key == key, RequestRow.task_id == task_id
+                )
+            )
 
     async def claim(self, task_id: str) -> bool:
         """Hold a task's lease, unless another replica's lease on it is live or the task has ended."""

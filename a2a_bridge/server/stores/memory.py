@@ -35,6 +35,7 @@ class RetainingTaskStore(TaskStore):
         # Which task each caller's message started (owner, message id), for as long as the task is kept.
         self._started: dict[tuple[str, str], str] = {}
         self._started_key: dict[str, tuple[str, str]] = {}
+        self.sending: set[str] = set()  # reserved task ids whose first send is under way
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         await self._tasks.save(task, context)
@@ -76,6 +77,11 @@ class RetainingTaskStore(TaskStore):
         winner = self._started.setdefault(key, task_id)
         self._started_key.setdefault(winner, key)
         return winner
+
+    async def unreserve(self, message_id: str, task_id: str, context: ServerCallContext) -> None:
+        """Free a message id whose send ended without saving ``task_id``."""
+        if self._started.get((context.user.user_name, message_id)) == task_id:
+            self._forget_start(task_id)
 
     def _forget_start(self, task_id: str) -> None:
         key = self._started_key.pop(task_id, None)
