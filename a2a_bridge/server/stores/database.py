@@ -147,14 +147,14 @@ class SharedTaskStore(DatabaseTaskStore):
         lease_seconds: How long a lease lasts without renewal.
     """
 
-    context_id_limit = 36  # the SDK's task table holds a contextId of at most this many characters
-
     def __init__(
         self, engine: AsyncEngine, *, replica_id: str, lease_seconds: float, holds_leases: bool = True
     ) -> None:
         super().__init__(engine, create_table=True)  # the SDK model it picks is replaced just below
         sdk_internals.use_task_model(self, TaskRow)  # the SDK's columns and ours
         self.engine = engine
+        # The SDK's task table holds a contextId of at most 36 characters; Postgres enforces it, SQLite does not.
+        self.context_id_limit: int | None = 36 if engine.dialect.name == "postgresql" else None
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._tables_made = False
         self.replica_id = replica_id
