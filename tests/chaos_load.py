@@ -41,6 +41,14 @@ def tick_pids(marker_dir: Path, task_id: str) -> set[int]:
     return {int(line) for line in path.read_text().splitlines()} if path.exists() else set()
 
 
+def until_started(count: Callable[[], int], at_least: int, *, timeout: float) -> None:
+    """Wait until a task's marker file has ``at_least`` lines: its run is under way."""
+    deadline = time.monotonic() + timeout
+    while count() < at_least:
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+
+
 def start(url: str, text: str) -> str:
     params = {"message": message(text), "configuration": {"returnImmediately": True}}
     task_id: str = call(url, "SendMessage", params, timeout=60)["task"]["id"]
@@ -123,10 +131,7 @@ def stopped_after(count: Callable[[], int], since: float, *, limit: float = 15) 
 def cancel_latency(run_on: str, cancel_on: str, marker_dir: Path) -> float:
     """Seconds from a CancelTask on ``cancel_on`` to the last tick of a silent run started on ``run_on``."""
     task_id = start(run_on, "quiet")
-    deadline = time.monotonic() + 15
-    while ticks(marker_dir, task_id) < 2:
-        assert time.monotonic() < deadline, "the quiet task never started"
-        time.sleep(0.05)
+    until_started(lambda: ticks(marker_dir, task_id), 2, timeout=15)
     assert state(call(cancel_on, "CancelTask", {"id": task_id})) == "canceled"
     return stopped_after(lambda: ticks(marker_dir, task_id), time.monotonic())
 

@@ -28,6 +28,7 @@ from chaos_load import (
     stopped_after,
     ticks,
     unfinished,
+    until_started,
 )
 from processes import serve_process
 
@@ -90,10 +91,7 @@ def test_a_cancel_sent_while_the_bus_is_down_stops_the_run_once_it_is_back(postg
         a, b = (serve_process("agents:chaos", args=args, env=env) for _ in range(2))
         try:
             task_id = start(a.url, "quiet")
-            deadline = time.monotonic() + 10
-            while ticks(tmp_path, task_id) < 2:
-                assert time.monotonic() < deadline, "the quiet task never started"
-                time.sleep(0.05)
+            until_started(lambda: ticks(tmp_path, task_id), 2, timeout=10)
             proxy.refuse()
             canceled = call(b.url, "CancelTask", {"id": task_id}, timeout=30)
             assert state(canceled) == "canceled", "the cancel is taken while the bus is down"
@@ -155,10 +153,7 @@ def test_a_follower_on_another_replica_rides_out_a_redis_cut(postgres, tmp_path)
             task_id = start(a.url, "followed")
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 following = pool.submit(subscribe_events, b.url, task_id, timeout=30)
-                deadline = time.monotonic() + 10
-                while steps_run(tmp_path, task_id) < 1:
-                    assert time.monotonic() < deadline, "the task never started"
-                    time.sleep(0.05)
+                until_started(lambda: steps_run(tmp_path, task_id), 1, timeout=10)
                 proxy.refuse()
                 time.sleep(5.0)  # longer than the Redis client's own retries
                 proxy.heal()
